@@ -1,0 +1,382 @@
+"""The rule set and :func:`assess`: answers in, an explained Assessment out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ionto_cds import __version__
+from ionto_cds.errors import RuleSetError
+from ionto_cds.facts import FactCatalog, FactSet
+from ionto_cds.language.conditions import Compiled, compile_condition, trace, undecided_facts
+from ionto_cds.language.loader import RuleSource, read_rules
+from ionto_cds.language.model import UNKNOWN, Rule, Severity, Truth
+from ionto_cds.language.treatment import Protocol
+from ionto_cds.protocols import Plan, PlanInfeasible, build_plan
+
+_T, _U, _F = int(Truth.TRUE), int(Truth.UNKNOWN), int(Truth.FALSE)
+
+
+class Decision(StrEnum):
+    """The four outcomes of an assessment (fixed public contract)."""
+
+    NOT_ELIGIBLE = "not_eligible"
+    NEEDS_INFORMATION = "needs_information"
+    ELIGIBLE_WITH_PRECAUTIONS = "eligible_with_precautions"
+    ELIGIBLE = "eligible"
+
+    @property
+    def words(self) -> str:
+        """The decision in words, e.g. 'Not eligible'."""
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def allows_treatment(self) -> bool:
+        """True for the two decisions that come with a plan."""
+        return self in (Decision.ELIGIBLE, Decision.ELIGIBLE_WITH_PRECAUTIONS)
+
+
+class RuleSet:
+    """A loaded, checked rules folder with every condition compiled once."""
+
+    def __init__(self, source: RuleSource) -> None:
+        self.source = source
+        self.version = source.version
+        self.sha256 = source.sha256
+        self.catalog: FactCatalog = source.catalog
+        self.rules = source.rules
+        self.references = source.references
+        self.drugs = source.drugs
+        self.protocols: tuple[Protocol, ...] = source.protocols
+        self.limits = source.limits
+        self.general = tuple(r for r in self.rules if r.is_general)
+        self.steering = tuple(r for r in self.rules if not r.is_general)
+        self.by_id: dict[str, Rule] = {r.id: r for r in self.rules}
+        self.compiled: dict[str, Compiled] = {r.id: compile_condition(r.when) for r in self.rules}
+        self.protocol_when: dict[str, Compiled] = {
+            p.id: compile_condition(p.when) for p in self.protocols
+        }
+        self.required = tuple(f.name for f in self.catalog if f.required)
+        self._steering_for: dict[str, tuple[Rule, ...]] = {
+            p.id: tuple(r for r in self.steering if r.applies_to & p.targets())
+            for p in self.protocols
+        }
+
+    def steering_rules(self, protocol: Protocol) -> tuple[Rule, ...]:
+        """The modality- and drug-specific rules that bear on one protocol."""
+        return self._steering_for[protocol.id]
+
+    def __repr__(self) -> str:
+        return (f"<RuleSet {self.version} sha256={self.sha256[:12]} rules={len(self.rules)} "
+                f"protocols={len(self.protocols)}>")
+
+
+def load_ruleset(path: str | Path | None = None) -> RuleSet:
+    """Load and check a rules folder (the packaged rules by default).
+
+    Raises :class:`~ionto_cds.errors.RuleSetError` listing every mistake with file:line.
+    """
+    report = read_rules(path)
+    if report.errors or report.source is None:
+        raise RuleSetError(report.errors)
+    return RuleSet(report.source)
+
+
+@lru_cache(maxsize=1)
+def default_ruleset() -> RuleSet:
+    """The packaged rules, loaded once per process."""
+    return load_ruleset()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that is true, or could be true, for this patient, with its explanation."""
+
+    rule: Rule
+    status: Truth
+    trace: Mapping[str, Any]
+    scope: str = "decision"  # decision | protocol:<id>
+    outcome: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly, with the rule's metadata so a report never looks it up again."""
+        r = self.rule
+        return {
+            "rule": r.id,
+            "severity": r.severity.value,
+            "status": self.status.label,
+            "title": r.title,
+            "rationale": r.rationale,
+            "action": r.action,
+            "references": list(r.references),
+            "applies_to": sorted(r.applies_to),
+            "scope": self.scope,
+            "outcome": self.outcome or None,
+            "metadata": {
+                "version": r.metadata.version,
+                "author": r.metadata.author,
+                "last_reviewed": r.metadata.last_reviewed,
+            },
+            "location": str(r.location),
+            "trace": dict(self.trace),
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The outcome for one patient: decision, findings, missing facts, plan, provenance."""
+
+    decision: Decision
+    findings: tuple[Finding, ...]
+    missing: tuple[str, ...]
+    protocol: Plan | None
+    factset: FactSet
+    ruleset: RuleSet
+    referral: Protocol | None = None
+    no_plan_reason: str | None = None
+    plan_questions: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fixed JSON contract of `ionto-cds assess --format json`, plus extra context."""
+        catalog = self.ruleset.catalog
+        answers = {
+            name: catalog[name].show(value) for name, value in self.factset.values.items()
+        }
+        return {
+            "decision": self.decision.value,
+            "decision_text": self.decision.words,
+            "findings": [f.to_dict() for f in self.findings],
+            "missing": list(self.missing),
+            "questions": [
+                {"fact": name, "label": catalog[name].label, "help": catalog[name].help}
+                for name in self.missing
+            ],
+            "protocol": self.protocol.to_dict() if self.protocol is not None else None,
+            "referral": {
+                "id": self.referral.id,
+                "title": self.referral.title,
+                "summary": self.referral.summary,
+                "references": list(self.referral.references),
+            } if self.referral is not None else None,
+            "no_plan_reason": self.no_plan_reason,
+            "plan_questions": list(self.plan_questions),
+            "excluded_protocols": list(self.excluded),
+            "answers": answers,
+            "not_applicable": list(self.factset.not_applicable),
+            "ruleset": {"version": self.ruleset.version, "sha256": self.ruleset.sha256},
+            "ionto_cds_version": __version__,
+            "notice": "Decision support for health-care professionals: it supports, and does "
+            "not replace, clinical judgement. Review the reasons and sources before acting.",
+        }
+
+
+def assess(answers: Mapping[str, object] | FactSet, ruleset: RuleSet | None = None) -> Assessment:
+    """Assess one patient's answers against a rule set (the packaged rules by default).
+
+    Raises :class:`~ionto_cds.errors.PatientDataError` for answers that cannot be used.
+    """
+    rs = ruleset if ruleset is not None else default_ruleset()
+    factset = answers if isinstance(answers, FactSet) else rs.catalog.validate(answers)
+    env = factset.env
+    status = {r.id: rs.compiled[r.id](env) for r in rs.general}
+
+    absolute_true = absolute_unknown = soft_true = soft_unknown = False
+    for rule in rs.general:
+        s = status[rule.id]
+        if s == _F:
+            continue
+        if rule.severity is Severity.ABSOLUTE:
+            absolute_true |= s == _T
+            absolute_unknown |= s == _U
+        else:
+            soft_true |= s == _T
+            soft_unknown |= s == _U
+    required_missing = tuple(n for n in rs.required if env.get(n, UNKNOWN) is UNKNOWN)
+
+    if absolute_true:
+        decision = Decision.NOT_ELIGIBLE
+    elif absolute_unknown or required_missing:
+        decision = Decision.NEEDS_INFORMATION
+    elif soft_true or soft_unknown:
+        decision = Decision.ELIGIBLE_WITH_PRECAUTIONS
+    else:
+        decision = Decision.ELIGIBLE
+
+    fired = [r for r in rs.general if status[r.id] != _F]
+    findings = [_finding(rs, r, Truth(status[r.id]), env) for r in fired]
+    missing = _missing(rs, decision, fired, status, factset, required_missing)
+
+    result = Assessment(decision, (), missing, None, factset, rs)
+    if decision.allows_treatment and rs.protocols:
+        result = _choose_protocol(rs, decision, findings, factset, status)
+    findings_sorted = tuple(sorted(
+        result.findings or findings,
+        key=lambda f: (f.rule.severity.rank, -int(f.status), f.scope != "decision"),
+    ))
+    return Assessment(
+        decision=result.decision,
+        findings=findings_sorted,
+        missing=result.missing or missing,
+        protocol=result.protocol,
+        factset=factset,
+        ruleset=rs,
+        referral=result.referral,
+        no_plan_reason=result.no_plan_reason,
+        plan_questions=result.plan_questions,
+        excluded=result.excluded,
+    )
+
+
+def _finding(rs: RuleSet, rule: Rule, status: Truth, env: Mapping[str, Any],
+             scope: str = "decision", outcome: str = "") -> Finding:
+    catalog = rs.catalog
+    return Finding(rule, status, trace(rule.when, env, lambda f, v: catalog[f].show(v)),
+                   scope, outcome)
+
+
+def _missing(
+    rs: RuleSet, decision: Decision, fired: list[Rule], status: Mapping[str, int],
+    factset: FactSet, required_missing: tuple[str, ...],
+) -> tuple[str, ...]:
+    """The unanswered facts whose answer could change the decision, most decisive first.
+
+    Only unknown rules that can still move the decision count: unknown absolute ones while the
+    decision is needs_information; unknown relative/precaution ones when none is already true
+    (otherwise the patient stays eligible with precautions whatever the answer). A fact is
+    listed only when an answer to it could still settle its rule (see undecided_facts).
+    """
+    if decision in (Decision.NOT_ELIGIBLE, Decision.ELIGIBLE):
+        return ()
+    soft_true = any(status[r.id] == _T for r in fired if r.severity is not Severity.ABSOLUTE)
+    relevant = [
+        r for r in fired
+        if status[r.id] == _U and (
+            (r.severity is Severity.ABSOLUTE and decision is Decision.NEEDS_INFORMATION)
+            or (r.severity is not Severity.ABSOLUTE and not soft_true)
+        )
+    ]
+    return _rank_facts(rs, relevant, factset, required_missing)
+
+
+def _rank_facts(rs: RuleSet, rules: list[Rule], factset: FactSet,
+                first: tuple[str, ...] = ()) -> tuple[str, ...]:
+    catalog = rs.catalog
+    env = factset.env
+    score: dict[str, tuple[int, int]] = {}
+    for rule in rules:
+        for fact in _facts_to_ask(rs, rule, env):
+            rank, count = score.get(fact, (3, 0))
+            score[fact] = (min(rank, rule.severity.rank), count + 1)
+    for fact in first:
+        score[fact] = (-1, 0)
+    return tuple(sorted(score, key=lambda f: (score[f][0], -score[f][1], catalog.order[f])))
+
+
+def _facts_to_ask(rs: RuleSet, rule: Rule, env: Mapping[str, Any]) -> list[str]:
+    """Undecided facts of a rule, plus the unanswered facts that decide whether they apply."""
+    out: list[str] = []
+    for fact in undecided_facts(rule.when, env):
+        out.append(fact)
+        condition = rs.catalog[fact].asked_when
+        if condition is not None:
+            out.extend(undecided_facts(condition, env))
+    return out
+
+
+def _choose_protocol(
+    rs: RuleSet, decision: Decision, findings: list[Finding], factset: FactSet,
+    status: Mapping[str, int],
+) -> Assessment:
+    """Walk the protocols by priority; drug- and modality-specific rules steer the choice."""
+    env = factset.env
+    caps = [
+        (name, value, f.rule.id)
+        for f in findings
+        for name, value in f.rule.effect.items()
+    ]
+    area_value = env.get("electrode_area", UNKNOWN)
+    area = None
+    if isinstance(area_value, float):
+        from ionto_cds.units import Quantity
+
+        area = Quantity(area_value, rs.catalog["electrode_area"].unit)
+    all_findings = list(findings)
+    excluded: list[str] = []
+    undecided_protocols: list[Protocol] = []
+    for protocol in rs.protocols:
+        when = rs.protocol_when[protocol.id](env)
+        if when == _F:
+            continue
+        if when == _U:
+            undecided_protocols.append(protocol)
+            continue
+        if protocol.is_referral:
+            return Assessment(decision, tuple(all_findings), (), None, factset, rs,
+                              referral=protocol,
+                              no_plan_reason=f"No standard protocol: {protocol.summary}",
+                              plan_questions=_plan_questions(rs, undecided_protocols, env),
+                              excluded=tuple(excluded))
+        steering = rs.steering_rules(protocol)
+        s = {r.id: rs.compiled[r.id](env) for r in steering}
+        blocking = [r for r in steering if r.severity is Severity.ABSOLUTE and s[r.id] == _T]
+        if blocking:
+            for r in blocking:
+                all_findings.append(_finding(rs, r, Truth.TRUE, env, f"protocol:{protocol.id}",
+                                             f"excludes {protocol.id}"))
+            excluded.append(protocol.id)
+            continue
+        pending = [r for r in steering if r.severity is Severity.ABSOLUTE and s[r.id] == _U]
+        soft = [r for r in steering if r.severity is not Severity.ABSOLUTE and s[r.id] != _F]
+        scoped = [
+            _finding(rs, r, Truth(s[r.id]), env, f"protocol:{protocol.id}",
+                     "must be answered before this protocol" if r in pending
+                     else f"applies to {protocol.id}")
+            for r in (*pending, *soft)
+        ]
+        if pending:
+            missing = _rank_facts(rs, pending, factset)
+            return Assessment(Decision.NEEDS_INFORMATION, tuple(all_findings + scoped), missing,
+                              None, factset, rs,
+                              no_plan_reason=f"Answer the questions above before "
+                              f"{protocol.title} can be planned.",
+                              excluded=tuple(excluded))
+        drug = rs.drugs.get(protocol.drug) if protocol.drug else None
+        rule_caps = caps + [(n, v, r.id) for r in soft for n, v in r.effect.items()]
+        try:
+            plan = build_plan(protocol, drug, rs.limits, rule_caps, area,
+                              tuple(f"{r.title}: {r.action}" for r in (
+                                  *[f.rule for f in findings], *soft)))
+        except PlanInfeasible as exc:
+            excluded.append(f"{protocol.id} ({exc})")
+            continue
+        final_decision = decision
+        if scoped or any(f.scope != "decision" for f in all_findings):
+            final_decision = Decision.ELIGIBLE_WITH_PRECAUTIONS
+        return Assessment(final_decision, tuple(all_findings + scoped), (), plan, factset, rs,
+                          plan_questions=_plan_questions(rs, undecided_protocols, env),
+                          excluded=tuple(excluded))
+    reason = "No suitable protocol for this indication and site"
+    if excluded:
+        reason = ("Every suitable protocol is excluded (" + "; ".join(excluded) +
+                  "): consider other treatments or refer.")
+    elif undecided_protocols:
+        reason = "Answer the plan questions to choose a protocol."
+    return Assessment(decision, tuple(all_findings), (), None, factset, rs,
+                      no_plan_reason=reason,
+                      plan_questions=_plan_questions(rs, undecided_protocols, env),
+                      excluded=tuple(excluded))
+
+
+def _plan_questions(rs: RuleSet, protocols: list[Protocol], env: Mapping[str, Any]
+                    ) -> tuple[str, ...]:
+    """Unanswered facts that could move the choice to a higher-priority protocol."""
+    found: dict[str, None] = {}
+    for protocol in protocols:
+        for fact in undecided_facts(protocol.when, env):
+            found.setdefault(fact, None)
+    return tuple(found)

@@ -1,0 +1,202 @@
+"""What a rule *is*: immutable definitions, kept apart from the code that evaluates them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from ionto_cds.errors import Location
+
+
+class Truth(IntEnum):
+    """Kleene's three truth values, ordered so that `all` is min, `any` is max, `not` is 2 - x."""
+
+    FALSE = 0
+    UNKNOWN = 1
+    TRUE = 2
+
+    @property
+    def label(self) -> str:
+        """'true', 'false' or 'unknown', as written in reports and JSON."""
+        return self.name.lower()
+
+
+class Severity(StrEnum):
+    """How strongly a rule speaks against treatment."""
+
+    ABSOLUTE = "absolute"
+    RELATIVE = "relative"
+    PRECAUTION = "precaution"
+
+    @property
+    def rank(self) -> int:
+        """0 for absolute, 1 for relative, 2 for precaution (most serious first)."""
+        return list(Severity).index(self)
+
+
+class Modality(StrEnum):
+    """How the current is used: water alone, or to carry a drug."""
+
+    TAP_WATER = "tap_water"
+    DRUG_ASSISTED = "drug_assisted"
+
+
+ALL_MODALITIES = frozenset(m.value for m in Modality)
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+LEAF_OPERATORS = ("is", *COMPARISONS, "in", "contains", "known")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A test of one fact, e.g. ``{fact: age, lt: 6 year}``.
+
+    ``value`` is normalised at load time (quantities as magnitudes in the fact's default unit,
+    sets as frozensets); ``shown`` is the expected value as the author wrote it.
+    """
+
+    fact: str
+    op: str
+    value: Any
+    shown: str
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """True when every part is true (Kleene conjunction)."""
+
+    parts: tuple[Condition, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """True when some part is true (Kleene disjunction)."""
+
+    parts: tuple[Condition, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    """The negation of a condition; unknown stays unknown."""
+
+    part: Condition
+    location: Location | None = field(default=None, compare=False)
+
+
+Condition = Leaf | AllOf | AnyOf | Not
+
+
+def facts_read(condition: Condition) -> tuple[str, ...]:
+    """Every fact a condition reads, in the order written, without repeats."""
+    seen: dict[str, None] = {}
+
+    def walk(node: Condition) -> None:
+        if isinstance(node, Leaf):
+            seen.setdefault(node.fact, None)
+        elif isinstance(node, Not):
+            walk(node.part)
+        else:
+            for part in node.parts:
+                walk(part)
+
+    walk(condition)
+    return tuple(seen)
+
+
+def leaves(condition: Condition) -> tuple[Leaf, ...]:
+    """Every leaf of a condition, in the order written."""
+    if isinstance(condition, Leaf):
+        return (condition,)
+    if isinstance(condition, Not):
+        return leaves(condition.part)
+    return tuple(leaf for part in condition.parts for leaf in leaves(part))
+
+
+def describe(condition: Condition) -> str:
+    """A compact human reading of a condition, e.g. 'age < 6 year and site in {palms, soles}'."""
+    symbols = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
+    if isinstance(condition, Leaf):
+        if condition.op == "is":
+            return condition.fact if condition.value else f"not {condition.fact}"
+        if condition.op == "known":
+            return f"{condition.fact} {'answered' if condition.value else 'unanswered'}"
+        if condition.op in symbols:
+            return f"{condition.fact} {symbols[condition.op]} {condition.shown}"
+        return f"{condition.fact} {condition.op} {condition.shown}"
+    if isinstance(condition, Not):
+        return f"not ({describe(condition.part)})"
+    joiner = " and " if isinstance(condition, AllOf) else " or "
+    return joiner.join(
+        f"({describe(p)})" if isinstance(p, AllOf | AnyOf) else describe(p)
+        for p in condition.parts
+    )
+
+
+@dataclass(frozen=True)
+class RuleMetadata:
+    """Who wrote a rule, its revision and when it was last reviewed."""
+
+    version: str
+    author: str
+    last_reviewed: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A contraindication, precaution or drug-specific rule."""
+
+    id: str
+    title: str
+    severity: Severity
+    applies_to: frozenset[str]
+    when: Condition
+    rationale: str
+    action: str
+    references: tuple[str, ...]
+    metadata: RuleMetadata
+    effect: Mapping[str, Any]
+    location: Location
+
+    @property
+    def is_general(self) -> bool:
+        """True when the rule is about iontophoresis as such and so decides the decision."""
+        return ALL_MODALITIES <= self.applies_to
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A citation that rules, drugs and protocols point to by key."""
+
+    key: str
+    citation: str
+    url: str | None
+    grade: str
+    note: str | None
+    location: Location
+
+
+class _Sentinel:
+    """A named marker value with a readable repr."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+UNKNOWN: Any = _Sentinel("UNKNOWN")
+"""An unanswered fact. Never mistaken for false: leaves on it evaluate to Truth.UNKNOWN."""
+
+NOT_APPLICABLE: Any = _Sentinel("NOT_APPLICABLE")
+"""A fact whose question does not apply (pregnancy for a male patient): leaves on it are false."""

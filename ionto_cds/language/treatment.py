@@ -1,0 +1,137 @@
+"""What drugs and protocols *are*: immutable definitions read from drugs.yaml and protocols.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ionto_cds.errors import Location
+from ionto_cds.language.model import Condition
+
+Q = Any  # a pint Quantity (pint's generic type does not help mypy here)
+
+POLARITIES = ("anode", "cathode", "alternating")
+ION_POLARITY = {"anion": "cathode", "cation": "anode"}
+PROTOCOL_MODALITIES = ("tap_water", "drug_assisted", "referral")
+
+
+@dataclass(frozen=True)
+class Drug:
+    """A drug given by iontophoresis: its ion, active electrode, solution and dose limits."""
+
+    key: str
+    label: str
+    ion: str
+    polarity: str
+    valence: int | None
+    molar_mass: Q | None
+    solution: str
+    concentration: str
+    indications: tuple[str, ...]
+    dose_min: Q | None
+    dose_max: Q | None
+    max_current: Q | None
+    side_effects: tuple[str, ...]
+    references: tuple[str, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for every plan: maximum current density by active-electrode polarity."""
+
+    max_current_density: Mapping[str, Q]
+    rationale: str
+    references: tuple[str, ...]
+
+    @classmethod
+    def none(cls) -> Limits:
+        """No global limits (a rules folder without protocols.yaml)."""
+        return cls({}, "", ())
+
+
+@dataclass(frozen=True)
+class SideEffectAction:
+    """What to do when a side effect appears."""
+
+    effect: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Induction, when to judge response, maintenance, and the minimum interval."""
+
+    sessions_per_week: int | None
+    induction_sessions: int | None
+    induction_note: str
+    judge_after_sessions: int | None
+    judge_note: str
+    maintenance_note: str
+    min_interval: Q | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The schedule as JSON-friendly data."""
+        from ionto_cds.units import format_quantity
+
+        return {
+            "induction": {
+                "sessions_per_week": self.sessions_per_week,
+                "sessions": self.induction_sessions,
+                "note": self.induction_note or None,
+            },
+            "judge_response": {
+                "after_sessions": self.judge_after_sessions,
+                "note": self.judge_note or None,
+            },
+            "maintenance": self.maintenance_note or None,
+            "min_interval": format_quantity(self.min_interval) if self.min_interval else None,
+        }
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A treatment protocol (or a referral when no standard protocol exists)."""
+
+    id: str
+    title: str
+    modality: str
+    drug: str | None
+    priority: int
+    when: Condition
+    summary: str
+    current: Q | None = None
+    current_min: Q | None = None
+    current_max: Q | None = None
+    ramp: str = ""
+    duration: Q | None = None
+    target_dose: Q | None = None
+    polarity: str | None = None
+    polarity_note: str = ""
+    electrode_area: Q | None = None
+    solution: str = ""
+    additives: tuple[str, ...] = ()
+    max_current: Q | None = None
+    max_dose: Q | None = None
+    max_current_density: Q | None = None
+    schedule: Schedule | None = None
+    precautions: tuple[str, ...] = ()
+    aftercare: tuple[str, ...] = ()
+    monitoring: tuple[str, ...] = ()
+    side_effects: tuple[SideEffectAction, ...] = ()
+    expected_efficacy: str = ""
+    references: tuple[str, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def is_referral(self) -> bool:
+        """True when this entry is a referral, not a treatment."""
+        return self.modality == "referral"
+
+    def targets(self) -> frozenset[str]:
+        """The applies_to keys whose rules steer this protocol: its modality and its drug."""
+        keys = {self.modality}
+        if self.drug:
+            keys.add(self.drug)
+        return frozenset(keys)

@@ -1,0 +1,159 @@
+"""Safe YAML reading that keeps the line of every mapping, key and list item.
+
+PyYAML only *composes* the document into nodes here; values are built by this module from the
+core YAML types. A tag that asks for any other object is refused, so no YAML can run code.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ionto_cds.errors import Location, RuleError
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_MAX_NODES = 200_000  # a guard against alias bombs ("billion laughs")
+
+
+class LocatedMap(dict[str, Any]):
+    """A YAML mapping that remembers its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class LocatedList(list[Any]):
+    """A YAML sequence that remembers its own line and the line of each item."""
+
+    line: int
+    item_lines: list[int]
+
+
+def line_of(value: object, default: int | None = None) -> int | None:
+    """The line a mapping or list started on, if it carries one."""
+    return getattr(value, "line", default)
+
+
+def key_line(mapping: object, key: str) -> int | None:
+    """The line of ``key`` in a located mapping (falls back to the mapping's own line)."""
+    if isinstance(mapping, LocatedMap):
+        return mapping.key_lines.get(key, mapping.line)
+    return None
+
+
+def item_line(sequence: object, index: int) -> int | None:
+    """The line of item ``index`` in a located list."""
+    if isinstance(sequence, LocatedList) and index < len(sequence.item_lines):
+        return sequence.item_lines[index]
+    return line_of(sequence)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.count = 0
+        self.scalars = SafeConstructor()
+
+    def error(self, node: Node, message: str) -> RuleError:
+        return RuleError(Location(self.file, node.start_mark.line + 1), message)
+
+    def build(self, node: Node) -> Any:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            raise self.error(node, "the file is too large or expands aliases without end")
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, SequenceNode):
+            self.check_tag(node, f"{_CORE}seq")
+            out = LocatedList()
+            out.line = node.start_mark.line + 1
+            out.item_lines = []
+            for item in node.value:
+                out.append(self.build(item))
+                out.item_lines.append(item.start_mark.line + 1)
+            return out
+        if isinstance(node, MappingNode):
+            self.check_tag(node, f"{_CORE}map")
+            mapping = LocatedMap()
+            mapping.line = node.start_mark.line + 1
+            mapping.key_lines = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == f"{_CORE}merge":
+                    raise self.error(key_node, "YAML merge keys ('<<') are not supported: "
+                                     "write the entries out")
+                key = self.build(key_node)
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    raise self.error(key_node, "a key must be a plain word")
+                key = str(key) if not isinstance(key, str) else key
+                if key in mapping:
+                    raise self.error(key_node, f"duplicate key '{key}': each key may appear "
+                                     "once in a mapping; remove or rename one")
+                mapping[key] = self.build(value_node)
+                mapping.key_lines[key] = key_node.start_mark.line + 1
+            return mapping
+        raise self.error(node, "unsupported YAML node")
+
+    def check_tag(self, node: Node, allowed: str) -> None:
+        if node.tag != allowed:
+            raise self.tag_error(node)
+
+    def tag_error(self, node: Node) -> RuleError:
+        tag = node.tag.replace(_CORE, "!!", 1) if node.tag.startswith(_CORE) else node.tag
+        return self.error(node, f"YAML tag '{tag}' is not allowed: rules and answers are "
+                          "plain data; remove the tag")
+
+    def scalar(self, node: ScalarNode) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise self.tag_error(node)
+        if node.tag == f"{_CORE}timestamp":
+            return node.value  # dates stay as written ("2026-11-24")
+        value = self.scalars.construct_object(node)
+        if isinstance(value, _dt.date):  # pragma: no cover - timestamps handled above
+            return value.isoformat()
+        return value
+
+
+def load_yaml_text(text: str, file: str) -> Any:
+    """Parse one YAML document into located plain data; raise :class:`RuleError` with the line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "cannot be read"
+        raise RuleError(Location(file, line), f"malformed YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise RuleError(Location(file), f"malformed YAML: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise RuleError(Location(file), f"malformed YAML: {exc}") from None
+    if node is None:
+        return None
+    try:
+        return _Builder(file).build(node)
+    except RuleError:
+        raise
+    except RecursionError:
+        raise RuleError(Location(file), "the YAML is nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise RuleError(Location(file), f"malformed YAML value: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise RuleError(Location(file, line), f"malformed YAML: {exc}") from None
+
+
+def load_yaml_file(path: Path) -> Any:
+    """Read and parse a YAML file; unreadable files become a :class:`RuleError` too."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RuleError(Location(str(path)), "the file is not UTF-8 text") from None
+    except OSError as exc:
+        raise RuleError(Location(str(path)), f"cannot read the file: {exc.strerror}") from None
+    return load_yaml_text(text, str(path))
