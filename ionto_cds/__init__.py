@@ -7,6 +7,6 @@ try:
 except PackageNotFoundError:  # running from a checkout that was not installed
     __version__ = "0.0.0+unknown"
 
-from ionto_cds.engine import Assessment, Decision, Finding, RuleSet, assess, load_ruleset  # noqa: E402
+from ionto_cds.engine import Assessment, Decision, Finding, RuleSet, assess, load_ruleset
 
 __all__ = ["Assessment", "Decision", "Finding", "RuleSet", "__version__", "assess", "load_ruleset"]

@@ -316,7 +316,8 @@ def _choose_protocol(
             undecided_protocols.append(protocol)
             continue
         if protocol.is_referral:
-            return Assessment(decision, tuple(all_findings), (), None, factset, rs,
+            return Assessment(_with_steering(decision, all_findings), tuple(all_findings), (),
+                              None, factset, rs,
                               referral=protocol,
                               no_plan_reason=f"No standard protocol: {protocol.summary}",
                               plan_questions=_plan_questions(rs, undecided_protocols, env),
@@ -354,10 +355,9 @@ def _choose_protocol(
         except PlanInfeasible as exc:
             excluded.append(f"{protocol.id} ({exc})")
             continue
-        final_decision = decision
-        if scoped or any(f.scope != "decision" for f in all_findings):
-            final_decision = Decision.ELIGIBLE_WITH_PRECAUTIONS
-        return Assessment(final_decision, tuple(all_findings + scoped), (), plan, factset, rs,
+        final_findings = all_findings + scoped
+        return Assessment(_with_steering(decision, final_findings), tuple(final_findings), (),
+                          plan, factset, rs,
                           plan_questions=_plan_questions(rs, undecided_protocols, env),
                           excluded=tuple(excluded))
     reason = "No suitable protocol for this indication and site"
@@ -366,10 +366,18 @@ def _choose_protocol(
                   "): consider other treatments or refer.")
     elif undecided_protocols:
         reason = "Answer the plan questions to choose a protocol."
-    return Assessment(decision, tuple(all_findings), (), None, factset, rs,
-                      no_plan_reason=reason,
+    return Assessment(_with_steering(decision, all_findings), tuple(all_findings), (), None,
+                      factset, rs, no_plan_reason=reason,
                       plan_questions=_plan_questions(rs, undecided_protocols, env),
                       excluded=tuple(excluded))
+
+
+def _with_steering(decision: Decision, findings: list[Finding]) -> Decision:
+    """A drug- or modality-specific finding (an excluded protocol, a drug precaution) means the
+    patient is eligible *with precautions*: it must be read before treating."""
+    if decision is Decision.ELIGIBLE and any(f.scope != "decision" for f in findings):
+        return Decision.ELIGIBLE_WITH_PRECAUTIONS
+    return decision
 
 
 def _plan_questions(rs: RuleSet, protocols: list[Protocol], env: Mapping[str, Any]

@@ -13,7 +13,7 @@ from ionto_cds.errors import UnitError
 ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(cache_folder=None)
 # The iontophoretic dose: current x time. `mA_min` is accepted as a spelling of mA * min.
 ureg.define("mA_min = milliampere * minute")
-pint.set_application_registry(ureg)
+pint.set_application_registry(ureg)  # type: ignore[no-untyped-call]
 
 Quantity = ureg.Quantity
 

@@ -21,7 +21,6 @@ from ionto_cds.language.model import (
     NOT_APPLICABLE,
     UNKNOWN,
     AllOf,
-    AnyOf,
     Condition,
     Leaf,
     Not,

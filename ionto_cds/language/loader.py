@@ -198,7 +198,8 @@ def _read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) -
     groups: list[FactGroup] = []
     raw_groups = reader.sequence(doc.get("groups"), key_line(doc, "groups"), "'groups'")
     for i, item in enumerate(raw_groups or []):
-        g = reader.mapping(item, item_line(raw_groups, i), "a group", ("id", "label"), ("id", "label"))
+        keys = ("id", "label")
+        g = reader.mapping(item, item_line(raw_groups, i), "a group", keys, keys)
         if g is not None and isinstance(g.get("id"), str):
             groups.append(FactGroup(g["id"], reader.text(g, "label", f"group '{g['id']}'")))
     group_ids = [g.id for g in groups]
@@ -250,7 +251,7 @@ def _read_fact(
     line = e.line
     kind_raw = e.get("type")
     try:
-        kind = FactType(kind_raw)
+        kind = FactType(str(kind_raw))
     except ValueError:
         kinds = ", ".join(t.value for t in FactType)
         reader.error(key_line(e, "type"), f"{what}: unknown type '{kind_raw}'"
@@ -401,7 +402,7 @@ def _read_rule(
         reader.error(key_line(e, "id"), f"rule id '{rule_id}' must be kebab-case, e.g. metal-iud")
     severity_raw = e.get("severity")
     try:
-        severity = Severity(severity_raw)
+        severity = Severity(str(severity_raw))
     except ValueError:
         names = [s.value for s in Severity]
         reader.error(key_line(e, "severity"), f"{what}: bad severity '{severity_raw}'"

@@ -165,7 +165,7 @@ class Rule:
     @property
     def is_general(self) -> bool:
         """True when the rule is about iontophoresis as such and so decides the decision."""
-        return ALL_MODALITIES <= self.applies_to
+        return self.applies_to >= ALL_MODALITIES
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,8 @@ class Reader:
             return None
         op = ops[0]
         if not isinstance(name, str) or name not in facts:
-            self.error(key_line(node, "fact"), f"unknown fact '{name}'{did_you_mean(str(name), facts)}")
+            hint = did_you_mean(str(name), facts)
+            self.error(key_line(node, "fact"), f"unknown fact '{name}'{hint}")
             return None
         fact = facts[name]
         kind = str(fact.type)

@@ -217,7 +217,7 @@ def _read_protocol(
         for key in ("parameters", "limits", "schedule"):
             if key in e:
                 reader.error(key_line(e, key), f"{what}: a referral has no '{key}'")
-        return Protocol(when=when, **base) if when is not None else None  # type: ignore[arg-type]
+        return Protocol(when=when, **base) if when is not None else None
     p = reader.mapping(e.get("parameters"), key_line(e, "parameters") or e.line,
                        f"{what}: parameters", _PARAMETER_KEYS, ("current", "polarity", "solution"))
     limits = reader.mapping(e.get("limits", LocatedMap()), key_line(e, "limits") or e.line,
@@ -276,7 +276,7 @@ def _read_protocol(
         monitoring=reader.text_list(e, "monitoring", what),
         side_effects=tuple(side_effects),
         expected_efficacy=reader.text(e, "expected_efficacy", what, required=False),
-        **base,  # type: ignore[arg-type]
+        **base,
     )
 
 

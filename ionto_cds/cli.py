@@ -1,0 +1,222 @@
+"""The `ionto-cds` command: assess, lint, test, dose, app, replay.
+
+Exit status: 0 when the work was done (whatever the decision); 1 when vignettes fail; 2 for
+invalid input or rules, with a short message on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ionto_cds import __version__
+from ionto_cds.errors import InputFileError, IontoError, RuleError, UnitError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def read_patient_file(path: Path) -> dict[str, Any]:
+    """Read a patient's answers from YAML or JSON, safely, as a plain mapping."""
+    from ionto_cds.language.yamlsource import load_yaml_text
+
+    if not path.is_file():
+        raise InputFileError(str(path), "no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(str(path), "the file is not UTF-8 text") from None
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read the file: {exc.strerror}") from None
+    if not text.strip():
+        raise InputFileError(str(path), "the file is empty: write one 'fact: answer' per line")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(str(path), f"malformed JSON at line {exc.lineno}: {exc.msg}"
+                                 ) from None
+    else:
+        try:
+            data = load_yaml_text(text, str(path))
+        except RuleError as exc:
+            raise InputFileError(str(path), str(exc).split(": ", 1)[-1]) from None
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"'{data}'"
+        raise InputFileError(str(path), f"expected a mapping of 'fact: answer' lines, got {kind}")
+    return dict(data)
+
+
+def _ruleset(path: str | None) -> Any:
+    from ionto_cds.engine import default_ruleset, load_ruleset
+
+    return load_ruleset(path) if path else default_ruleset()
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from ionto_cds import report
+    from ionto_cds.engine import assess
+
+    answers = read_patient_file(Path(args.patient))
+    rs = _ruleset(args.rules)
+    from ionto_cds.errors import PatientDataError
+
+    try:
+        assessment = assess(answers, rs)
+    except PatientDataError as exc:
+        raise PatientDataError(exc.problems, args.patient) from None
+    render = {"json": report.to_json, "md": report.to_markdown, "html": report.to_html}
+    print(render[args.format](assessment))
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from ionto_cds.language.lint import lint_warnings
+    from ionto_cds.language.loader import read_rules
+
+    report = read_rules(args.directory)
+    for error in report.errors:
+        print(f"{error}", file=sys.stderr)
+    if report.source is None:
+        count = len(report.errors)
+        print(f"{count} error{'s' if count != 1 else ''}: fix them and run lint again.",
+              file=sys.stderr)
+        return EXIT_INVALID
+    warnings = lint_warnings(report.source)
+    for warning in warnings:
+        print(f"{warning.location}: warning: {warning.message}")
+    source = report.source
+    print(f"{source.directory}: ruleset {source.version}, {len(source.rules)} rules, "
+          f"{len(source.protocols)} protocols, {len(source.drugs)} drugs, "
+          f"{len(source.catalog)} facts: no errors, {len(warnings)} warning"
+          f"{'s' if len(warnings) != 1 else ''}.")
+    return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from ionto_cds.cases import coverage, read_cases, run_case
+    from ionto_cds.engine import load_ruleset
+
+    folder = Path(args.directory) if args.directory else None
+    rs = load_ruleset(folder)
+    cases_dir = Path(rs.source.directory) / "cases"
+    cases, errors = read_cases(cases_dir)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        return EXIT_INVALID
+    if not cases:
+        print(f"{cases_dir}: no vignettes found", file=sys.stderr)
+        return EXIT_FAILED
+    results = [run_case(case, rs) for case in cases]
+    width = max(len(c.id) for c in cases)
+    for result in results:
+        mark = "PASS" if result.passed else "FAIL"
+        outcome = result.assessment.decision.value if result.assessment else "error"
+        print(f"{mark}  {result.case.id:<{width}}  {outcome}")
+        for problem in result.problems:
+            print(f"      {result.case.location}: {problem}")
+    cov = coverage(results, rs)
+    failed = sum(not r.passed for r in results)
+    print(f"\n{len(results) - failed} passed, {failed} failed")
+    print(f"rule coverage: {len(rs.rules) - len(cov.never_fired)}/{len(rs.rules)} rules fired, "
+          f"{len(rs.rules) - len(cov.never_cleared)}/{len(rs.rules)} cleared, "
+          f"{len(rs.protocols) - len(cov.protocols_never_chosen)}/{len(rs.protocols)} "
+          "protocols chosen")
+    for label, ids in (("never fired", cov.never_fired), ("never cleared", cov.never_cleared),
+                       ("protocols never chosen", cov.protocols_never_chosen)):
+        if ids:
+            print(f"  {label}: {', '.join(ids)}")
+    return EXIT_OK if failed == 0 and cov.complete else EXIT_FAILED
+
+
+def cmd_dose(args: argparse.Namespace) -> int:
+    from ionto_cds.dose_check import check_dose
+
+    rs = _ruleset(args.rules)
+    result = check_dose(rs, current=args.current, duration=args.duration, dose=args.dose,
+                        area=args.area, drug=args.drug, polarity=args.polarity)
+    print(result.render())
+    return EXIT_OK if result.safe else EXIT_INVALID
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from ionto_cds.serve import run_app
+
+    code: int = run_app(args.port, not args.no_browser, args.notebook)
+    return code
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ionto_cds.record import replay
+
+    ok, message = replay(Path(args.record))
+    print(message)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="ionto-cds",
+        description="Clinical decision support for iontophoresis. It supports, and does not "
+        "replace, clinical judgement.",
+    )
+    parser.add_argument("--version", action="version", version=f"ionto-cds {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("assess", help="assess one patient file (YAML or JSON)")
+    p.add_argument("patient", help="patient answers, e.g. examples/palmar-adult.yaml")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("--format", choices=("json", "md", "html"), default="md")
+    p.set_defaults(func=cmd_assess)
+
+    p = sub.add_parser("lint", help="check a rules folder and list every mistake")
+    p.add_argument("directory", nargs="?", help="rules folder (default: the packaged rules)")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("test", help="run the clinical vignettes of rules/cases with coverage")
+    p.add_argument("directory", nargs="?", help="rules folder (default: the packaged rules)")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("dose", help="dose calculator with the same limit checks as plans")
+    p.add_argument("--current", required=True, help="e.g. 3mA")
+    p.add_argument("--duration", help="e.g. 15min")
+    p.add_argument("--dose", help="target dose instead of a duration, e.g. 40mA*min")
+    p.add_argument("--area", help="active electrode area, e.g. 6cm^2")
+    p.add_argument("--drug", help="drug key of drugs.yaml (its polarity and limits apply)")
+    p.add_argument("--polarity", choices=("anode", "cathode", "alternating"),
+                   help="active electrode when no drug is given")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.set_defaults(func=cmd_dose)
+
+    p = sub.add_parser("app", help="start the clinician app (Voila) on 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--notebook", default="clinician", help="clinician (default) or dose")
+    p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("replay", help="re-run a decision record with today's rules")
+    p.add_argument("record", help="decision record JSON exported by the app")
+    p.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (IontoError, UnitError) as exc:
+        print(f"ionto-cds {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
