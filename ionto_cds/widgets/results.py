@@ -1,0 +1,269 @@
+"""The live result panel: it only shows an Assessment (banner, questions, findings, plan)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as w
+
+from ionto_cds.engine import Assessment, Decision, Finding, RuleSet
+from ionto_cds.language.model import Severity
+from ionto_cds.record import OVERRIDE_REASONS, Override
+
+_BANNER = {
+    # decision: (icon, background, text colour, one-line explanation)
+    Decision.NOT_ELIGIBLE: ("\u2716", "#8b0000", "#ffffff",
+                            "An absolute contraindication applies: do not treat."),
+    Decision.NEEDS_INFORMATION: ("?", "#fff3cd", "#3d2c00",
+                                 "Answer the questions below before deciding."),
+    Decision.ELIGIBLE_WITH_PRECAUTIONS: ("!", "#ffe08a", "#3d2c00",
+                                         "Treatment possible: read the findings first."),
+    Decision.ELIGIBLE: ("\u2714", "#1e6b34", "#ffffff", "No contraindication found."),
+}
+_SEVERITY_TITLE = {
+    Severity.ABSOLUTE: "Absolute contraindications",
+    Severity.RELATIVE: "Relative contraindications",
+    Severity.PRECAUTION: "Precautions",
+}
+_STATUS_WORDS = {"true": "applies", "unknown": "may apply (unanswered)", "false": "does not apply"}
+
+STYLE = """
+<style>
+.ionto-results { font-size: 14px; line-height: 1.4; color: #111; }
+.ionto-results h3 { font-size: 16px; margin: 12px 0 4px 0; color: #1f4e79; }
+.ionto-results .ionto-card { border: 1px solid #bbb; border-radius: 4px; padding: 6px 10px;
+  margin: 4px 0; background: #fff; }
+.ionto-results .ionto-absolute { border-left: 6px solid #8b0000; }
+.ionto-results .ionto-relative { border-left: 6px solid #b35900; }
+.ionto-results .ionto-precaution { border-left: 6px solid #806000; }
+.ionto-results details summary { cursor: pointer; color: #1f4e79; font-weight: 600; }
+.ionto-results table.ionto-params td { padding: 2px 8px; border-bottom: 1px solid #ddd;
+  vertical-align: top; }
+.ionto-results .ionto-muted { color: #444; font-size: 12px; }
+.ionto-decision-box .ionto-banner { padding: 10px 14px; border-radius: 6px; font-size: 22px;
+  font-weight: 700; border: 2px solid #222; }
+.ionto-decision-box .ionto-banner small { display: block; font-size: 14px; font-weight: 400; }
+</style>
+"""
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _trace_html(node: Mapping[str, Any]) -> str:
+    if "fact" in node:
+        seen = "unanswered" if node["seen"] is None else node["seen"]
+        return (f"<li><code>{_esc(node['fact'])}</code> {_esc(node['op'])} "
+                f"{_esc(node['expected'])}: answer <b>{_esc(seen)}</b> \u2192 "
+                f"{_esc(node['result'])}</li>")
+    parts = "".join(_trace_html(p) for p in node.get("parts", []))
+    return f"<li>{_esc(node['op'])} \u2192 {_esc(node['result'])}<ul>{parts}</ul></li>"
+
+
+def banner_html(decision: Decision, note: str = "") -> str:
+    """The decision in words, an icon and a colour (readable without the colour)."""
+    icon, background, colour, explain = _BANNER[decision]
+    extra = f"<small>{_esc(note)}</small>" if note else ""
+    return (f"<div class='ionto-banner' style='background:{background};color:{colour}' "
+            f"role='status' aria-live='polite'>{icon} {_esc(decision.words)}"
+            f"<small>{_esc(explain)}</small>{extra}</div>")
+
+
+def finding_html(finding: Finding, rs: RuleSet) -> str:
+    """One finding: title, status and an expandable 'why' (answers, rationale, action, sources)."""
+    rule = finding.rule
+    scope = "" if finding.scope == "decision" else f" <i>({_esc(finding.scope)})</i>"
+    cites = "".join(
+        f"<li>{_esc(rs.references[k].citation)}"
+        + (f" <span class='ionto-muted'>{_esc(rs.references[k].url)}</span>"
+           if rs.references[k].url else "") + "</li>"
+        for k in rule.references if k in rs.references)
+    outcome = f"<div><i>{_esc(finding.outcome)}</i></div>" if finding.outcome else ""
+    return (f"<div><b>{_esc(rule.title)}</b>: {_STATUS_WORDS[finding.status.label]}{scope}</div>"
+            f"{outcome}<div>What to do: {_esc(rule.action)}</div>"
+            f"<details><summary>Why</summary>"
+            f"<div><b>Answers read</b><ul>{_trace_html(finding.trace)}</ul></div>"
+            f"<div><b>Rationale</b>: {_esc(rule.rationale)}</div>"
+            f"<div><b>Sources</b><ul>{cites}</ul></div></details>")
+
+
+def plan_html(assessment: Assessment) -> str:
+    """The protocol card: parameters with units, schedule, precautions, aftercare."""
+    d = assessment.to_dict()
+    plan = d["protocol"]
+    if plan is None:
+        if d["referral"]:
+            return (f"<h3>No standard protocol: {_esc(d['referral']['title'])}</h3>"
+                    f"<div>{_esc(d['referral']['summary'])}</div>")
+        if d["no_plan_reason"] and assessment.decision.allows_treatment:
+            return f"<h3>No plan</h3><div>{_esc(d['no_plan_reason'])}</div>"
+        return ""
+    rows = [("Drug", plan["drug"] or "none (tap water)"),
+            ("Active electrode", plan["polarity"]), ("Current", plan["current"]),
+            ("Duration", plan["duration"]), ("Dose", plan["dose"]),
+            ("Electrode area", plan["electrode_area"] or "not given"),
+            ("Current density", plan["current_density"] or "not computed (area unknown)"),
+            ("Solution", plan["solution"])]
+    if plan["concentration"]:
+        rows.append(("Concentration", plan["concentration"]))
+    table = "".join(f"<tr><td><b>{_esc(k)}</b></td><td>{_esc(v)}</td></tr>" for k, v in rows)
+    out = [f"<h3>Plan: {_esc(plan['title'])}</h3>", f"<div>{_esc(plan['summary'])}</div>",
+           f"<table class='ionto-params'>{table}</table>"]
+    schedule = plan["schedule"]
+    if schedule:
+        ind = schedule["induction"]
+        items = [f"Induction: {ind['sessions_per_week']} sessions a week, "
+                 f"{ind['sessions']} sessions. {ind['note'] or ''}"]
+        jr = schedule["judge_response"]
+        if jr["after_sessions"] or jr["note"]:
+            items.append(f"Judge response after {jr['after_sessions']} sessions. "
+                         f"{jr['note'] or ''}")
+        if schedule["maintenance"]:
+            items.append(f"Maintenance: {schedule['maintenance']}")
+        out.append(_list("Schedule", items))
+    for title, key in (("Adjustments", "adjustments"), ("Precautions", "precautions"),
+                       ("Aftercare", "aftercare"), ("Monitoring", "monitoring")):
+        if plan[key]:
+            out.append(_list(title, plan[key]))
+    if plan["ramp"]:
+        out.append(f"<details><summary>Ramp and polarity</summary><div>{_esc(plan['ramp'])}"
+                   f"</div><div>{_esc(plan['polarity_note'] or '')}</div></details>")
+    return "<div class='ionto-card ionto-plan'>" + "".join(out) + "</div>"
+
+
+def _list(title: str, items: list[str]) -> str:
+    body = "".join(f"<li>{_esc(x)}</li>" for x in items)
+    return f"<div><b>{_esc(title)}</b><ul>{body}</ul></div>"
+
+
+class OverrideControl:
+    """Acknowledge one relative contraindication or precaution: coded reason plus comment."""
+
+    def __init__(self, finding: Finding, on_ack: Callable[[str, str, str], str | None]) -> None:
+        self.rule_id = finding.rule.id
+        self.reason = w.Dropdown(options=[("— reason —", None)] + [
+            (text, code) for code, text in OVERRIDE_REASONS.items()],
+            value=None, layout=w.Layout(width="auto"))
+        self.comment = w.Text(placeholder="comment (required)", continuous_update=True,
+                              layout=w.Layout(width="auto", flex="1 1 auto"))
+        self.button = w.Button(description="Acknowledge", button_style="warning",
+                               icon="check")
+        self.button.add_class("ionto-acknowledge")
+        self.message = w.HTML("")
+        self._on_ack = on_ack
+        self.button.on_click(self._click)
+        self.widget = w.VBox([w.HBox([self.reason, self.comment, self.button]), self.message])
+        self.widget.add_class(f"ionto-override-{self.rule_id}")
+
+    def _click(self, _button: Any) -> None:
+        problem = self._on_ack(self.rule_id, self.reason.value or "", self.comment.value)
+        self.message.value = (f"<span style='color:#a00000;font-weight:600'>\u26a0 "
+                              f"{_esc(problem)}</span>" if problem else "")
+
+
+class ResultPanel:
+    """Banner, questions still to answer, findings, plan and provenance for one Assessment."""
+
+    def __init__(self, rs: RuleSet, on_question: Callable[[str], None],
+                 on_ack: Callable[[str, str, str], str | None]) -> None:
+        self.rs = rs
+        self._on_question = on_question
+        self._on_ack = on_ack
+        self.banner = w.HTML("")
+        self.banner.add_class("ionto-decision")
+        banner_box = w.VBox([w.HTML(STYLE), self.banner])
+        banner_box.add_class("ionto-decision-box")
+        self.notes = w.HTML("")
+        self.notes.add_class("ionto-notes")
+        self.questions = w.VBox([])
+        self.questions.add_class("ionto-questions")
+        self.findings = w.VBox([])
+        self.findings.add_class("ionto-findings")
+        self.plan = w.HTML("")
+        self.plan.add_class("ionto-plan-card")
+        self.provenance = w.HTML(
+            f"<div class='ionto-muted'>Ruleset {_esc(rs.version)} \u00b7 sha256 "
+            f"{_esc(rs.sha256[:12])} \u00b7 Supports, does not replace, clinical judgement."
+            "</div>")
+        self.provenance.add_class("ionto-provenance")
+        self.widget = w.VBox([banner_box, self.notes, self.questions, self.findings, self.plan,
+                              self.provenance], layout=w.Layout(width="100%"))
+        self.widget.add_class("ionto-results")
+        self._shown: tuple[Any, ...] = ()
+
+    def show(self, assessment: Assessment, overrides: Mapping[str, Override],
+             unreadable: Mapping[str, str]) -> None:
+        """Show an assessment; ``unreadable`` are answers that could not be read (shown too)."""
+        notes = ""
+        if unreadable:
+            names = ", ".join(self.rs.catalog[n].label for n in unreadable)
+            notes = (f"<div class='ionto-card' style='border-color:#a00000'>\u26a0 "
+                     f"<b>Could not read:</b> {_esc(names)}. Treated as unanswered until "
+                     f"corrected (see the message beside the field).</div>")
+        self.banner.value = banner_html(assessment.decision)
+        if self.notes.value != notes:
+            self.notes.value = notes
+        key = (assessment.decision, assessment.missing, assessment.plan_questions,
+               tuple((f.rule.id, f.status, f.scope) for f in assessment.findings),
+               tuple(sorted((k, v.reason, v.comment) for k, v in overrides.items())))
+        if key != self._shown:
+            self._shown = key
+            self.questions.children = self._questions(assessment)
+            self.findings.children = self._findings(assessment, overrides)
+        plan = plan_html(assessment)
+        if self.plan.value != plan:
+            self.plan.value = plan
+
+    def show_problem(self, message: str) -> None:
+        """Show answers that contradict each other (no assessment possible)."""
+        self.banner.value = banner_html(Decision.NEEDS_INFORMATION, message)
+
+    def _questions(self, a: Assessment) -> tuple[Any, ...]:
+        names = list(a.missing) + [q for q in a.plan_questions if q not in a.missing]
+        if not names:
+            return ()
+        buttons = []
+        for name in names:
+            fact = self.rs.catalog[name]
+            button = w.Button(description=fact.label, tooltip=f"Go to: {fact.help}",
+                              layout=w.Layout(width="auto", max_width="100%"))
+            button.add_class("ionto-question")
+            button.add_class(f"ionto-question-{name}")
+            button.on_click(lambda _b, n=name: self._on_question(n))
+            buttons.append(button)
+        title = "Questions still to answer" if a.missing else "Answers that could change the plan"
+        return (w.HTML(f"<h3>{title}</h3>"),
+                w.HBox(buttons, layout=w.Layout(flex_flow="row wrap")))
+
+    def _findings(self, a: Assessment, overrides: Mapping[str, Override]) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for severity in Severity:
+            group = [f for f in a.findings if f.rule.severity is severity]
+            if not group:
+                continue
+            out.append(w.HTML(f"<h3>{_SEVERITY_TITLE[severity]} ({len(group)})</h3>"))
+            for finding in group:
+                card = w.VBox([w.HTML(finding_html(finding, self.rs))])
+                card.add_class("ionto-card")
+                card.add_class(f"ionto-{severity.value}")
+                card.add_class(f"ionto-finding-{finding.rule.id}")
+                if severity is Severity.ABSOLUTE:
+                    if finding.scope == "decision":
+                        card.children += (w.HTML("<div class='ionto-muted'>Absolute: cannot be "
+                                                 "overridden.</div>"),)
+                elif finding.rule.id in overrides:
+                    o = overrides[finding.rule.id]
+                    ack = w.HTML(f"<div>\u2714 <b>Acknowledged</b>: {_esc(o.reason_text)}. "
+                                 f"\u201c{_esc(o.comment)}\u201d ({_esc(o.time_utc)})</div>")
+                    ack.add_class("ionto-acknowledged")
+                    card.children += (ack,)
+                else:
+                    card.children += (OverrideControl(finding, self._on_ack).widget,)
+                out.append(card)
+        if not out:
+            out.append(w.HTML("<h3>Findings</h3><div>No contraindication or precaution "
+                              "applies.</div>"))
+        return tuple(out)

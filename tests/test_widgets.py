@@ -1,0 +1,178 @@
+"""The clinician app and dose calculator driven from Python: set values, read the widgets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ionto_cds import load_ruleset
+from ionto_cds.facts import FactType
+from ionto_cds.record import OverrideError, replay
+from ionto_cds.widgets import ClinicianApp, DoseCalculator
+
+ROOT = Path(__file__).resolve().parents[1]
+PALMAR = yaml.safe_load((ROOT / "examples" / "palmar-adult.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def rs() -> Any:
+    return load_ruleset()
+
+
+@pytest.fixture
+def app(rs: Any) -> ClinicianApp:
+    return ClinicianApp(rs)
+
+
+def fill(app: ClinicianApp, answers: dict[str, Any]) -> None:
+    for name, value in answers.items():
+        app.form.set_answer(name, value)
+
+
+def test_form_has_one_field_per_fact_with_its_css_hook(app: ClinicianApp, rs: Any) -> None:
+    for fact in rs.catalog:
+        field = app.form.fields[fact.name]
+        assert f"ionto-fact-{fact.name}" in field.root._dom_classes
+        if fact.type is FactType.BOOL:
+            assert [o[0] for o in field.input.options] == ["Yes", "No", "Unknown"]
+            assert field.input.value is None
+    assert "ionto-decision" in app.results.banner._dom_classes
+
+
+def test_empty_form_needs_information_and_lists_questions(app: ClinicianApp) -> None:
+    assert "Needs information" in app.results.banner.value
+    buttons = app.results.questions.children[1].children
+    assert any("ionto-question-indication" in b._dom_classes for b in buttons)
+
+
+def test_typical_palmar_patient_gets_tap_water_plan(app: ClinicianApp) -> None:
+    fill(app, PALMAR)
+    assert "Eligible" in app.results.banner.value
+    assert "Not eligible" not in app.results.banner.value
+    assert "Tap-water iontophoresis, palms and soles" in app.results.plan.value
+    assert "10 mA" in app.results.plan.value and "20 min" in app.results.plan.value
+
+
+def test_pacemaker_yes_is_not_eligible(app: ClinicianApp) -> None:
+    app.load_patient(PALMAR)
+    app.form.set_answer("pacemaker", True)
+    assert "Not eligible" in app.results.banner.value
+    assert app.results.plan.value == ""
+    assert "cannot be overridden" in json.dumps(
+        [c.children[1].value for c in app.results.findings.children[1:2]])
+
+
+def test_bad_quantity_shows_message_beside_field(app: ClinicianApp) -> None:
+    app.form.set_answer("weight", "abc kg")
+    error = app.form.fields["weight"].error.value
+    assert "expected a mass (kg), got &#x27;abc kg&#x27;" in error
+    assert "Could not read" in app.results.notes.value
+    app.form.set_answer("weight", "150 lb")
+    assert app.form.fields["weight"].error.value == ""
+    assert app.results.notes.value == ""
+
+
+def test_male_patient_hides_pregnancy(app: ClinicianApp) -> None:
+    app.form.set_answer("sex", "male")
+    assert app.form.fields["pregnant"].root.layout.display == "none"
+    app.form.set_answer("sex", "female")
+    assert app.form.fields["pregnant"].root.layout.display is None
+
+
+def test_drug_allergies_distinguish_unknown_from_none(app: ClinicianApp) -> None:
+    field = app.form.fields["drug_allergies"]
+    assert "drug_allergies" not in app.form.answers()
+    field.list_mode.value = "none"
+    assert app.form.answers()["drug_allergies"] == frozenset()
+    field.ticks["lidocaine"].value = True
+    assert field.list_mode.value == "some"
+    assert app.form.answers()["drug_allergies"] == frozenset({"lidocaine"})
+
+
+def test_override_of_relative_finding_is_recorded(app: ClinicianApp, tmp_path: Path) -> None:
+    app.load_patient({**PALMAR, "fixed_dental_braces": True})
+    assert "Eligible with precautions" in app.results.banner.value
+    card = next(c for c in app.results.findings.children
+                if "ionto-finding-fixed-dental-braces" in getattr(c, "_dom_classes", ()))
+    control = card.children[-1]
+    reason, comment, button = control.children[0].children
+    button.click()
+    assert "coded reason" in control.children[1].value
+    reason.value = "risk_mitigated"
+    comment.value = "Braces covered with wax"
+    button.click()
+    assert "fixed-dental-braces" in app.overrides
+    record = json.loads(app.export_record(tmp_path).read_text())
+    assert record["overrides"][0]["rule"] == "fixed-dental-braces"
+    assert record["overrides"][0]["reason"] == "risk_mitigated"
+    assert record["decision"] == "eligible_with_precautions"
+    assert "supports, and does not replace, clinical judgement" in record["notice"]
+
+
+def test_absolute_finding_cannot_be_overridden(app: ClinicianApp) -> None:
+    app.load_patient({**PALMAR, "pacemaker": True})
+    with pytest.raises(OverrideError, match="cannot be overridden"):
+        app.acknowledge("pacemaker", "risk_mitigated", "no")
+
+
+def test_export_plan_and_record_replay(app: ClinicianApp, tmp_path: Path) -> None:
+    app.load_patient(PALMAR)
+    md, page = app.export_plan(tmp_path)
+    assert "Tap-water iontophoresis" in md.read_text()
+    assert page.read_text().startswith("<!DOCTYPE html>")
+    path = app.export_record(tmp_path)
+    record = json.loads(path.read_text())
+    for key in ("answers", "decision", "reasons", "plan", "overrides", "ruleset",
+                "ionto_cds_version", "created_utc", "notice"):
+        assert key in record
+    ok, message = replay(path)
+    assert ok, message
+    assert "agree" in message
+    record["decision"] = "not_eligible"
+    path.write_text(json.dumps(record))
+    ok, message = replay(path)
+    assert not ok and "decision was not_eligible, now eligible" in message
+
+
+def test_export_button_writes_files_and_links(app: ClinicianApp, tmp_path: Path) -> None:
+    app.load_patient(PALMAR)
+    app.export_dir.value = str(tmp_path)
+    app.plan_button.click()
+    assert "download MD" in app.export_status.value
+    assert len(list(tmp_path.glob("*.md"))) == 1
+
+
+def test_reset_clears_answers(app: ClinicianApp) -> None:
+    app.load_patient(PALMAR)
+    app.reset()
+    assert app.form.answers() == {}
+    assert "Needs information" in app.results.banner.value
+
+
+def test_upload_bad_file_shows_problems(app: ClinicianApp) -> None:
+    content = b"pacemakr: true\n"
+    app.upload.value = ({"name": "p.yaml", "content": memoryview(content), "size": 15,
+                         "type": "", "last_modified": datetime.now(UTC)},)
+    assert "did you mean" in app.load_status.value
+
+
+def test_dose_calculator_live_limits(rs: Any) -> None:
+    calc = DoseCalculator(rs)
+    assert "Within every limit" in calc.result.value
+    calc.current.value = "30 mA"
+    assert "Outside the limits" in calc.result.value
+    calc.current.value = "abc mA"
+    assert "expected a current (mA), got &#x27;abc mA&#x27;" in calc.message.value
+    calc.drug.value = "glycopyrronium"
+    calc.current.value = "10 mA"
+    calc.mode.value = "dose"
+    calc.amount.value = "120 mA*min"
+    assert "12 min" in calc.result.value
+    calc.area.value = "5 cm^2"
+    assert "current density" in calc.result.value.lower()
+    assert "EXCEEDED" in calc.result.value
