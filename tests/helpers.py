@@ -1,0 +1,145 @@
+"""Shared builders for the unit tests: rules folders in tmp_path and typical patients."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = REPO / "rules"
+EXAMPLES = REPO / "examples"
+
+# Every general (decision) fact answered "no": an adult with palmar hyperhidrosis.
+CLEAR_ADULT: dict[str, Any] = {
+    "age": 29, "sex": "female", "weight": "61 kg", "pregnant": False, "breastfeeding": False,
+    "indication": "hyperhidrosis", "site": "palms", "secondary_hyperhidrosis_suspected": False,
+    "hdss": 3, "tap_water_sessions": 0, "pacemaker": False, "implanted_defibrillator": False,
+    "other_implanted_electronic_device": False, "metal_implant_in_current_path": False,
+    "metal_iud": False, "fixed_dental_braces": False, "epilepsy": False,
+    "cardiac_disease": False, "thrombosis": False, "electrical_sensitivity": False,
+    "broken_skin_at_site": False, "recent_scar_or_graft_at_site": False,
+    "skin_condition_at_site": False, "skin_infection_at_site": False,
+    "impaired_sensation_at_site": False, "malignancy_at_site": False, "drug_allergies": [],
+}
+
+# Drug-specific facts, all answered "no".
+DRUG_FACTS_CLEAR: dict[str, Any] = {
+    "sulfite_allergy": False, "taking_droxidopa": False, "anticholinergic_medication": False,
+    "narrow_angle_glaucoma": False, "urinary_retention": False, "myasthenia_gravis": False,
+    "gastrointestinal_obstruction": False, "sjogren_syndrome": False,
+    "renal_impairment": False, "hepatic_impairment": False, "systemic_fungal_infection": False,
+}
+
+
+def patient(**changes: Any) -> dict[str, Any]:
+    """CLEAR_ADULT plus every drug fact answered no, with ``changes`` applied (None removes)."""
+    answers = {**CLEAR_ADULT, **DRUG_FACTS_CLEAR}
+    for key, value in changes.items():
+        if value is None:
+            answers.pop(key, None)
+        else:
+            answers[key] = value
+    return answers
+
+
+def copy_rules(dest: Path) -> Path:
+    """A full copy of the packaged rules folder (without vignettes) to break one thing in."""
+    folder = dest / "rules"
+    folder.mkdir()
+    for path in RULES.glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Replace ``old`` by ``new`` in a file, insisting that ``old`` is there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
+    """1-based line number of the ``occurrence``-th line containing ``needle``."""
+    seen = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"{needle!r} not found in {path}")
+
+
+RULE_TEMPLATE = """\
+  - id: {id}
+    title: {title}
+    severity: {severity}
+    applies_to: {applies_to}
+    when: {when}
+    rationale: Because.
+    action: Do something.
+    references: [saalmann-faq]
+    metadata: {{version: 1, author: tests, last_reviewed: 2026-01-01}}
+"""
+
+
+def rule_yaml(id: str, when: str, severity: str = "absolute",
+              applies_to: str = "[tap_water, drug_assisted]", title: str = "A rule",
+              extra: str = "") -> str:
+    """One rule entry as YAML text (list item under `rules:`)."""
+    text = RULE_TEMPLATE.format(id=id, title=title, severity=severity, applies_to=applies_to,
+                                when=when)
+    return text + textwrap.indent(textwrap.dedent(extra), "    ") if extra else text
+
+
+def tiny_rules(dest: Path, rules: str, protocols: str | None = None,
+               drugs: str | None = None) -> Path:
+    """A minimal rules folder: the real facts and references plus the given rule entries."""
+    folder = dest / "tiny"
+    folder.mkdir()
+    shutil.copy(RULES / "facts.yaml", folder / "facts.yaml")
+    shutil.copy(RULES / "references.yaml", folder / "references.yaml")
+    (folder / "contraindications.yaml").write_text(
+        'version: "2026.1"\nrules:\n' + rules, encoding="utf-8")
+    if protocols is not None:
+        (folder / "protocols.yaml").write_text(protocols, encoding="utf-8")
+    if drugs is not None:
+        (folder / "drugs.yaml").write_text(drugs, encoding="utf-8")
+    return folder
+
+
+LIMITS_YAML = """\
+version: "2026.1"
+limits:
+  max_current_density: {anode: 1.0 mA/cm^2, cathode: 0.5 mA/cm^2, alternating: 0.5 mA/cm^2}
+  rationale: Test limits.
+  references: [saalmann-faq]
+protocols:
+"""
+
+
+def protocol_yaml(id: str, when: str, priority: int = 100, current: str = "15 mA",
+                  current_range: str = "{min: 5 mA, max: 20 mA}", duration: str = "20 min",
+                  polarity: str = "alternating", limits: str = "{max_current: 20 mA}",
+                  modality: str = "tap_water", drug: str = "null") -> str:
+    """One tap-water protocol entry as YAML text (list item under `protocols:`)."""
+    return f"""\
+  - id: {id}
+    title: Protocol {id}
+    modality: {modality}
+    drug: {drug}
+    priority: {priority}
+    when: {when}
+    summary: A test protocol.
+    parameters:
+      current: {current}
+      current_range: {current_range}
+      duration: {duration}
+      polarity: {polarity}
+      solution: Tap water.
+    limits: {limits}
+    schedule:
+      induction: {{sessions_per_week: 3, sessions: 12}}
+    references: [saalmann-faq]
+"""
