@@ -1,0 +1,242 @@
+"""Loading a rules folder: every mistake as `file:line: message`, with the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import RULES, copy_rules, line_of, replace_in
+
+from ionto_cds import load_ruleset
+from ionto_cds.errors import RuleError, RuleSetError
+from ionto_cds.language.loader import packaged_rules_dir, read_rules
+
+CI = "contraindications.yaml"
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    return copy_rules(tmp_path)
+
+
+def _errors(folder: Path) -> list[RuleError]:
+    report = read_rules(folder)
+    assert report.source is None, "the broken folder loaded"
+    with pytest.raises(RuleSetError) as info:
+        load_ruleset(folder)
+    assert [str(e) for e in info.value.errors] == [str(e) for e in report.errors]
+    return report.errors
+
+
+def _only(folder: Path) -> RuleError:
+    errors = _errors(folder)
+    assert len(errors) == 1, "\n".join(map(str, errors))
+    return errors[0]
+
+
+def test_packaged_rules_load_cleanly():
+    report = read_rules()
+    assert report.errors == []
+    source = report.source
+    assert source is not None
+    assert source.directory == packaged_rules_dir() == RULES
+    assert source.version == "2026.1"
+    assert len(source.sha256) == 64 and int(source.sha256, 16) >= 0
+    assert {"pacemaker", "glycopyrronium-allergy"} <= {r.id for r in source.rules}
+    assert set(source.drugs) == {"glycopyrronium", "dexamethasone", "acetic_acid", "lidocaine"}
+
+
+def test_malformed_yaml(rules):
+    path = rules / CI
+    broken = line_of(path, "when: {fact: pacemaker, is: true}")
+    replace_in(path, "    when: {fact: pacemaker, is: true}",
+               "    when: {fact: pacemaker, is: true")
+    err = _only(rules)
+    assert err.location.file == str(path)
+    # The parser notices the unclosed brace at the next token, on the following line.
+    assert err.location.line in (broken, broken + 1)
+    assert err.message == "malformed YAML: expected ',' or '}', but got ':'"
+
+
+def test_unknown_key_with_did_you_mean(rules):
+    path = rules / CI
+    replace_in(path, "    rationale: >-\n      The treatment current",
+               "    rationle: >-\n      The treatment current")
+    errors = _errors(rules)
+    item = line_of(path, "- id: pacemaker")
+    assert [str(e) for e in errors] == [
+        f"{path}:{item}: a rule is missing the required key 'rationale'",
+        f"{path}:{line_of(path, 'rationle:')}: unknown key 'rationle' in a rule (did you mean "
+        "'rationale'?); allowed keys: id, title, severity, applies_to, when, rationale, action, "
+        "references, effect, metadata",
+    ]
+
+
+def test_unknown_fact_with_did_you_mean(rules):
+    path = rules / CI
+    replace_in(path, "{fact: pacemaker, is: true}", "{fact: pacemakr, is: true}")
+    assert str(_only(rules)) == (f"{path}:{line_of(path, 'pacemakr')}: unknown fact 'pacemakr' "
+                                 "(did you mean 'pacemaker'?)")
+
+
+def test_operator_that_does_not_fit_the_fact_type(rules):
+    path = rules / CI
+    replace_in(path, "{fact: pacemaker, is: true}", "{fact: pacemaker, lt: 3}")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'pacemaker, lt')}: operator 'lt' does not fit 'pacemaker' "
+        "(a bool fact); use one of: is, known")
+
+
+def test_unit_of_the_wrong_dimension(rules):
+    path = rules / CI
+    replace_in(path, "{fact: age, lt: 6 year}", "{fact: age, lt: 6 kg}")
+    err = _only(rules)
+    assert err.location == type(err.location)(str(path), line_of(path, "lt: 6 kg"))
+    assert err.message.startswith("'lt' on 'age': expected a time (")
+    assert err.message.endswith("), got '6 kg' (a mass)")
+
+
+def test_bare_number_for_a_quantity_asks_for_the_unit(rules):
+    path = rules / CI
+    replace_in(path, "{fact: age, lt: 6 year}", "{fact: age, lt: 6}")
+    assert _only(rules).message == "'lt' on 'age': write the unit, e.g. '6 year'"
+
+
+def test_unknown_enum_value(rules):
+    path = rules / CI
+    replace_in(path, "{fact: site, eq: soles}", "{fact: site, eq: sole}")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'eq: sole}')}: unknown value 'sole' for 'site' (did you mean "
+        "'soles'?); allowed: palms, soles, axillae, face, neck, chest, back, shoulder, elbow, "
+        "wrist_hand, hip, knee, ankle_foot")
+
+
+def test_unknown_reference_key(rules):
+    path = rules / CI
+    replace_in(path, "references: [doncaster-leaflet]", "references: [doncaster-leaflt]")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'doncaster-leaflt')}: rule 'fixed-dental-braces': unknown "
+        "reference 'doncaster-leaflt' (did you mean 'doncaster-leaflet'?); add it to "
+        "references.yaml")
+
+
+def test_duplicate_rule_id(rules):
+    path = rules / CI
+    replace_in(path, "- id: thrombosis", "- id: epilepsy")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, '- id: epilepsy', 2)}: duplicate rule id 'epilepsy' (first at "
+        f"{path}:{line_of(path, '- id: epilepsy')}): every rule needs its own id")
+
+
+def test_duplicate_id_across_files(rules):
+    drugs = rules / "drugs.yaml"
+    replace_in(drugs, "- id: lidocaine-droxidopa", "- id: pacemaker")
+    err = _only(rules)
+    assert err.location.file == str(drugs)
+    assert err.message.startswith("duplicate rule id 'pacemaker' (first at "
+                                  f"{rules / CI}:{line_of(rules / CI, '- id: pacemaker')})")
+
+
+def test_bad_severity(rules):
+    path = rules / CI
+    replace_in(path, "severity: relative", "severity: relativ")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'severity: relativ')}: rule 'metal-iud-other-sites': bad "
+        "severity 'relativ' (did you mean 'relative'?); use one of: absolute, relative, "
+        "precaution")
+
+
+def test_yaml_tag_that_would_run_code(rules, tmp_path):
+    path = rules / CI
+    marker = tmp_path / "pwned"
+    replace_in(path, "    when: {fact: pacemaker, is: true}",
+               f'    when: !!python/object/apply:os.system ["touch {marker}"]')
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'os.system')}: YAML tag '!!python/object/apply:os.system' is "
+        "not allowed: rules and answers are plain data; remove the tag")
+    assert not marker.exists()
+
+
+def test_protocol_with_a_current_in_minutes(rules):
+    path = rules / "protocols.yaml"
+    old = "      current: 10 mA\n      current_range: {min: 10 mA, max: 20 mA}\n      ramp: >-\n" \
+          "        Start low"
+    replace_in(path, old, old.replace("current: 10 mA", "current: 15 min"))
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'current: 15 min')}: protocol 'tap-water-palmoplantar': "
+        "'current': expected a current (mA), got '15 min' (a time)")
+
+
+def test_effect_with_the_wrong_unit(rules):
+    path = rules / CI
+    replace_in(path, "effect: {set: {max_current: 10 mA}}", "effect: {set: {max_current: 10 min}}")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'max_current: 10 min')}: rule 'paediatric-current-cap': effect "
+        "'max_current': expected a current (mA), got '10 min' (a time)")
+
+
+def test_drug_polarity_must_follow_its_ion(rules):
+    path = rules / "drugs.yaml"
+    replace_in(path, "    ion: cation\n    polarity: anode",
+               "    ion: cation\n    polarity: cathode")
+    errors = _errors(rules)
+    assert str(errors[0]) == (
+        f"{path}:{line_of(path, 'polarity: cathode')}: drug 'glycopyrronium': an cation is "
+        "delivered from the anode (like charges repel), not 'cathode'")
+
+
+NEW_VERSION = 'version: "2026.2"'
+
+
+def test_versions_must_agree(rules):
+    path = rules / CI
+    replace_in(path, 'version: "2026.1"', 'version: "2026.2"')
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, NEW_VERSION)}: version '2026.2' differs from facts.yaml "
+        "('2026.1'): every file of a ruleset carries the same version")
+
+
+def test_missing_facts_file(rules):
+    (rules / "facts.yaml").unlink()
+    errors = _errors(rules)
+    assert f"{rules / 'facts.yaml'}: missing file: every rules folder needs facts.yaml" in [
+        str(e) for e in errors]
+
+
+def test_no_such_folder(tmp_path):
+    assert [str(e) for e in _errors(tmp_path / "nowhere")] == [
+        f"{tmp_path / 'nowhere'}: no such rules folder"]
+
+
+def test_all_mistakes_are_reported_at_once(rules):
+    ci = rules / CI
+    replace_in(ci, "{fact: pacemaker, is: true}", "{fact: pacemakr, is: true}")
+    replace_in(ci, "{fact: age, lt: 6 year}", "{fact: age, lt: 6 kg}")
+    replace_in(ci, "severity: relative", "severity: relativ")
+    replace_in(ci, "references: [doncaster-leaflet]", "references: [doncaster-leaflt]")
+    replace_in(rules / "protocols.yaml", "      current: 10 mA\n      current_range: {min: 10 "
+               "mA, max: 20 mA}\n      ramp: >-\n        Start low",
+               "      current: 15 min\n      current_range: {min: 10 mA, max: 20 mA}\n      "
+               "ramp: >-\n        Start low")
+    errors = _errors(rules)
+    got = {(Path(e.location.file).name, e.location.line) for e in errors}
+    assert got == {
+        (CI, line_of(ci, "pacemakr")),
+        (CI, line_of(ci, "lt: 6 kg")),
+        (CI, line_of(ci, "severity: relativ")),
+        (CI, line_of(ci, "doncaster-leaflt")),
+        ("protocols.yaml", line_of(rules / "protocols.yaml", "current: 15 min")),
+    }
+    text = str(RuleSetError(errors))
+    assert text.startswith("the rules have 5 errors:\n  ")
+
+
+def test_sha256_tracks_content_not_comments(rules):
+    before = read_rules(rules).source
+    assert before is not None
+    assert before.sha256 == read_rules(RULES).source.sha256
+    path = rules / CI
+    path.write_text("# an extra comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert read_rules(rules).source.sha256 == before.sha256
+    replace_in(path, "Do not treat during pregnancy", "Never treat during pregnancy")
+    assert read_rules(rules).source.sha256 != before.sha256
