@@ -1,0 +1,163 @@
+"""Serve a packaged notebook with Voila on 127.0.0.1, with no request leaving the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import webbrowser
+from pathlib import Path
+
+import ionto_cds
+
+NOTEBOOKS = {
+    "clinician": "01_clinician_assessment.ipynb",
+    "dose": "02_dose_calculator.ipynb",
+}
+TEMPLATE = "ionto-offline"
+_REMOTE_LINK = re.compile(r"^.*<link[^>]+href=\"https?://[^\"]*\"[^>]*>.*\n?", re.MULTILINE)
+
+
+def notebooks_dir() -> Path:
+    """The notebooks shipped in the wheel, else the checkout's notebooks/ folder."""
+    packaged = Path(ionto_cds.__file__).parent / "notebooks"
+    if packaged.is_dir():
+        return packaged
+    return Path(ionto_cds.__file__).resolve().parent.parent / "notebooks"
+
+
+def notebook_path(notebook: str) -> Path:
+    """A notebook by short name ('clinician', 'dose') or file name."""
+    name = NOTEBOOKS.get(notebook, notebook)
+    path = notebooks_dir() / name
+    if not path.is_file():
+        known = ", ".join(NOTEBOOKS)
+        raise FileNotFoundError(f"no notebook '{notebook}' in {notebooks_dir()} (known: {known})")
+    return path
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at the moment."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _installed_template_file(template: str, name: str) -> Path:
+    from jupyter_core.paths import jupyter_path
+
+    for root in jupyter_path():
+        candidate = Path(root) / "voila" / "templates" / template / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"Voila template file {template}/{name} not found")
+
+
+def offline_template(root: Path) -> Path:
+    """Write Voila's lab template minus its CDN stylesheet links under ``root``.
+
+    Voila's `lab` template and its base page link Font Awesome from a public CDN; on a hospital
+    network that is a failed request and a privacy leak. Returns the Jupyter data folder to put
+    first on JUPYTER_PATH.
+    """
+    target = root / "voila" / "templates" / TEMPLATE
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
+    for template, name in (("lab", "index.html.j2"), ("base", "page.html")):
+        text = _installed_template_file(template, name).read_text(encoding="utf-8")
+        text = _REMOTE_LINK.sub("", text)
+        if name == "index.html.j2":  # mermaid would import from a CDN if a diagram appeared
+            text += ("\n{%- block html_head_js_mermaidjs -%}"
+                     "{%- endblock html_head_js_mermaidjs -%}\n")
+        (target / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def voila_command(notebook: Path, port: int, template: str = TEMPLATE) -> list[str]:
+    """The Voila command line: loopback only, preheated kernel, offline template."""
+    return [
+        sys.executable, "-m", "voila", str(notebook),
+        "--Voila.ip=127.0.0.1", f"--port={port}", "--no-browser",
+        f"--template={template}",
+        "--VoilaConfiguration.preheat_kernel=True",
+        "--VoilaConfiguration.default_pool_size=1",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--ServerApp.open_browser=False",
+    ]
+
+
+def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+                  ) -> bool:
+    """Poll a TCP connect to 127.0.0.1:port until it answers (False on timeout or exit)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def start_voila(notebook: str = "clinician", port: int | None = None,
+                data_dir: Path | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """Start Voila in a child process; returns (process, URL, temporary data folder)."""
+    path = notebook_path(notebook)
+    chosen = port if port is not None else free_port()
+    root = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="ionto-voila-"))
+    offline_template(root)
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        [str(root), *([env["JUPYTER_PATH"]] if env.get("JUPYTER_PATH") else [])])
+    process = subprocess.Popen(voila_command(path, chosen), env=env, cwd=path.parent,
+                               start_new_session=True)
+    return process, f"http://127.0.0.1:{chosen}/", root
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop Voila and its kernels: SIGINT to its process group, then SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_app(port: int | None, open_browser: bool, notebook: str = "clinician") -> int:
+    """Serve a packaged notebook on 127.0.0.1 until Ctrl-C; 0 on a clean stop, 2 if it failed."""
+    try:
+        process, url, _root = start_voila(notebook, port)
+    except FileNotFoundError as exc:
+        print(f"ionto-cds app: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if not wait_for_port(int(url.rsplit(":", 1)[1].strip("/")), 60.0, process):
+            print(f"ionto-cds app: Voila did not start (exit status {process.poll()})",
+                  file=sys.stderr)
+            stop(process)
+            return 2
+        print(f"ionto-cds app running at {url}  (Ctrl-C stops it)", flush=True)
+        if open_browser:
+            webbrowser.open(url)
+        code = process.wait()
+        return 0 if code in (0, -signal.SIGINT) else 2
+    except KeyboardInterrupt:
+        print("\nStopping ionto-cds app...", file=sys.stderr, flush=True)
+        stop(process)
+        return 0
