@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,10 +125,10 @@ def start_voila(notebook: str = "clinician", port: int | None = None,
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """Stop Voila and its kernels: SIGINT to its process group, then SIGTERM, then SIGKILL."""
+    """Stop Voila: SIGTERM (it shuts its kernels down cleanly), then SIGKILL to its group."""
     if process.poll() is not None:
         return
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
@@ -141,8 +142,19 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 def run_app(port: int | None, open_browser: bool, notebook: str = "clinician") -> int:
     """Serve a packaged notebook on 127.0.0.1 until Ctrl-C; 0 on a clean stop, 2 if it failed."""
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        process, url, _root = start_voila(notebook, port)
+        return _serve(port, open_browser, notebook)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(port: int | None, open_browser: bool, notebook: str) -> int:
+    try:
+        process, url, root = start_voila(notebook, port)
     except FileNotFoundError as exc:
         print(f"ionto-cds app: {exc}", file=sys.stderr)
         return 2
@@ -156,8 +168,10 @@ def run_app(port: int | None, open_browser: bool, notebook: str = "clinician") -
         if open_browser:
             webbrowser.open(url)
         code = process.wait()
-        return 0 if code in (0, -signal.SIGINT) else 2
+        return 0 if code in (0, -signal.SIGTERM) else 2
     except KeyboardInterrupt:
         print("\nStopping ionto-cds app...", file=sys.stderr, flush=True)
         stop(process)
         return 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
