@@ -211,7 +211,7 @@ def assess(answers: Mapping[str, object] | FactSet, ruleset: RuleSet | None = No
     findings = [_finding(rs, r, Truth(status[r.id]), env) for r in fired]
     missing = _missing(rs, decision, fired, status, factset, required_missing)
 
-    result = Assessment(decision, (), missing, None, factset, rs)
+    result = base = Assessment(decision, (), missing, None, factset, rs)
     if decision.allows_treatment and rs.protocols:
         result = _choose_protocol(rs, decision, findings, factset, status)
     findings_sorted = tuple(sorted(
@@ -221,7 +221,7 @@ def assess(answers: Mapping[str, object] | FactSet, ruleset: RuleSet | None = No
     return Assessment(
         decision=result.decision,
         findings=findings_sorted,
-        missing=result.missing or missing,
+        missing=result.missing if result is not base else missing,
         protocol=result.protocol,
         factset=factset,
         ruleset=rs,
@@ -278,13 +278,20 @@ def _rank_facts(rs: RuleSet, rules: list[Rule], factset: FactSet,
 
 
 def _facts_to_ask(rs: RuleSet, rule: Rule, env: Mapping[str, Any]) -> list[str]:
-    """Undecided facts of a rule, plus the unanswered facts that decide whether they apply."""
+    """Undecided facts of a rule, plus the unanswered facts that decide whether they apply.
+
+    A question whose applicability waits on an unanswered *required* fact (the hyperhidrosis
+    history while the indication is unknown) is deferred: the required fact is asked first.
+    """
     out: list[str] = []
     for fact in undecided_facts(rule.when, env):
-        out.append(fact)
         condition = rs.catalog[fact].asked_when
-        if condition is not None:
-            out.extend(undecided_facts(condition, env))
+        gate = undecided_facts(condition, env) if condition is not None else ()
+        if any(g in rs.required for g in gate):
+            out.extend(g for g in gate if g in rs.required)
+            continue
+        out.append(fact)
+        out.extend(gate)
     return out
 
 
@@ -316,7 +323,8 @@ def _choose_protocol(
             undecided_protocols.append(protocol)
             continue
         if protocol.is_referral:
-            return Assessment(_with_steering(decision, all_findings), tuple(all_findings), (),
+            return Assessment(_with_steering(decision, all_findings, excluded),
+                              tuple(all_findings), _soft_missing(rs, all_findings, factset),
                               None, factset, rs,
                               referral=protocol,
                               no_plan_reason=f"No standard protocol: {protocol.summary}",
@@ -356,7 +364,8 @@ def _choose_protocol(
             excluded.append(f"{protocol.id} ({exc})")
             continue
         final_findings = all_findings + scoped
-        return Assessment(_with_steering(decision, final_findings), tuple(final_findings), (),
+        return Assessment(_with_steering(decision, final_findings, excluded),
+                          tuple(final_findings), _soft_missing(rs, final_findings, factset),
                           plan, factset, rs,
                           plan_questions=_plan_questions(rs, undecided_protocols, env),
                           excluded=tuple(excluded))
@@ -366,18 +375,33 @@ def _choose_protocol(
                   "): consider other treatments or refer.")
     elif undecided_protocols:
         reason = "Answer the plan questions to choose a protocol."
-    return Assessment(_with_steering(decision, all_findings), tuple(all_findings), (), None,
-                      factset, rs, no_plan_reason=reason,
+    return Assessment(_with_steering(decision, all_findings, excluded), tuple(all_findings),
+                      _soft_missing(rs, all_findings, factset), None, factset, rs,
+                      no_plan_reason=reason,
                       plan_questions=_plan_questions(rs, undecided_protocols, env),
                       excluded=tuple(excluded))
 
 
-def _with_steering(decision: Decision, findings: list[Finding]) -> Decision:
-    """A drug- or modality-specific finding (an excluded protocol, a drug precaution) means the
-    patient is eligible *with precautions*: it must be read before treating."""
-    if decision is Decision.ELIGIBLE and any(f.scope != "decision" for f in findings):
+def _with_steering(decision: Decision, findings: list[Finding], excluded: list[str]
+                   ) -> Decision:
+    """A drug- or modality-specific finding (a drug precaution, a protocol excluded by a rule or
+    by a limit) means the patient is eligible *with precautions*: read it before treating."""
+    if decision is Decision.ELIGIBLE and (
+        excluded or any(f.scope != "decision" for f in findings)
+    ):
         return Decision.ELIGIBLE_WITH_PRECAUTIONS
     return decision
+
+
+def _soft_missing(rs: RuleSet, findings: list[Finding], factset: FactSet) -> tuple[str, ...]:
+    """Once treatment is allowed, the unanswered facts that could still make the patient plainly
+    eligible: those of unknown relative/precaution findings, when none is already true."""
+    soft = [f for f in findings if f.rule.severity is not Severity.ABSOLUTE]
+    if any(f.status is Truth.TRUE for f in soft) or any(
+        f.status is Truth.TRUE and f.scope != "decision" for f in findings
+    ):
+        return ()
+    return _rank_facts(rs, [f.rule for f in soft if f.status is Truth.UNKNOWN], factset)
 
 
 def _plan_questions(rs: RuleSet, protocols: list[Protocol], env: Mapping[str, Any]

@@ -43,6 +43,18 @@ class Plan:
     delivered_upper_bound: Q | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def current_range(self) -> dict[str, str | None]:
+        """The protocol's current range, its top lowered to the tightest current limit."""
+        p = self.protocol
+        cap = tightest(list(self.limits), "max_current")
+        top = p.current_max
+        if cap is not None and (top is None or cap.value < top):
+            top = cap.value
+        return {
+            "min": format_quantity(p.current_min) if p.current_min is not None else None,
+            "max": format_quantity(top) if top is not None else None,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The plan as the `protocol` object of the assess JSON contract."""
         p = self.protocol
@@ -55,10 +67,7 @@ class Plan:
             "polarity": p.polarity,
             "polarity_note": p.polarity_note or None,
             "current": fmt(self.current),
-            "current_range": {
-                "min": fmt(p.current_min) if p.current_min is not None else None,
-                "max": fmt(p.current_max) if p.current_max is not None else None,
-            },
+            "current_range": self.current_range(),
             "ramp": p.ramp or None,
             "duration": fmt(self.duration),
             "dose": fmt(self.dose),
