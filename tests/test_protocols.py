@@ -1,0 +1,188 @@
+"""Protocol choice and plans on the packaged rules: every plan within every limit."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from helpers import patient
+
+from ionto_cds import assess, load_ruleset
+from ionto_cds.dosing import check_limits
+from ionto_cds.engine import Decision
+from ionto_cds.language.treatment import Limits
+from ionto_cds.protocols import PlanInfeasible, build_plan
+
+
+@pytest.fixture(scope="module")
+def rs():
+    return load_ruleset()
+
+
+def assert_within_limits(plan):
+    """Every limit recorded on the plan holds, recomputed here from current, time and area."""
+    assert plan.limits, "a plan without limits"
+    current = plan.current.to("mA").magnitude
+    dose = (plan.current * plan.duration).to("mA*min").magnitude
+    assert plan.dose.to("mA*min").magnitude == pytest.approx(dose)
+    for lim in plan.limits:
+        cap = lim.value.magnitude
+        if lim.name == "max_current":
+            assert current <= lim.value.to("mA").magnitude * (1 + 1e-9), lim.describe()
+        elif lim.name == "max_dose":
+            assert dose <= lim.value.to("mA*min").magnitude * (1 + 1e-9), lim.describe()
+        elif plan.electrode_area is not None:
+            density = current / plan.electrode_area.to("cm^2").magnitude
+            assert density <= lim.value.to("mA/cm^2").magnitude * (1 + 1e-9), lim.describe()
+        assert cap > 0
+    assert check_limits(list(plan.limits), plan.current, plan.duration,
+                        plan.electrode_area) == []
+
+
+INDICATION_SITES = [
+    ("hyperhidrosis", "palms"), ("hyperhidrosis", "soles"), ("hyperhidrosis", "axillae"),
+    ("tendinopathy", "elbow"), ("bursitis", "shoulder"), ("plantar_fasciitis", "ankle_foot"),
+    ("calcific_deposits", "shoulder"), ("local_anesthesia", "wrist_hand"),
+]
+VARIANTS = [
+    {}, {"age": 8}, {"age": 16}, {"electrode_area": "2 cm^2"}, {"electrode_area": "8 cm^2"},
+    {"electrode_area": "40 cm^2"}, {"tap_water_sessions": 12, "tap_water_response": "none"},
+    {"tap_water_sessions": 10, "tap_water_response": "partial", "age": 9,
+     "electrode_area": "6 cm^2"},
+]
+
+
+@pytest.mark.parametrize(("site", "variant"), list(itertools.product(INDICATION_SITES,
+                                                                      range(len(VARIANTS)))))
+def test_every_plan_respects_all_its_limits(rs, site, variant):
+    changes = dict(VARIANTS[variant])
+    indication, where = site
+    if indication != "hyperhidrosis":
+        changes = {k: v for k, v in changes.items() if not k.startswith("tap_water")}
+        changes.update(tap_water_sessions=None, hdss=None, secondary_hyperhidrosis_suspected=None)
+    result = assess(patient(indication=indication, site=where, **changes), rs)
+    assert result.decision in (Decision.ELIGIBLE, Decision.ELIGIBLE_WITH_PRECAUTIONS)
+    if result.protocol is not None:
+        assert_within_limits(result.protocol)
+        # The plan's current stays within the protocol's effective range.
+        p = result.protocol.protocol
+        assert p.current_min <= result.protocol.current <= p.current_max
+
+
+def test_paediatric_cap_is_applied_to_children(rs):
+    child = assess(patient(age=9), rs).protocol
+    adult = assess(patient(), rs).protocol
+    caps = [lim for lim in child.limits if lim.source == "rule paediatric-current-cap"]
+    assert [(c.name, str(c.value)) for c in caps] == [("max_current", "10 milliampere")]
+    assert not [lim for lim in adult.limits if lim.source == "rule paediatric-current-cap"]
+    assert child.current.to("mA").magnitude <= 10
+
+
+def test_paediatric_cap_lowers_a_higher_current(rs):
+    # The packaged tap-water protocol already starts at 10 mA; check the mechanism with the
+    # glycopyrronium protocol moved to a 15 mA start.
+    from dataclasses import replace
+
+    from ionto_cds.units import Quantity
+
+    glyco = next(p for p in rs.protocols if p.id == "glycopyrronium-palmoplantar")
+    higher = replace(glyco, current=Quantity(15, "mA"))
+    caps = [("max_current", Quantity(10, "mA"), "paediatric-current-cap")]
+    plan = build_plan(higher, rs.drugs["glycopyrronium"], rs.limits, caps, None)
+    assert plan.current.to("mA").magnitude == pytest.approx(10)
+    assert plan.adjustments[0] == ("current lowered to 10 mA by the maximum current 10 mA "
+                                   "(rule paediatric-current-cap)")
+    assert_within_limits(plan)
+
+
+def test_small_electrode_lowers_the_current(rs):
+    # lidocaine: anode limit 1.0 mA/cm^2; over 2 cm^2 at most 2 mA (planned 4 mA).
+    plan = assess(patient(indication="local_anesthesia", site="wrist_hand",
+                          electrode_area="2 cm^2", tap_water_sessions=None, hdss=None,
+                          secondary_hyperhidrosis_suspected=None), rs).protocol
+    assert plan.current.to("mA").magnitude == pytest.approx(2)
+    assert plan.current_density.magnitude == pytest.approx(1.0)
+    # target dose 40 mA*min is kept by lengthening the session: 40 / 2 = 20 min
+    assert plan.duration.to("min").magnitude == pytest.approx(20)
+    assert plan.area_source == "answer"
+
+
+def test_too_small_electrode_excludes_the_protocol(rs):
+    # tap water, alternating: 0.5 mA/cm^2 x 10 cm^2 = 5 mA, under the 10 mA minimum
+    result = assess(patient(electrode_area="10 cm^2"), rs)
+    assert result.protocol is None
+    assert result.excluded == ("tap-water-palmoplantar (the limits allow at most 5 mA, below "
+                               "the protocol's minimum of 10 mA)",)
+    assert result.no_plan_reason.startswith("Every suitable protocol is excluded")
+
+
+def test_build_plan_raises_when_infeasible(rs):
+    from ionto_cds.units import Quantity
+
+    tap = next(p for p in rs.protocols if p.id == "tap-water-palmoplantar")
+    with pytest.raises(PlanInfeasible):
+        build_plan(tap, None, rs.limits, [], Quantity(4, "cm^2"))
+    plan = build_plan(tap, None, Limits.none(), [], None)
+    assert str(plan.current) == "10 milliampere"
+
+
+@pytest.mark.parametrize(("indication", "site", "drug"), [
+    ("hyperhidrosis", "palms", "glycopyrronium"),
+    ("plantar_fasciitis", "ankle_foot", "dexamethasone"),
+    ("plantar_fasciitis", "ankle_foot", "acetic_acid"),
+    ("calcific_deposits", "shoulder", "acetic_acid"),
+    ("local_anesthesia", "wrist_hand", "lidocaine"),
+    ("tendinopathy", "elbow", "dexamethasone"),
+])
+def test_a_drug_the_patient_is_allergic_to_is_never_chosen(rs, indication, site, drug):
+    for allergies in ([drug], [drug, "glycopyrronium"], [drug, "dexamethasone"],
+                      [drug, "acetic_acid", "dexamethasone", "lidocaine", "glycopyrronium"]):
+        result = assess(patient(indication=indication, site=site, drug_allergies=allergies,
+                                tap_water_sessions=12, tap_water_response="none")
+                        if indication == "hyperhidrosis" else
+                        patient(indication=indication, site=site, drug_allergies=allergies,
+                                tap_water_sessions=None, hdss=None,
+                                secondary_hyperhidrosis_suspected=None), rs)
+        if result.protocol is not None:
+            assert result.protocol.protocol.drug not in allergies
+    # and without the allergy that drug's protocol is the first choice for this indication
+    result = assess(patient(indication=indication, site=site, tap_water_sessions=12,
+                            tap_water_response="none") if indication == "hyperhidrosis" else
+                    patient(indication=indication, site=site, tap_water_sessions=None,
+                            hdss=None, secondary_hyperhidrosis_suspected=None), rs)
+    assert result.protocol is not None
+
+
+@pytest.mark.parametrize("sessions", [None, 0, 1, 5, 9, 10, 11, 30])
+@pytest.mark.parametrize("response", [None, "none", "partial", "adequate"])
+def test_glycopyrronium_only_after_an_adequate_tap_water_trial(rs, sessions, response):
+    changes = {"tap_water_sessions": sessions, "tap_water_response": response}
+    if sessions == 0 and response is not None:
+        changes["tap_water_response"] = None  # does not apply after no session
+    result = assess(patient(**changes), rs)
+    chosen = result.protocol.protocol.id if result.protocol else None
+    adequate_trial = sessions is not None and sessions >= 10 and response in ("none", "partial")
+    if chosen == "glycopyrronium-palmoplantar":
+        assert adequate_trial
+    if adequate_trial:
+        assert chosen == "glycopyrronium-palmoplantar"
+    elif result.protocol is not None:
+        assert chosen == "tap-water-palmoplantar"
+
+
+def test_unknown_trial_answer_is_a_plan_question(rs):
+    result = assess(patient(tap_water_sessions=12), rs)
+    assert result.protocol.protocol.id == "tap-water-palmoplantar"
+    assert result.plan_questions == ("tap_water_response",)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a small electrode lowers the glycopyrronium current "
+                   "(duration fixed at 12 min) so the plan delivers 60 mA*min, below the drug's "
+                   "minimum dose of 90 mA*min in drugs.yaml, with no adjustment or warning")
+def test_drug_plan_never_silently_below_the_drugs_minimum_dose(rs):
+    result = assess(patient(tap_water_sessions=12, tap_water_response="none",
+                            electrode_area="5 cm^2"), rs)
+    plan = result.protocol
+    drug = rs.drugs["glycopyrronium"]
+    below = plan.dose < drug.dose_min
+    assert not below or any("minimum dose" in a for a in plan.adjustments)
