@@ -41,7 +41,7 @@ def test_charge_in_coulombs():
 def test_current_density():
     assert current_density(Q(3, "mA"), Q(6, "cm^2")).magnitude == pytest.approx(0.5)
     assert current_density(Q(3, "mA"), Q(0.0006, "m^2")).magnitude == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="^electrode area must be above zero$"):
+    with pytest.raises(ValueError, match=r"^electrode area must be above zero$"):
         current_density(Q(3, "mA"), Q(0, "cm^2"))
 
 
@@ -49,7 +49,7 @@ def test_duration_for_a_target_dose():
     # 40 mA*min at 4 mA takes 10 min; at 2 mA, 20 min
     assert duration_for(Q(40, "mA*min"), Q(4, "mA")).to("min").magnitude == pytest.approx(10)
     assert duration_for(Q(40, "mA*min"), Q(2, "mA")).magnitude == pytest.approx(20)
-    with pytest.raises(ValueError, match="^current must be above zero$"):
+    with pytest.raises(ValueError, match=r"^current must be above zero$"):
         duration_for(Q(40, "mA*min"), Q(0, "mA"))
 
 
@@ -61,7 +61,7 @@ def test_faraday_upper_bound():
     # dexamethasone: 9 C, z = 2, 516.4 g/mol -> 9 / (2 F) mol x 516.4 g/mol = 24.08 mg
     dex = faraday_upper_bound(Q(9, "C"), 2, Q(516.4, "g/mol"))
     assert dex.to("mg").magnitude == pytest.approx(9 / (2 * 96485.33212) * 516.4 * 1000)
-    with pytest.raises(ValueError, match="^valence must be a positive whole number$"):
+    with pytest.raises(ValueError, match=r"^valence must be a positive whole number$"):
         faraday_upper_bound(Q(9, "C"), 0, Q(516.4, "g/mol"))
 
 

@@ -1,0 +1,56 @@
+"""Renderers show the Assessment; they never decide."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import patient
+
+from ionto_cds import assess, load_ruleset
+from ionto_cds.report import to_html, to_json, to_markdown
+
+
+@pytest.fixture(scope="module")
+def rs():
+    return load_ruleset()
+
+
+def test_json_is_the_assessment_dict(rs):
+    a = assess(patient(fixed_dental_braces=True), rs)
+    assert json.loads(to_json(a)) == json.loads(json.dumps(a.to_dict()))
+
+
+def test_markdown_eligible_with_plan(rs):
+    md = to_markdown(assess(patient(), rs))
+    assert md.startswith("# Iontophoresis assessment: ELIGIBLE\n")
+    assert "No contraindication or precaution applies." in md
+    assert "## Plan: Tap-water iontophoresis, palms and soles" in md
+    assert "| Current | 10 mA |" in md and "| Dose | 200 mA * min |" in md
+    assert f"(sha256 {rs.sha256})" in md
+
+
+def test_markdown_questions_and_findings(rs):
+    md = to_markdown(assess(patient(pacemaker=None, fixed_dental_braces=True), rs))
+    assert md.startswith("# Iontophoresis assessment: NEEDS INFORMATION\n")
+    assert "## Questions to answer first" in md
+    assert "- **Implanted cardiac pacemaker** (`pacemaker`):" in md
+    assert "### Implanted cardiac pacemaker: absolute, UNKNOWN (unanswered)" in md
+    assert "- `pacemaker` is true: answer **unanswered** -> unknown" in md
+    assert "## Plan" not in md
+
+
+def test_markdown_not_eligible_has_no_plan(rs):
+    md = to_markdown(assess(patient(epilepsy=True), rs))
+    assert "### Epilepsy or seizure disorder: absolute, TRUE" in md
+    assert "## Plan" not in md and "## No plan" not in md
+
+
+def test_html_is_standalone_and_escaped(rs):
+    page = to_html(assess(patient(fixed_dental_braces=True), rs))
+    assert page.startswith("<!DOCTYPE html><html lang='en'>")
+    assert page.endswith("</body></html>")
+    assert "<h1>Iontophoresis assessment: ELIGIBLE WITH PRECAUTIONS</h1>" in page
+    assert "<script" not in page and "http" not in page.split("<body>")[0]
+    assert page.count("<table>") == page.count("</table>") == 1
+    assert page.count("<ul>") == page.count("</ul>")
