@@ -40,7 +40,7 @@ def test_form_has_one_field_per_fact_with_its_css_hook(app: ClinicianApp, rs: An
         assert f"ionto-fact-{fact.name}" in field.root._dom_classes
         if fact.type is FactType.BOOL:
             assert [o[0] for o in field.input.options] == ["Yes", "No", "Unknown"]
-            assert field.input.value is None
+            assert field.input.value == "unknown"
     assert "ionto-decision" in app.results.banner._dom_classes
 
 

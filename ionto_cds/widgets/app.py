@@ -26,8 +26,8 @@ EXPORT_DIR_ENV = "IONTO_CDS_EXPORT_DIR"
 _LAYOUT_CSS = """
 <style>
 .ionto-app { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-.ionto-app .ionto-results-column { position: sticky; top: 0; align-self: flex-start;
-  max-height: 100vh; overflow-y: auto; }
+.ionto-app .ionto-decision-box { position: sticky; top: 0; z-index: 5; background: #fff;
+  padding-bottom: 4px; }
 .ionto-app .ionto-title { font-size: 22px; font-weight: 700; color: #1f4e79; }
 .ionto-app .ionto-status { font-size: 13px; }
 </style>
@@ -86,9 +86,8 @@ class ClinicianApp:
                          self.export_status])
 
         header = w.VBox([
-            w.HTML(_LAYOUT_CSS + "<div class='ionto-title'>Iontophoresis assessment</div>"
-                   "<div>Answer what you know; unanswered questions stay <b>Unknown</b>, "
-                   "never \u201cNo\u201d. The result updates as you go.</div>"),
+            w.HTML(_LAYOUT_CSS + "<div>Answer what you know; unanswered questions stay "
+                   "<b>Unknown</b>, never \u201cNo\u201d. The result updates as you go.</div>"),
             w.HBox([self.upload, self.reset_button]), self.load_status])
         left = w.VBox([self.form.widget], layout=w.Layout(width="56%", padding="0 12px 0 0"))
         right = w.VBox([self.results.widget, export], layout=w.Layout(width="44%"))

@@ -12,6 +12,7 @@ from ionto_cds.facts import FactCatalog, FactDef, FactType
 from ionto_cds.language.model import UNKNOWN
 
 Listener = Callable[[], None]
+_UNKNOWN = "unknown"
 
 _LABEL_WIDTH = "44%"
 _STYLE = """
@@ -23,7 +24,8 @@ _STYLE = """
   border-bottom: 2px solid #1f4e79; color: #1f4e79; }
 .ionto-form .ionto-field { border-bottom: 1px solid #e3e3e3; padding: 3px 0; }
 .ionto-form .ionto-field-invalid input { border: 2px solid #a00000 !important; }
-.ionto-form .widget-toggle-buttons .widget-toggle-button { width: 78px; }
+.ionto-form .widget-toggle-button.mod-active { background: #1f4e79; color: #fff;
+  font-weight: 700; box-shadow: inset 0 0 0 2px #0b2540; }
 </style>
 """
 
@@ -61,19 +63,19 @@ class FactField:
     def _make_input(self) -> Any:
         fact = self.fact
         if fact.type is FactType.BOOL:
-            widget = w.ToggleButtons(options=[("Yes", True), ("No", False), ("Unknown", None)],
-                                     value=None, style={"button_width": "78px"})
+            widget = w.ToggleButtons(options=[("Yes", True), ("No", False), ("Unknown", _UNKNOWN)],
+                                     value=_UNKNOWN, style={"button_width": "92px"})
             widget.observe(self._changed, "value")
             return widget
         if fact.type is FactType.ENUM:
-            options = [("— unknown —", None)] + [(_words(v), v) for v in fact.values]
-            widget = w.Dropdown(options=options, value=None, layout=w.Layout(width="95%"))
+            options = [("— unknown —", "")] + [(_words(v), v) for v in fact.values]
+            widget = w.Dropdown(options=options, value="", layout=w.Layout(width="95%"))
             widget.observe(self._changed, "value")
             return widget
         if fact.type is FactType.LIST:
             self.list_mode = w.ToggleButtons(
                 options=[("Unknown", "unknown"), ("None known", "none"), ("Yes, tick:", "some")],
-                value="unknown", style={"button_width": "90px"})
+                value="unknown", style={"button_width": "110px"})
             self.list_mode.observe(self._changed, "value")
             self.ticks = {v: w.Checkbox(value=False, description=_words(v), indent=False,
                                         layout=w.Layout(width="auto"))
@@ -112,7 +114,9 @@ class FactField:
         if fact.type in (FactType.INT, FactType.QUANTITY):
             text = str(self.input.value).strip()
             return text or None
-        return self.input.value
+        value = self.input.value
+        # a None value would show as no selection, so unknown is a word here, never None
+        return None if value in (_UNKNOWN, "") else value
 
     def read(self) -> tuple[object, str | None]:
         """(canonical value or UNKNOWN, message to show or None); the seam to domain values."""
@@ -149,9 +153,9 @@ class FactField:
         fact = self.fact
         if fact.type is FactType.BOOL:
             value = None if raw is None else fact.normalise(raw)
-            self.input.value = None if value is UNKNOWN else value
+            self.input.value = _UNKNOWN if value is UNKNOWN else value
         elif fact.type is FactType.ENUM:
-            self.input.value = raw if raw in fact.values else None
+            self.input.value = raw if raw in fact.values else ""
         elif fact.type is FactType.LIST:
             items = set(raw) if isinstance(raw, list | tuple | set | frozenset) else set()
             for v, tick in self.ticks.items():

@@ -1,0 +1,175 @@
+"""End to end: the Voila app in Debian's chromium, driven by Playwright, fully offline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from ionto_cds.serve import free_port, wait_for_port
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+PALMAR = yaml.safe_load((ROOT / "examples" / "palmar-adult.yaml").read_text())
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+TIMEOUT = 20_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("exports")
+
+
+@pytest.fixture(scope="module")
+def app_url(export_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ, IONTO_CDS_EXPORT_DIR=str(export_dir))
+    process = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import sys; from ionto_cds.serve import run_app; sys.exit(run_app({port}, False))"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for_port(port, 60.0), "the app did not start"
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page whose non-loopback requests and page errors are collected."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.external: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", self._request)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def _request(self, request: Any) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname not in LOOPBACK:
+            self.external.append(request.url)
+
+    def check(self) -> None:
+        assert not self.external, f"requests left the machine: {self.external}"
+        assert not self.errors, f"page errors: {self.errors}"
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    watched = Watched(pg)
+    pg.goto(app_url)
+    expect(pg.locator(".ionto-decision")).to_contain_text("Needs information", timeout=60_000)
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    watched.check()
+
+
+def answer(page: Any, name: str, value: object) -> None:
+    """Answer one question the way a clinician would."""
+    root = page.locator(f".ionto-fact-{name}")
+    if isinstance(value, bool):
+        root.locator("button", has_text="Yes" if value else "No").first.click()
+    elif isinstance(value, list):
+        root.locator("button", has_text="None known").click()
+    elif name in ("sex", "indication", "site"):
+        root.locator("select").select_option(label=str(value).replace("_", " "))
+    else:
+        box = root.locator("input")
+        box.fill(str(value))
+        box.press("Enter")
+
+
+def fill_palmar(page: Any) -> None:
+    for name, value in PALMAR.items():
+        answer(page, name, value)
+
+
+def test_palmar_patient_gets_tap_water_plan(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    fill_palmar(page)
+    expect(page.locator(".ionto-decision")).to_contain_text("Eligible", timeout=TIMEOUT)
+    expect(page.locator(".ionto-decision")).not_to_contain_text("Not eligible")
+    plan = page.locator(".ionto-plan-card")
+    expect(plan).to_contain_text("Tap-water iontophoresis, palms and soles", timeout=TIMEOUT)
+    expect(plan).to_contain_text("10 mA")
+
+
+def test_pacemaker_yes_is_not_eligible(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    fill_palmar(page)
+    answer(page, "pacemaker", True)
+    expect(page.locator(".ionto-decision")).to_contain_text("Not eligible", timeout=TIMEOUT)
+    expect(page.locator(".ionto-finding-pacemaker")).to_contain_text("cannot be overridden")
+
+
+def test_bad_quantity_shows_message(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    answer(page, "weight", "abc kg")
+    expect(page.locator(".ionto-fact-weight")).to_contain_text(
+        "expected a mass (kg), got 'abc kg'", timeout=TIMEOUT)
+
+
+def test_override_precaution_and_export_plan(page: Any, export_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    fill_palmar(page)
+    answer(page, "fixed_dental_braces", True)
+    expect(page.locator(".ionto-decision")).to_contain_text("Eligible with precautions",
+                                                            timeout=TIMEOUT)
+    control = page.locator(".ionto-override-fixed-dental-braces")
+    control.locator("select").select_option(
+        label="Risk mitigated (measure described in the comment)")
+    control.locator("input").fill("Braces covered with orthodontic wax")
+    control.locator("input").press("Enter")
+    control.locator("button.ionto-acknowledge").click()
+    expect(page.locator(".ionto-acknowledged")).to_contain_text("Acknowledged", timeout=TIMEOUT)
+    page.locator("button.ionto-export-plan").click()
+    expect(page.locator(".ionto-export-status")).to_contain_text("Saved", timeout=TIMEOUT)
+    page.locator("button.ionto-export-record").click()
+    expect(page.locator(".ionto-export-status")).to_contain_text("decision-record",
+                                                                 timeout=TIMEOUT)
+    plans = sorted(export_dir.glob("iontophoresis-plan-*.md"))
+    assert plans and "Overrides recorded" in plans[-1].read_text()
+    assert sorted(export_dir.glob("decision-record-*.json"))
