@@ -43,7 +43,9 @@ def read_patient_file(path: Path) -> dict[str, Any]:
         try:
             data = load_yaml_text(text, str(path))
         except RuleError as exc:
-            raise InputFileError(str(path), str(exc).split(": ", 1)[-1]) from None
+            line = exc.location.line
+            raise InputFileError(str(path), f"line {line}: {exc.message}" if line else exc.message
+                                 ) from None
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"'{data}'"
         raise InputFileError(str(path), f"expected a mapping of 'fact: answer' lines, got {kind}")

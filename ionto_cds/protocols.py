@@ -178,6 +178,14 @@ def build_plan(
             duration = duration_for(dose_cap.value, current)
             adjustments.append(f"duration shortened to {format_quantity(duration)} by the "
                                f"{dose_cap.describe()}")
+    if drug is not None and drug.dose_min is not None:
+        planned = dose_for(current, duration)
+        if planned < drug.dose_min:
+            adjustments.append(
+                f"dose {format_quantity(planned)} is below the minimum dose of "
+                f"{format_quantity(drug.dose_min)} for {drug.key} (drugs.yaml): a larger "
+                "electrode would allow more current; expect less effect at this dose"
+            )
     violations = check_limits(limits, current, duration, area)
     if violations:  # never reached when the arithmetic above is right; never hand out a plan
         raise PlanInfeasible("; ".join(str(v) for v in violations))

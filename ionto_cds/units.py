@@ -35,6 +35,16 @@ _DIMENSION_NAMES: dict[str, str] = {
 _MIDDLE_DOT = re.compile(r"\s*[·⋅×]\s*")
 
 
+# pint's symbols that a clinician would misread ("a" is the annum): shown by name instead.
+_READABLE_SYMBOLS = re.compile(r"\b(a|d)\b")
+_SYMBOL_NAMES = {"a": "year", "d": "day"}
+
+
+def unit_text(units: Any) -> str:
+    """A unit as a clinician reads it: 'mA', 'cm ** 2', 'year' (never pint's 'a')."""
+    return _READABLE_SYMBOLS.sub(lambda m: _SYMBOL_NAMES[m.group(1)], f"{units:~}")
+
+
 def dimension_name(dimensionality: Any) -> str:
     """Name a pint dimensionality the way a clinician would ("a current", "an area")."""
     key = str(dimensionality)
@@ -52,7 +62,7 @@ def parse_quantity(value: object, unit: str) -> pint.Quantity[Any]:
     a unit of the wrong dimension.
     """
     expected = ureg.Unit(unit)
-    want = f"expected {dimension_name(expected.dimensionality)} ({expected:~})"
+    want = f"expected {dimension_name(expected.dimensionality)} ({unit_text(expected)})"
     if isinstance(value, bool) or value is None:
         raise UnitError(str(value), f"{want}, got {value!r}")
     if isinstance(value, int | float):
@@ -61,7 +71,7 @@ def parse_quantity(value: object, unit: str) -> pint.Quantity[Any]:
         return Quantity(value, expected)
     if isinstance(value, pint.Quantity):
         quantity = value
-        text = f"{value:~}"
+        text = format_quantity(value)
     elif isinstance(value, str):
         text = value
         cleaned = _normalise(value)
@@ -103,4 +113,4 @@ def format_quantity(quantity: pint.Quantity[Any], digits: int = 4) -> str:
     magnitude = float(quantity.magnitude)
     rounded = float(f"{magnitude:.{digits}g}")
     shown: float | int = int(rounded) if rounded.is_integer() else rounded
-    return f"{shown} {quantity.units:~}"
+    return f"{shown} {unit_text(quantity.units)}"

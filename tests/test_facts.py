@@ -52,8 +52,6 @@ def test_one_bad_answer_exact_message(catalog, answers, message):
     assert _problems(catalog, answers) == f"1 answer cannot be used:\n  {message}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an out-of-range age is shown as '130 a' (pint's "
-                   "annum symbol) instead of '130 year'")
 def test_out_of_range_age_names_years(catalog):
     assert _problems(catalog, {"age": 130}) == (
         "1 answer cannot be used:\n  age: 130 year is out of range (0 year to 120 year)")

@@ -176,9 +176,6 @@ def test_unknown_trial_answer_is_a_plan_question(rs):
     assert result.plan_questions == ("tap_water_response",)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a small electrode lowers the glycopyrronium current "
-                   "(duration fixed at 12 min) so the plan delivers 60 mA*min, below the drug's "
-                   "minimum dose of 90 mA*min in drugs.yaml, with no adjustment or warning")
 def test_drug_plan_never_silently_below_the_drugs_minimum_dose(rs):
     result = assess(patient(tap_water_sessions=12, tap_water_response="none",
                             electrode_area="5 cm^2"), rs)

@@ -58,9 +58,6 @@ def test_parse_quantity_refuses_with_exact_message(value, unit, message):
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a wrong-dimension age is reported as "
-                   "'expected a time (a)': pint's symbol for year ('a', annum) leaks into the "
-                   "clinician-facing message")
 def test_unit_error_for_years_names_the_unit_a_clinician_knows():
     # pint abbreviates year as 'a' (annum): "expected a time (a)" means nothing to a clinician.
     with pytest.raises(UnitError) as info:

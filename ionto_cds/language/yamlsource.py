@@ -125,8 +125,12 @@ def load_yaml_text(text: str, file: str) -> Any:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "cannot be read"
+        if "stream end" in problem and exc.context_mark is not None:
+            # An unclosed bracket or quote: point at where it was opened, not at the file's end.
+            mark = exc.context_mark
+            problem = f"{exc.context} that starts here is never closed"
+        line = mark.line + 1 if mark is not None else None
         raise RuleError(Location(file, line), f"malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise RuleError(Location(file), f"malformed YAML: {exc}") from None
