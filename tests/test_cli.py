@@ -72,8 +72,8 @@ BAD_FILES = [
     ("malformed.json", '{"age": 3', "{p}: malformed JSON at line 1: Expecting ',' delimiter"),
     ("list.json", "[1, 2]", "{p}: expected a mapping of 'fact: answer' lines, got a list"),
     ("tag.yaml", 'age: !!python/object/apply:os.system ["echo pwned"]\n',
-     "{p}: line 1: YAML tag '!!python/object/apply:os.system' is not allowed: rules and answers are "
-     "plain data; remove the tag"),
+     "{p}: line 1: YAML tag '!!python/object/apply:os.system' is not allowed: rules and "
+     "answers are plain data; remove the tag"),
     ("tag-top.yaml", '!!python/object/new:dict {}\n',
      "{p}: line 1: YAML tag '!!python/object/new:dict' is not allowed: rules and answers are plain "
      "data; remove the tag"),

@@ -42,8 +42,8 @@ def test_empty_document_is_none():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a: [1", "f.yaml:1: malformed YAML: while parsing a flow sequence that starts here is never "
-         "closed"),
+        ("a: [1", "f.yaml:1: malformed YAML: while parsing a flow sequence that starts here is "
+         "never closed"),
         ("a: 1\nb: 2\na: 3\n", "f.yaml:3: duplicate key 'a': each key may appear once in a "
          "mapping; remove or rename one"),
         ('a: 1\nb: !!python/object/apply:os.system ["echo pwned"]\n',
