@@ -95,3 +95,55 @@ class InputFileError(IontoError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SessionProblem:
+    """One bad field of a treatment-session record: the field, the value given, and why."""
+
+    field: str
+    value: object
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class SessionDataError(IontoError, ValueError):
+    """A treatment session that cannot be logged; lists every problem at once."""
+
+    def __init__(self, problems: Iterable[SessionProblem], course_id: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.course_id = course_id
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        course = f" for course '{self.course_id}'" if self.course_id else ""
+        count = len(self.problems)
+        head = (f"the session{course} cannot be logged ({count} problem"
+                f"{'s' if count != 1 else ''}):")
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class UnknownCourseError(IontoError, KeyError):
+    """A course id with no sessions in the log."""
+
+    def __init__(self, course_id: str, path: str) -> None:
+        super().__init__(course_id, path)
+        self.course_id = course_id
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"no sessions are logged for course '{self.course_id}' in {self.path}"
+
+
+class CourseLogError(IontoError, RuntimeError):
+    """The course-log database cannot be opened or written (path, and what went wrong)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(path, message)
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
