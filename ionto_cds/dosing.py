@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ionto_cds.units import Quantity, dimension_name, format_quantity, ureg
+from ionto_cds.units import Quantity, dimension_name, format_quantity, unit
 
 Q = Any  # pint Quantity
 
@@ -13,8 +13,8 @@ FARADAY = Quantity(96485.33212, "C/mol")
 """Faraday's constant (CODATA 2018, exact since the 2019 SI redefinition)."""
 
 
-def _require(value: Q, unit: str, name: str) -> Q:
-    expected = ureg.Unit(unit)
+def _require(value: Q, unit_name: str, name: str) -> Q:
+    expected = unit(unit_name)
     if not hasattr(value, "dimensionality") or value.dimensionality != expected.dimensionality:
         got = dimension_name(value.dimensionality) if hasattr(value, "dimensionality") else (
             "a bare number")
@@ -27,12 +27,12 @@ def dose_for(current: Q, duration: Q) -> Q:
     """The iontophoretic dose, current x time, in mA·min."""
     _require(current, "mA", "current")
     _require(duration, "min", "duration")
-    return (current * duration).to("mA*min")
+    return (current * duration).to(unit("mA*min"))
 
 
 def charge_for(current: Q, duration: Q) -> Q:
     """The charge passed, in coulombs."""
-    return dose_for(current, duration).to("C")
+    return dose_for(current, duration).to(unit("C"))
 
 
 def current_density(current: Q, area: Q) -> Q:
@@ -41,7 +41,7 @@ def current_density(current: Q, area: Q) -> Q:
     _require(area, "cm^2", "electrode area")
     if area.magnitude <= 0:
         raise ValueError("electrode area must be above zero")
-    return (current / area).to("mA/cm^2")
+    return (current / area).to(unit("mA/cm^2"))
 
 
 def duration_for(dose: Q, current: Q) -> Q:
@@ -50,7 +50,7 @@ def duration_for(dose: Q, current: Q) -> Q:
     _require(current, "mA", "current")
     if current.magnitude <= 0:
         raise ValueError("current must be above zero")
-    return (dose / current).to("min")
+    return (dose / current).to(unit("min"))
 
 
 def faraday_upper_bound(charge: Q, valence: int, molar_mass: Q) -> Q:
@@ -62,7 +62,7 @@ def faraday_upper_bound(charge: Q, valence: int, molar_mass: Q) -> Q:
     _require(molar_mass, "g/mol", "molar mass")
     if valence <= 0:
         raise ValueError("valence must be a positive whole number")
-    return (charge / (valence * FARADAY) * molar_mass).to("mg")
+    return (charge / (valence * FARADAY) * molar_mass).to(unit("mg"))
 
 
 @dataclass(frozen=True)

@@ -61,10 +61,36 @@ class RuleSet:
             p.id: compile_condition(p.when) for p in self.protocols
         }
         self.required = tuple(f.name for f in self.catalog if f.required)
+        self._plans: dict[tuple[Any, ...], Plan | PlanInfeasible] = {}
         self._steering_for: dict[str, tuple[Rule, ...]] = {
             p.id: tuple(r for r in self.steering if r.applies_to & p.targets())
             for p in self.protocols
         }
+
+    def plan(self, protocol: Protocol, rule_caps: list[tuple[str, Any, str]], area: Any,
+             precautions: tuple[str, ...]) -> Plan:
+        """The plan for a protocol under these caps and electrode area, computed once per
+        distinct input (plans are immutable and depend on nothing else).
+
+        Raises PlanInfeasible, like build_plan.
+        """
+        key = (protocol.id, tuple((n, str(v), r) for n, v, r in rule_caps),
+               None if area is None else float(area.magnitude), precautions)
+        cached = self._plans.get(key)
+        if isinstance(cached, PlanInfeasible):
+            raise cached
+        if cached is not None:
+            return cached
+        if len(self._plans) > 4096:
+            self._plans.clear()
+        drug = self.drugs.get(protocol.drug) if protocol.drug else None
+        try:
+            plan = build_plan(protocol, drug, self.limits, rule_caps, area, precautions)
+        except PlanInfeasible as exc:
+            self._plans[key] = exc
+            raise
+        self._plans[key] = plan
+        return plan
 
     def steering_rules(self, protocol: Protocol) -> tuple[Rule, ...]:
         """The modality- and drug-specific rules that bear on one protocol."""
@@ -354,12 +380,10 @@ def _choose_protocol(
                               no_plan_reason=f"Answer the questions above before "
                               f"{protocol.title} can be planned.",
                               excluded=tuple(excluded))
-        drug = rs.drugs.get(protocol.drug) if protocol.drug else None
         rule_caps = caps + [(n, v, r.id) for r in soft for n, v in r.effect.items()]
         try:
-            plan = build_plan(protocol, drug, rs.limits, rule_caps, area,
-                              tuple(f"{r.title}: {r.action}" for r in (
-                                  *[f.rule for f in findings], *soft)))
+            plan = rs.plan(protocol, rule_caps, area, tuple(
+                f"{r.title}: {r.action}" for r in (*[f.rule for f in findings], *soft)))
         except PlanInfeasible as exc:
             excluded.append(f"{protocol.id} ({exc})")
             continue

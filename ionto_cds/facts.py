@@ -7,12 +7,13 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from ionto_cds.errors import AnswerProblem, Location, PatientDataError, UnitError
 from ionto_cds.language.conditions import Compiled, compile_condition
 from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, Condition, Truth
-from ionto_cds.units import format_quantity, parse_quantity
+from ionto_cds.units import format_quantity, parse_quantity, unit
 
 
 class FactType(StrEnum):
@@ -119,12 +120,15 @@ class FactDef:
         assert self.unit is not None
         if isinstance(raw, str) and _is_number(raw):
             raw = float(raw)
-        try:
-            quantity = parse_quantity(raw, self.unit)
-        except UnitError as exc:
-            raise ValueError(exc.message) from None
-        magnitude = float(quantity.to(self.unit).magnitude)
-        self._check_range(magnitude, format_quantity(quantity))
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+            # A bare number is already in the default unit: no parsing needed.
+            self._check_range(float(raw), f"{raw:g} {self.unit}")
+            return float(raw)
+        if isinstance(raw, str):
+            magnitude, shown = _parsed_magnitude(raw, self.unit)
+        else:
+            magnitude, shown = _magnitude(raw, self.unit)
+        self._check_range(magnitude, shown)
         return magnitude
 
     def _list(self, raw: object) -> frozenset[str]:
@@ -171,6 +175,20 @@ class FactDef:
         if self.type is FactType.LIST:
             return sorted(value)
         return value
+
+
+@lru_cache(maxsize=4096)
+def _parsed_magnitude(text: str, unit_name: str) -> tuple[float, str]:
+    """Magnitude in ``unit_name`` of a clinician's text, parsed once per distinct text."""
+    return _magnitude(text, unit_name)
+
+
+def _magnitude(raw: object, unit_name: str) -> tuple[float, str]:
+    try:
+        quantity = parse_quantity(raw, unit_name)
+    except UnitError as exc:
+        raise ValueError(exc.message) from None
+    return float(quantity.to(unit(unit_name)).magnitude), format_quantity(quantity)
 
 
 def _raise(message: str) -> str:

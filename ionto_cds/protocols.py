@@ -16,7 +16,7 @@ from ionto_cds.dosing import (
     tightest,
 )
 from ionto_cds.language.treatment import Drug, Limits, Protocol
-from ionto_cds.units import format_quantity
+from ionto_cds.units import format_quantity, unit
 
 Q = Any
 
@@ -191,13 +191,13 @@ def build_plan(
         raise PlanInfeasible("; ".join(str(v) for v in violations))
     bound = None
     if drug is not None and drug.valence and drug.molar_mass is not None:
-        bound = faraday_upper_bound(dose_for(current, duration).to("C"), drug.valence,
+        bound = faraday_upper_bound(dose_for(current, duration).to(unit("C")), drug.valence,
                                     drug.molar_mass)
     return Plan(
         protocol=protocol,
         drug=drug,
         current=current,
-        duration=duration.to("min"),
+        duration=duration.to(unit("min")),
         dose=dose_for(current, duration),
         electrode_area=area,
         area_source=area_source,

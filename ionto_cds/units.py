@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 import pint
@@ -16,6 +17,12 @@ ureg.define("mA_min = milliampere * minute")
 pint.set_application_registry(ureg)  # type: ignore[no-untyped-call]
 
 Quantity = ureg.Quantity
+
+@lru_cache(maxsize=256)
+def unit(name: str) -> Any:
+    """A pint Unit from its name, parsed once (pint's parser is slow on hot paths)."""
+    return ureg.Unit(name)
+
 
 # Dimension -> how a clinician names it, used in every unit error.
 _DIMENSION_NAMES: dict[str, str] = {
@@ -55,13 +62,13 @@ def _normalise(text: str) -> str:
     return _MIDDLE_DOT.sub(" * ", text.strip()).replace("²", "^2")
 
 
-def parse_quantity(value: object, unit: str) -> pint.Quantity[Any]:
+def parse_quantity(value: object, unit_name: str) -> pint.Quantity[Any]:
     """Parse a clinician's quantity ("20 mA", "0.02 A", 15) in the dimension of ``unit``.
 
-    A bare number means ``unit``. Raises :class:`UnitError` for text pint cannot read and for
+    A bare number means ``unit_name``. Raises :class:`UnitError` for text pint cannot read and for
     a unit of the wrong dimension.
     """
-    expected = ureg.Unit(unit)
+    expected = unit(unit_name)
     want = f"expected {dimension_name(expected.dimensionality)} ({unit_text(expected)})"
     if isinstance(value, bool) or value is None:
         raise UnitError(str(value), f"{want}, got {value!r}")
@@ -78,7 +85,8 @@ def parse_quantity(value: object, unit: str) -> pint.Quantity[Any]:
         if not cleaned:
             raise UnitError(value, f"{want}, got an empty text")
         if not any(ch.isdigit() for ch in cleaned):
-            raise UnitError(value, f"{want}, got '{value}' (no number: write e.g. '12 {unit}')")
+            example = f"12 {unit_name}"
+            raise UnitError(value, f"{want}, got '{value}' (no number: write e.g. '{example}')")
         try:
             parsed = ureg.parse_expression(cleaned)
         except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError) as exc:
@@ -103,9 +111,9 @@ def _why_unparsable(exc: Exception) -> str:
     return "not a number with a unit"
 
 
-def magnitude_in(value: object, unit: str) -> float:
-    """The magnitude of ``value`` (a quantity string, Quantity or bare number) in ``unit``."""
-    return float(parse_quantity(value, unit).to(unit).magnitude)
+def magnitude_in(value: object, unit_name: str) -> float:
+    """The magnitude of ``value`` (a quantity string, Quantity or bare number) in ``unit_name``."""
+    return float(parse_quantity(value, unit_name).to(unit(unit_name)).magnitude)
 
 
 def format_quantity(quantity: pint.Quantity[Any], digits: int = 4) -> str:

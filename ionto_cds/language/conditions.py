@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from ionto_cds.language.model import (
@@ -72,8 +73,12 @@ def _leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
     raise ValueError(f"unknown operator {op!r}")  # the loader never builds one
 
 
+@lru_cache(maxsize=16384)
 def compile_condition(condition: Condition) -> Compiled:
-    """Turn a condition into a fast function of an answers mapping returning 0, 1 or 2."""
+    """Turn a condition into a fast function of an answers mapping returning 0, 1 or 2.
+
+    Conditions are immutable values, so each distinct one is compiled once.
+    """
     if isinstance(condition, Leaf):
         name = condition.fact
         if condition.op == "known":

@@ -33,7 +33,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for absolute, 1 for relative, 2 for precaution (most serious first)."""
-        return list(Severity).index(self)
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
 
 
 class Modality(StrEnum):
