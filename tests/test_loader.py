@@ -75,16 +75,16 @@ def test_unknown_key_with_did_you_mean(rules):
 def test_unknown_fact_with_did_you_mean(rules):
     path = rules / CI
     replace_in(path, "{fact: pacemaker, is: true}", "{fact: pacemakr, is: true}")
-    assert str(_only(rules)) == (f"{path}:{line_of(path, 'pacemakr')}: unknown fact 'pacemakr' "
-                                 "(did you mean 'pacemaker'?)")
+    assert str(_only(rules)) == (f"{path}:{line_of(path, 'pacemakr')}: rule 'pacemaker': when: "
+                                 "unknown fact 'pacemakr' (did you mean 'pacemaker'?)")
 
 
 def test_operator_that_does_not_fit_the_fact_type(rules):
     path = rules / CI
     replace_in(path, "{fact: pacemaker, is: true}", "{fact: pacemaker, lt: 3}")
     assert str(_only(rules)) == (
-        f"{path}:{line_of(path, 'pacemaker, lt')}: operator 'lt' does not fit 'pacemaker' "
-        "(a bool fact); use one of: is, known")
+        f"{path}:{line_of(path, 'pacemaker, lt')}: rule 'pacemaker': when: operator 'lt' does "
+        "not fit 'pacemaker' (a bool fact); use one of: is, known")
 
 
 def test_unit_of_the_wrong_dimension(rules):
@@ -92,23 +92,24 @@ def test_unit_of_the_wrong_dimension(rules):
     replace_in(path, "{fact: age, lt: 6 year}", "{fact: age, lt: 6 kg}")
     err = _only(rules)
     assert err.location == type(err.location)(str(path), line_of(path, "lt: 6 kg"))
-    assert err.message.startswith("'lt' on 'age': expected a time (")
+    assert err.message.startswith("rule 'minimum-age': when: 'lt' on 'age': expected a time (")
     assert err.message.endswith("), got '6 kg' (a mass)")
 
 
 def test_bare_number_for_a_quantity_asks_for_the_unit(rules):
     path = rules / CI
     replace_in(path, "{fact: age, lt: 6 year}", "{fact: age, lt: 6}")
-    assert _only(rules).message == "'lt' on 'age': write the unit, e.g. '6 year'"
+    assert _only(rules).message == ("rule 'minimum-age': when: 'lt' on 'age': write the unit, "
+                                    "e.g. '6 year'")
 
 
 def test_unknown_enum_value(rules):
     path = rules / CI
     replace_in(path, "{fact: site, eq: soles}", "{fact: site, eq: sole}")
     assert str(_only(rules)) == (
-        f"{path}:{line_of(path, 'eq: sole}')}: unknown value 'sole' for 'site' (did you mean "
-        "'soles'?); allowed: palms, soles, axillae, face, neck, chest, back, shoulder, elbow, "
-        "wrist_hand, hip, knee, ankle_foot")
+        f"{path}:{line_of(path, 'eq: sole}')}: rule 'metal-iud-feet': when: unknown value 'sole' "
+        "for 'site' (did you mean 'soles'?); allowed: palms, soles, axillae, face, neck, chest, "
+        "back, shoulder, elbow, wrist_hand, hip, knee, ankle_foot")
 
 
 def test_unknown_reference_key(rules):

@@ -128,16 +128,17 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
     references = _read_references(*refs_doc) if refs_doc else {}
 
     rules: list[Rule] = []
+    ids: list[tuple[str, Location]] = []
     rule_files = [n for n in documents if n not in _SPECIAL]
     for name in rule_files:
         doc = top(name, ("version", "rules"))
         if doc:
-            rules.extend(_read_rule_list(doc[0], doc[1], catalog, references, drug_keys))
+            rules.extend(_read_rule_list(doc[0], doc[1], catalog, references, drug_keys, ids))
     drugs: dict[str, Drug] = {}
     if drug_doc:
         reader, mapping = drug_doc
         drugs = read_drugs(reader, mapping, catalog, references)
-        rules.extend(_read_rule_list(reader, mapping, catalog, references, drug_keys))
+        rules.extend(_read_rule_list(reader, mapping, catalog, references, drug_keys, ids))
     protocols: tuple[Protocol, ...] = ()
     limits = Limits.none()
     protocol_doc = top(PROTOCOLS_FILE, ("version", "limits", "protocols"))
@@ -146,7 +147,7 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
         limits = read_limits(reader, mapping, references)
         protocols = read_protocols(reader, mapping, catalog, references, drugs)
 
-    _check_unique_ids(rules, errors)
+    _check_unique_ids(ids, errors)
     version = _agreed_version(versions, documents, errors)
     errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
     if errors:
@@ -373,7 +374,7 @@ def check_references(
 
 def _read_rule_list(
     reader: Reader, doc: LocatedMap, catalog: FactCatalog, references: Mapping[str, Reference],
-    drug_keys: tuple[str, ...],
+    drug_keys: tuple[str, ...], ids: list[tuple[str, Location]],
 ) -> list[Rule]:
     raw = doc.get("rules")
     if raw is None:
@@ -381,6 +382,8 @@ def _read_rule_list(
     items = reader.sequence(raw, key_line(doc, "rules"), "'rules'")
     rules: list[Rule] = []
     for i, item in enumerate(items or []):
+        if isinstance(item, LocatedMap) and isinstance(item.get("id"), str):
+            ids.append((item["id"], reader.at(item.line)))
         rule = _read_rule(reader, item, item_line(items, i), catalog, references, drug_keys)
         if rule is not None:
             rules.append(rule)
@@ -472,15 +475,15 @@ def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
     return out
 
 
-def _check_unique_ids(rules: list[Rule], errors: list[RuleError]) -> None:
-    seen: dict[str, Rule] = {}
-    for rule in rules:
-        if rule.id in seen:
-            first = seen[rule.id].location
-            errors.append(RuleError(rule.location, f"duplicate rule id '{rule.id}' (first at "
-                                    f"{first}): every rule needs its own id"))
+def _check_unique_ids(ids: list[tuple[str, Location]], errors: list[RuleError]) -> None:
+    """Every id written, even in rules that failed other checks, must be unique."""
+    seen: dict[str, Location] = {}
+    for rule_id, where in ids:
+        if rule_id in seen:
+            errors.append(RuleError(where, f"duplicate rule id '{rule_id}' (first at "
+                                    f"{seen[rule_id]}): every rule needs its own id"))
         else:
-            seen[rule.id] = rule
+            seen[rule_id] = where
 
 
 __all__ = ["LoadReport", "LocatedList", "RuleSource", "packaged_rules_dir", "read_rules"]

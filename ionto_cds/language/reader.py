@@ -146,7 +146,12 @@ class Reader:
             return None
         where = self.at(value.line)
         if "fact" in value:
-            return self._leaf(value, facts, what)
+            start = len(self.errors)
+            leaf = self._leaf(value, facts, what)
+            for i in range(start, len(self.errors)):  # say which rule or protocol it is in
+                error = self.errors[i]
+                self.errors[i] = RuleError(error.location, f"{what}: {error.message}")
+            return leaf
         combinators = [k for k in ("all", "any", "not") if k in value]
         if len(combinators) != 1 or len(value) != 1:
             keys = ", ".join(value) or "nothing"
@@ -161,7 +166,7 @@ class Reader:
         kind = combinators[0]
         body = value[kind]
         if kind == "not":
-            part = self.condition(body, key_line(value, kind), facts, f"{what} (inside not)")
+            part = self.condition(body, key_line(value, kind), facts, what)
             return Not(part, where) if part is not None else None
         items = self.sequence(body, key_line(value, kind), f"'{kind}'")
         if items is None:
@@ -170,7 +175,7 @@ class Reader:
             self.error(key_line(value, kind), f"'{kind}' needs at least one condition")
             return None
         parts = [
-            self.condition(item, item_line(items, i), facts, f"{what} (inside {kind})")
+            self.condition(item, item_line(items, i), facts, what)
             for i, item in enumerate(items)
         ]
         if any(p is None for p in parts):
