@@ -1,0 +1,528 @@
+"""Rules -> decision-pathway graph, built from the loaded RuleSet, with a patient's path marked.
+
+The graph has five stages, left to right: answers -> contraindication screen (the general
+rules, grouped by severity) -> decision -> protocol choice (in priority order, each protocol
+with its drug- and modality-specific rules) -> dose and limits. Nothing is drawn by hand: a
+rule edit changes the graph. The model here is kept apart from its SVG rendering
+(:mod:`ionto_cds.pathway_svg`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ionto_cds.engine import Assessment, Decision, RuleSet
+from ionto_cds.facts import FactDef
+from ionto_cds.language.conditions import trace
+from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, Rule, Severity, Truth, describe
+from ionto_cds.units import format_quantity
+
+
+class Status(StrEnum):
+    """How a node stands on one patient's path."""
+
+    TRUE = "true"  # a rule that applies
+    FALSE = "false"  # a rule that does not apply; a protocol that does not match
+    UNKNOWN = "unknown"  # a rule or protocol undecided for want of an answer
+    NOT_REACHED = "not_reached"  # the evaluation never got there
+    TAKEN = "taken"  # a stage the path passes through (decision, protocol, plan)
+    NEUTRAL = "neutral"  # no patient: nothing is highlighted
+
+    @property
+    def marker(self) -> str:
+        """The text marker that says the status without colour."""
+        return _MARKERS[self]
+
+    @property
+    def meaning(self) -> str:
+        """What the status means, for the legend."""
+        return _MEANINGS[self]
+
+
+_MARKERS = {
+    Status.TRUE: "\u2714 TRUE",
+    Status.FALSE: "\u2717 false",
+    Status.UNKNOWN: "? UNKNOWN",
+    Status.NOT_REACHED: "\u2013 not reached",
+    Status.TAKEN: "\u279c on the path",
+    Status.NEUTRAL: "",
+}
+_MEANINGS = {
+    Status.TRUE: "rule applies",
+    Status.FALSE: "rule does not apply / protocol does not match",
+    Status.UNKNOWN: "undecided: an answer is missing",
+    Status.NOT_REACHED: "not evaluated on this path",
+    Status.TAKEN: "stage the patient passes through",
+    Status.NEUTRAL: "no patient loaded",
+}
+_TRUTH_STATUS = {Truth.TRUE: Status.TRUE, Truth.FALSE: Status.FALSE,
+                 Truth.UNKNOWN: Status.UNKNOWN}
+
+SEVERITY_HEADINGS = {
+    Severity.ABSOLUTE: "Absolute contraindications",
+    Severity.RELATIVE: "Relative contraindications",
+    Severity.PRECAUTION: "Precautions",
+}
+STAGES = (
+    ("answers", "1 Answers"),
+    ("screen", "2 Contraindication screen"),
+    ("decision", "3 Decision"),
+    ("protocols", "4 Protocol choice (highest priority first)"),
+    ("dose", "5 Dose and limits"),
+)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One box of the pathway: a fact group, a rule, a decision, a protocol, a plan."""
+
+    id: str
+    kind: str  # facts | required | rule | decision | protocol | steering | dose
+    title: str
+    group: str
+    lines: tuple[str, ...] = ()
+    status: Status = Status.NEUTRAL
+    note: str = ""
+    rule_id: str | None = None
+    protocol_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An arrow between nodes or groups; ``taken`` is None when no patient is shown."""
+
+    source: str
+    target: str
+    label: str = ""
+    taken: bool | None = None
+    back: bool = False  # drawn right-to-left (the protocol stage revising the decision)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A frame around nodes: a stage, a severity class, one protocol with its rules."""
+
+    id: str
+    title: str
+    stage: str
+    nodes: tuple[str, ...]
+    parent: str | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """The decision pathway of one rule set, optionally with one patient's path marked."""
+
+    title: str
+    ruleset_version: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    groups: tuple[Group, ...]
+    highlighted: bool = False
+    _index: Mapping[str, Node] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {n.id: n for n in self.nodes})
+
+    def node(self, node_id: str) -> Node:
+        """A node by id."""
+        return self._index[node_id]
+
+    def group(self, group_id: str) -> Group:
+        """A group by id."""
+        return next(g for g in self.groups if g.id == group_id)
+
+    def in_stage(self, stage: str) -> tuple[Node, ...]:
+        """The nodes of one stage, in drawing order."""
+        ids = {n for g in self.groups if g.stage == stage for n in g.nodes}
+        return tuple(n for n in self.nodes if n.id in ids)
+
+    def to_svg(self, focus: str | None = None, id_prefix: str | None = None) -> str:
+        """The pathway as a standalone SVG document (see :mod:`ionto_cds.pathway_svg`)."""
+        from ionto_cds.pathway_svg import render_svg
+
+        return render_svg(self, focus=focus, id_prefix=id_prefix)
+
+    def _repr_svg_(self) -> str:
+        return self.to_svg()
+
+
+# --- building ----------------------------------------------------------------------------
+
+def _show(fact: FactDef, value: Any) -> str:
+    if value is NOT_APPLICABLE:
+        return "n/a"
+    shown = fact.show(value)
+    if isinstance(shown, bool):
+        return "yes" if shown else "no"
+    if isinstance(shown, list):
+        return ", ".join(shown) if shown else "none"
+    return str(shown).replace("_", " ")
+
+
+def _answer_nodes(rs: RuleSet, a: Assessment | None) -> list[Node]:
+    nodes = []
+    for group in rs.catalog.groups:
+        facts = rs.catalog.in_group(group.id)
+        if not facts:
+            continue
+        if a is None:
+            lines = tuple(f.name for f in facts)
+            status = Status.NEUTRAL
+        else:
+            env = a.factset.env
+            answered = [f for f in facts if env.get(f.name, UNKNOWN) is not UNKNOWN]
+            lines = tuple(f"{f.name} = {_show(f, env[f.name])}" for f in answered)
+            open_count = len(facts) - len(answered)
+            if open_count:
+                lines += (f"({open_count} unanswered)",)
+            status = Status.TAKEN
+        nodes.append(Node(f"facts:{group.id}", "facts", group.label, "answers", lines, status))
+    return nodes
+
+
+def _rule_lines(rule: Rule) -> tuple[str, ...]:
+    lines = [f"when {describe(rule.when)}"]
+    for name, value in rule.effect.items():
+        shown = format_quantity(value) if hasattr(value, "magnitude") else str(value)
+        lines.append(f"caps {name.replace('_', ' ')} at {shown}")
+    return tuple(lines)
+
+
+def screen_decision(a: Assessment) -> Decision:
+    """The decision as the contraindication screen left it, before protocol choice.
+
+    Read from the assessment (never re-derived): the protocol stage can only raise an eligible
+    patient to 'with precautions' (a drug-specific finding) or to 'needs information' (a drug
+    question unanswered); decision-scope findings and the missing facts tell which.
+    """
+    screen = [f for f in a.findings if f.scope == "decision"]
+    if a.decision in (Decision.NOT_ELIGIBLE, Decision.ELIGIBLE):
+        return a.decision
+    absolute_open = any(f.rule.severity is Severity.ABSOLUTE for f in screen)
+    required_open = bool(set(a.missing) & set(a.ruleset.required))
+    if a.decision is Decision.NEEDS_INFORMATION and (absolute_open or required_open):
+        return a.decision
+    soft = any(f.rule.severity is not Severity.ABSOLUTE for f in screen)
+    return Decision.ELIGIBLE_WITH_PRECAUTIONS if soft else Decision.ELIGIBLE
+
+
+def _chosen_id(a: Assessment) -> str | None:
+    if a.protocol is not None:
+        return a.protocol.protocol.id
+    return a.referral.id if a.referral is not None else None
+
+
+def _excluded_ids(a: Assessment) -> dict[str, str]:
+    """Excluded protocol id -> why, from the assessment's excluded list and findings."""
+    out: dict[str, str] = {}
+    for entry in a.excluded:
+        pid, _, reason = entry.partition(" (")
+        out[pid] = f"excluded: {reason.rstrip(')')}" if reason else "excluded"
+    for f in a.findings:
+        if f.outcome.startswith("excludes "):
+            out[f.scope.removeprefix("protocol:")] = f"excluded by rule {f.rule.id}"
+    return out
+
+
+def _protocol_reach(rs: RuleSet, a: Assessment, screen: Decision) -> int:
+    """Index of the last protocol the engine examined (-1 when it examined none)."""
+    if not screen.allows_treatment or not rs.protocols:
+        return -1
+    ids = [p.id for p in rs.protocols]
+    chosen = _chosen_id(a)
+    if chosen is not None:
+        return ids.index(chosen)
+    if a.decision is Decision.NEEDS_INFORMATION:
+        scoped = [ids.index(f.scope.removeprefix("protocol:")) for f in a.findings
+                  if f.scope.startswith("protocol:")]
+        return max(scoped, default=len(ids) - 1)
+    return len(ids) - 1
+
+
+def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
+                  title: str | None = None) -> Pathway:
+    """The decision pathway of ``rs``; with an assessment, that patient's path is marked."""
+    a = assessment
+    env: Mapping[str, Any] = a.factset.env if a is not None else {}
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    groups: list[Group] = []
+
+    # 1 answers
+    answer_nodes = _answer_nodes(rs, a)
+    nodes += answer_nodes
+    groups.append(Group("answers", "Answers" if a is not None else "Questions by section",
+                        "answers", tuple(n.id for n in answer_nodes)))
+
+    # 2 screen: required answers, then the general rules by severity
+    screen = screen_decision(a) if a is not None else None
+    sub_ids: list[str] = []
+    if rs.required:
+        missing_required = [n for n in rs.required if env.get(n, UNKNOWN) is UNKNOWN]
+        status = Status.NEUTRAL if a is None else (
+            Status.TRUE if missing_required else Status.FALSE)
+        lines = tuple(f"{n} unanswered" for n in rs.required)
+        nodes.append(Node("required", "required", "A required answer is missing", "screen:required",
+                          lines, status))
+        groups.append(Group("screen:required", "Required answers", "screen", ("required",),
+                            parent="screen"))
+        sub_ids.append("screen:required")
+    for severity in Severity:
+        rules = [r for r in rs.general if r.severity is severity]
+        if not rules:
+            continue
+        gid = f"screen:{severity.value}"
+        ids = []
+        for rule in rules:
+            status = Status.NEUTRAL if a is None else _TRUTH_STATUS[
+                Truth(rs.compiled[rule.id](env))]
+            nid = f"rule:{rule.id}"
+            ids.append(nid)
+            nodes.append(Node(nid, "rule", rule.title, gid, _rule_lines(rule), status,
+                              rule_id=rule.id))
+        groups.append(Group(gid, f"{SEVERITY_HEADINGS[severity]} ({len(rules)})", "screen",
+                            tuple(ids), parent="screen", severity=severity))
+        sub_ids.append(gid)
+    groups.append(Group("screen", "Rules for every modality",
+                        "screen", ()))
+
+    # 3 decision
+    final = a.decision if a is not None else None
+    decision_ids = []
+    for decision in Decision:
+        status = Status.NEUTRAL
+        note = ""
+        if a is not None:
+            on_path = decision in (final, screen)
+            status = Status.TAKEN if on_path else Status.NOT_REACHED
+            if decision is final:
+                note = "outcome"
+            elif decision is screen:
+                note = "after the screen; revised by protocol choice"
+        lines = ("a treatment plan follows",) if decision.allows_treatment else ()
+        nid = f"decision:{decision.value}"
+        decision_ids.append(nid)
+        nodes.append(Node(nid, "decision", decision.words, "decision", lines, status, note))
+    groups.append(Group("decision", "Decision", "decision", tuple(decision_ids)))
+
+    def hit(severities: tuple[Severity, ...], statuses: tuple[Status, ...]) -> bool:
+        return any(n.status in statuses for n in nodes if n.kind == "rule" and any(
+            n.group == f"screen:{s.value}" for s in severities))
+
+    def taken(condition: bool) -> bool | None:
+        return None if a is None else condition
+
+    edges.append(Edge("answers", "screen", "every rule reads the answers", taken(True)))
+    if rs.required:
+        edges.append(Edge("screen:required", "decision:needs_information", "unanswered",
+                          taken(screen is Decision.NEEDS_INFORMATION and
+                                node_status(nodes, "required") is Status.TRUE)))
+    if any(r.severity is Severity.ABSOLUTE for r in rs.general):
+        edges.append(Edge("screen:absolute", "decision:not_eligible", "any true",
+                          taken(screen is Decision.NOT_ELIGIBLE)))
+        edges.append(Edge("screen:absolute", "decision:needs_information", "any unknown",
+                          taken(screen is Decision.NEEDS_INFORMATION and
+                                hit((Severity.ABSOLUTE,), (Status.UNKNOWN,)))))
+    for severity in (Severity.RELATIVE, Severity.PRECAUTION):
+        if any(r.severity is severity for r in rs.general):
+            edges.append(Edge(f"screen:{severity.value}", "decision:eligible_with_precautions",
+                              "any true or unknown",
+                              taken(screen is Decision.ELIGIBLE_WITH_PRECAUTIONS and
+                                    hit((severity,), (Status.TRUE, Status.UNKNOWN)))))
+    edges.append(Edge("screen", "decision:eligible", "nothing applies",
+                      taken(screen is Decision.ELIGIBLE)))
+
+    # 4 protocols
+    reach = _protocol_reach(rs, a, screen) if a is not None and screen is not None else -1
+    chosen = _chosen_id(a) if a is not None else None
+    excluded = _excluded_ids(a) if a is not None else {}
+    protocol_groups: list[str] = []
+    for index, protocol in enumerate(rs.protocols):
+        gid = f"protocol-group:{protocol.id}"
+        pid = f"protocol:{protocol.id}"
+        kind = protocol.drug or protocol.modality
+        lines = (f"priority {protocol.priority} \u00b7 {kind.replace('_', ' ')}",
+                 f"when {describe(protocol.when)}")
+        p_status, note = Status.NEUTRAL, ""
+        when = Truth.FALSE
+        if a is not None:
+            when = Truth(rs.protocol_when[protocol.id](env))
+            if index > reach:
+                p_status = Status.NOT_REACHED
+            elif protocol.id == chosen:
+                p_status, note = Status.TAKEN, "chosen"
+            elif protocol.id in excluded:
+                p_status, note = Status.FALSE, excluded[protocol.id]
+            elif when is Truth.TRUE and a.decision is Decision.NEEDS_INFORMATION:
+                p_status, note = Status.UNKNOWN, "drug questions first"
+            else:
+                p_status = _TRUTH_STATUS[when]
+                note = "does not match" if when is Truth.FALSE else (
+                    "undecided: skipped for now" if when is Truth.UNKNOWN else "")
+        nodes.append(Node(pid, "protocol", protocol.title, gid, lines, p_status, note,
+                          protocol_id=protocol.id))
+        ids = [pid]
+        for rule in rs.steering_rules(protocol):
+            s_status = Status.NEUTRAL
+            if a is not None:
+                s_status = (_TRUTH_STATUS[Truth(rs.compiled[rule.id](env))]
+                            if index <= reach and when is Truth.TRUE else Status.NOT_REACHED)
+            sid = f"steer:{protocol.id}:{rule.id}"
+            ids.append(sid)
+            nodes.append(Node(sid, "steering", rule.title, gid,
+                              (rule.severity.value, *_rule_lines(rule)), s_status,
+                              rule_id=rule.id, protocol_id=protocol.id))
+        groups.append(Group(gid, protocol.id, "protocols", tuple(ids), parent="protocols"))
+        protocol_groups.append(gid)
+        if index + 1 < len(rs.protocols):
+            edges.append(Edge(gid, f"protocol-group:{rs.protocols[index + 1].id}", "else",
+                              taken(index < reach)))
+    groups.append(Group("protocols", "Protocols with their drug and modality rules",
+                        "protocols", ()))
+    allows = screen is not None and screen.allows_treatment
+    if rs.protocols:
+        for decision in (Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE):
+            edges.append(Edge(f"decision:{decision.value}", "protocols", "try protocols",
+                              taken(screen is decision)))
+        edges.append(Edge("protocols", "decision:eligible_with_precautions",
+                          "drug/modality finding or protocol excluded",
+                          taken(allows and final is Decision.ELIGIBLE_WITH_PRECAUTIONS
+                                and screen is Decision.ELIGIBLE), back=True))
+        edges.append(Edge("protocols", "decision:needs_information",
+                          "drug question unanswered",
+                          taken(allows and final is Decision.NEEDS_INFORMATION), back=True))
+
+    # 5 dose and limits
+    nodes += _dose_nodes(rs, a, allows)
+    dose_ids = tuple(n.id for n in nodes if n.group == "dose")
+    groups.append(Group("dose", "Dose and limits", "dose", dose_ids))
+    for protocol in rs.protocols:
+        target = "dose:no-plan" if protocol.is_referral else "dose:plan"
+        edges.append(Edge(f"protocol:{protocol.id}", target,
+                          "refer" if protocol.is_referral else "plan",
+                          taken(protocol.id == chosen)))
+    if rs.protocols:
+        edges.append(Edge(protocol_groups[-1], "dose:no-plan", "none suitable",
+                          taken(allows and chosen is None
+                                and final is not Decision.NEEDS_INFORMATION)))
+
+    heading = title or (f"Decision pathway \u00b7 rules {rs.version}" if a is None else
+                        f"Decision pathway \u00b7 outcome: {a.decision.words}")
+    return Pathway(heading, rs.version, tuple(nodes), tuple(edges), tuple(groups),
+                   highlighted=a is not None)
+
+
+def node_status(nodes: list[Node], node_id: str) -> Status:
+    """The status of one node of a list being built."""
+    return next(n.status for n in nodes if n.id == node_id)
+
+
+def _dose_nodes(rs: RuleSet, a: Assessment | None, allows: bool) -> list[Node]:
+    if a is None:
+        density = tuple(f"{polarity}: max {format_quantity(q)}"
+                        for polarity, q in rs.limits.max_current_density.items())
+        caps = tuple(f"{r.id}: {name.replace('_', ' ')} {format_quantity(v)}"
+                     for r in rs.rules for name, v in r.effect.items())
+        return [
+            Node("dose:plan", "dose", "Session plan", "dose",
+                 ("current \u00d7 duration = dose", "lowered to the tightest limit")),
+            Node("dose:limits", "dose", "Limits", "dose",
+                 ("protocol and drug maxima", "current density by polarity:", *density,
+                  *(("rule caps:", *caps) if caps else ()))),
+            Node("dose:no-plan", "dose", "No plan: referral or other treatment", "dose"),
+        ]
+    plan = a.protocol
+    if plan is None:
+        reach = Status.TAKEN if allows else Status.NOT_REACHED
+        reason: tuple[str, ...] = ()
+        if a.referral is not None:
+            reason = (f"referral: {a.referral.title}",)
+        elif a.no_plan_reason:
+            reason = (a.no_plan_reason,)
+        return [
+            Node("dose:plan", "dose", "Session plan", "dose", (), Status.NOT_REACHED),
+            Node("dose:limits", "dose", "Limits", "dose", (), Status.NOT_REACHED),
+            Node("dose:no-plan", "dose", "No plan: referral or other treatment", "dose",
+                 reason if allows else (), reach if (allows and a.decision is not
+                                                     Decision.NEEDS_INFORMATION)
+                 else Status.NOT_REACHED),
+        ]
+    d = plan.to_dict()
+    lines = [f"current {d['current']}", f"duration {d['duration']}", f"dose {d['dose']}"]
+    if d["current_density"]:
+        lines.append(f"density {d['current_density']}")
+    if d["electrode_area"]:
+        lines.append(f"electrode {d['electrode_area']} ({d['electrode_area_source']})")
+    limit_lines = [f"{lim['name'].replace('_', ' ')} {lim['value']} ({lim['source']})"
+                   for lim in d["limits"]]
+    limit_lines += [f"adjusted: {adj}" for adj in d["adjustments"]]
+    return [
+        Node("dose:plan", "dose", f"Session plan: {d['title']}", "dose", tuple(lines),
+             Status.TAKEN),
+        Node("dose:limits", "dose", "Limits applied", "dose", tuple(limit_lines), Status.TAKEN),
+        Node("dose:no-plan", "dose", "No plan: referral or other treatment", "dose", (),
+             Status.NOT_REACHED),
+    ]
+
+
+# --- step-through ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the evaluation: a node, what it read, its result and why."""
+
+    node: Node
+    stage: str
+    result: str
+    why: str
+    reads: Mapping[str, Any] | None = None  # the condition trace, for rules and protocols
+
+
+def evaluation_steps(pathway: Pathway, assessment: Assessment) -> tuple[Step, ...]:
+    """The evaluation one node at a time, in the engine's order, skipping what it never reached.
+
+    ``pathway`` must have been built for ``assessment``.
+    """
+    rs = assessment.ruleset
+    env = assessment.factset.env
+    catalog = rs.catalog
+
+    def show(fact: str, value: Any) -> Any:
+        return catalog[fact].show(value)
+
+    stage_titles = dict(STAGES)
+    steps: list[Step] = []
+    for node in pathway.nodes:
+        if node.status in (Status.NOT_REACHED, Status.NEUTRAL) or node.kind == "facts":
+            continue
+        stage = next(g.stage for g in pathway.groups if node.id in g.nodes)
+        reads: Mapping[str, Any] | None = None
+        why = node.note
+        if node.rule_id is not None:
+            rule = rs.by_id[node.rule_id]
+            reads = trace(rule.when, env, show)
+            why = rule.rationale
+            if node.status is Status.TRUE and rule.action:
+                why += f"\n\nWhat to do: {rule.action}"
+        elif node.protocol_id is not None:
+            protocol = next(p for p in rs.protocols if p.id == node.protocol_id)
+            reads = trace(protocol.when, env, show)
+            why = node.note or protocol.summary
+        elif node.kind == "required":
+            why = "The assessment cannot be made without these answers."
+        elif node.kind == "decision":
+            why = (f"{node.note}." if node.note else "") + (
+                f" Missing: {', '.join(assessment.missing)}." if assessment.missing and
+                node.note == "outcome" else "")
+        elif node.kind == "dose":
+            why = "; ".join(node.lines)
+        result = node.status.marker
+        if node.note and node.kind in ("protocol", "decision"):
+            result += f" ({node.note})"
+        steps.append(Step(node, stage_titles[stage], result, why.strip(), reads))
+    return tuple(steps)
