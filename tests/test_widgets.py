@@ -176,3 +176,57 @@ def test_dose_calculator_live_limits(rs: Any) -> None:
     calc.area.value = "5 cm^2"
     assert "current density" in calc.result.value.lower()
     assert "EXCEEDED" in calc.result.value
+
+
+def test_result_panel_reuses_widgets_between_changes(app: ClinicianApp) -> None:
+    """Back-to-back changes were slow because every change rebuilt every finding card."""
+    def cards() -> dict[str, Any]:
+        return {c._dom_classes[-1]: c for c in app.results.findings.children
+                if "ionto-card" in c._dom_classes}
+
+    before = cards()
+    buttons = dict(zip([b.description for b in app.results.questions.children[1].children],
+                       app.results.questions.children[1].children, strict=True))
+    app.form.set_answer("pacemaker", True)
+    assert "Not eligible" in app.results.banner.value
+    after = cards()
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)
+    assert "answer <b>True</b>" in after["ionto-finding-pacemaker"].children[0].value
+    app.form.set_answer("pacemaker", None)
+    assert "Needs information" in app.results.banner.value
+    for button in app.results.questions.children[1].children:
+        assert buttons[button.description] is button
+    assert "answer <b>unanswered</b>" in cards()["ionto-finding-pacemaker"].children[0].value
+
+
+def test_result_panel_sends_nothing_when_assessment_is_unchanged(app: ClinicianApp) -> None:
+    app.load_patient(PALMAR)
+    sent: list[str] = []
+    for widget in (app.results.banner, app.results.plan, app.results.findings,
+                   app.results.questions):
+        widget.observe(lambda change: sent.append(change["name"]), names=["value", "children"])
+    app.update()
+    assert sent == []
+
+
+def test_contradictory_answers_then_fix_restores_banner(app: ClinicianApp) -> None:
+    app.load_patient(PALMAR)
+    app.results.show_problem("age: contradicts")
+    assert "contradicts" in app.results.banner.value
+    app.update()
+    assert "contradicts" not in app.results.banner.value
+    assert "Eligible" in app.results.banner.value
+
+
+def test_half_filled_override_is_cleared_when_its_finding_returns(app: ClinicianApp) -> None:
+    app.load_patient({**PALMAR, "fixed_dental_braces": True})
+    card = next(c for c in app.results.findings.children
+                if "ionto-finding-fixed-dental-braces" in c._dom_classes)
+    reason, comment, _button = card.children[-1].children[0].children
+    comment.value = "half typed"
+    app.form.set_answer("pacemaker", True)  # an unrelated change keeps what was typed
+    assert comment.value == "half typed"
+    app.form.set_answer("fixed_dental_braces", False)
+    app.form.set_answer("fixed_dental_braces", True)
+    assert comment.value == "" and reason.value is None

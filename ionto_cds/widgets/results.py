@@ -90,9 +90,13 @@ def finding_html(finding: Finding, rs: RuleSet) -> str:
             f"<div><b>Sources</b><ul>{cites}</ul></div></details>")
 
 
-def plan_html(assessment: Assessment) -> str:
-    """The protocol card: parameters with units, schedule, precautions, aftercare."""
-    d = assessment.to_dict()
+def plan_html(assessment: Assessment, d: Mapping[str, Any] | None = None) -> str:
+    """The protocol card: parameters with units, schedule, precautions, aftercare.
+
+    ``d`` is ``assessment.to_dict()`` when the caller already has it.
+    """
+    if d is None:
+        d = assessment.to_dict()
     plan = d["protocol"]
     if plan is None:
         if d["referral"]:
@@ -158,14 +162,81 @@ class OverrideControl:
         self.widget = w.VBox([w.HBox([self.reason, self.comment, self.button]), self.message])
         self.widget.add_class(f"ionto-override-{self.rule_id}")
 
+    def clear(self) -> None:
+        """Empty the reason, comment and message."""
+        self.reason.value = None
+        self.comment.value = ""
+        self.message.value = ""
+
     def _click(self, _button: Any) -> None:
         problem = self._on_ack(self.rule_id, self.reason.value or "", self.comment.value)
         self.message.value = (f"<span style='color:#a00000;font-weight:600'>\u26a0 "
                               f"{_esc(problem)}</span>" if problem else "")
 
 
+class FindingCard:
+    """One finding's card, kept while its rule keeps appearing; only what changed is re-sent."""
+
+    def __init__(self, finding: Finding, rs: RuleSet,
+                 on_ack: Callable[[str, str, str], str | None]) -> None:
+        self.rs = rs
+        self.finding = finding
+        self._on_ack = on_ack
+        self.body = w.HTML("")
+        self._absolute_note: w.HTML | None = None
+        self._acknowledged: w.HTML | None = None
+        self._control: OverrideControl | None = None
+        severity = finding.rule.severity
+        self.widget = w.VBox([self.body])
+        self.widget.add_class("ionto-card")
+        self.widget.add_class(f"ionto-{severity.value}")
+        self.widget.add_class(f"ionto-finding-{finding.rule.id}")
+
+    def show(self, finding: Finding, override: Override | None) -> None:
+        """Bring the card up to date with ``finding`` (and its acknowledgement, if any)."""
+        self.finding = finding
+        body = finding_html(finding, self.rs)
+        if self.body.value != body:
+            self.body.value = body
+        footer = self._footer(finding, override)
+        children = (self.body,) if footer is None else (self.body, footer)
+        if self.widget.children != children:
+            self.widget.children = children
+
+    def clear_control(self) -> None:
+        """Forget a half-filled acknowledgement (the card left the screen and came back)."""
+        if self._control is not None:
+            self._control.clear()
+
+    def _footer(self, finding: Finding, override: Override | None) -> Any:
+        if finding.rule.severity is Severity.ABSOLUTE:
+            if finding.scope != "decision":
+                return None
+            if self._absolute_note is None:
+                self._absolute_note = w.HTML("<div class='ionto-muted'>Absolute: cannot be "
+                                             "overridden.</div>")
+            return self._absolute_note
+        if override is not None:
+            text = (f"<div>\u2714 <b>Acknowledged</b>: {_esc(override.reason_text)}. "
+                    f"\u201c{_esc(override.comment)}\u201d ({_esc(override.time_utc)})</div>")
+            if self._acknowledged is None:
+                self._acknowledged = w.HTML(text)
+                self._acknowledged.add_class("ionto-acknowledged")
+            elif self._acknowledged.value != text:
+                self._acknowledged.value = text
+            return self._acknowledged
+        if self._control is None:
+            self._control = OverrideControl(finding, self._on_ack)
+        return self._control.widget
+
+
 class ResultPanel:
-    """Banner, questions still to answer, findings, plan and provenance for one Assessment."""
+    """Banner, questions still to answer, findings, plan and provenance for one Assessment.
+
+    Widgets are kept and keyed (a card per finding, a button per question) and only values
+    that changed are sent: rebuilding some twenty cards on every answer made back-to-back
+    changes queue up in the browser.
+    """
 
     def __init__(self, rs: RuleSet, on_question: Callable[[str], None],
                  on_ack: Callable[[str, str, str], str | None]) -> None:
@@ -176,12 +247,23 @@ class ResultPanel:
         self.banner.add_class("ionto-decision")
         banner_box = w.VBox([w.HTML(STYLE), self.banner])
         banner_box.add_class("ionto-decision-box")
+        self.banner_box = banner_box
         self.notes = w.HTML("")
         self.notes.add_class("ionto-notes")
-        self.questions = w.VBox([])
+        self._questions_title = w.HTML("")
+        self._question_row = w.HBox([], layout=w.Layout(flex_flow="row wrap"))
+        # hidden rather than emptied when there is nothing to ask, so the browser keeps the
+        # button views instead of building them again when questions come back
+        self.questions = w.VBox([self._questions_title, self._question_row],
+                                layout=w.Layout(display="none"))
         self.questions.add_class("ionto-questions")
+        self._question_buttons: dict[str, w.Button] = {}
         self.findings = w.VBox([])
         self.findings.add_class("ionto-findings")
+        self._group_titles = {s: w.HTML("") for s in Severity}
+        self._no_findings = w.HTML("<h3>Findings</h3><div>No contraindication or precaution "
+                                   "applies.</div>")
+        self._cards: dict[tuple[str, str], FindingCard] = {}
         self.plan = w.HTML("")
         self.plan.add_class("ionto-plan-card")
         self.provenance = w.HTML(
@@ -192,78 +274,86 @@ class ResultPanel:
         self.widget = w.VBox([banner_box, self.notes, self.questions, self.findings, self.plan,
                               self.provenance], layout=w.Layout(width="100%"))
         self.widget.add_class("ionto-results")
-        self._shown: tuple[Any, ...] = ()
+        self._shown: tuple[Any, ...] | None = None
 
     def show(self, assessment: Assessment, overrides: Mapping[str, Override],
              unreadable: Mapping[str, str]) -> None:
         """Show an assessment; ``unreadable`` are answers that could not be read (shown too)."""
+        d = assessment.to_dict()
+        shown = (d, tuple(sorted(overrides.items())), tuple(sorted(unreadable)))
+        if shown == self._shown:
+            return
+        self._shown = shown
         notes = ""
         if unreadable:
             names = ", ".join(self.rs.catalog[n].label for n in unreadable)
             notes = (f"<div class='ionto-card' style='border-color:#a00000'>\u26a0 "
                      f"<b>Could not read:</b> {_esc(names)}. Treated as unanswered until "
                      f"corrected (see the message beside the field).</div>")
-        self.banner.value = banner_html(assessment.decision)
-        if self.notes.value != notes:
-            self.notes.value = notes
-        key = (assessment.decision, assessment.missing, assessment.plan_questions,
-               tuple((f.rule.id, f.status, f.scope) for f in assessment.findings),
-               tuple(sorted((k, v.reason, v.comment) for k, v in overrides.items())))
-        if key != self._shown:
-            self._shown = key
-            self.questions.children = self._questions(assessment)
-            self.findings.children = self._findings(assessment, overrides)
-        plan = plan_html(assessment)
-        if self.plan.value != plan:
-            self.plan.value = plan
+        _set_value(self.banner, banner_html(assessment.decision))
+        _set_value(self.notes, notes)
+        self._show_questions(assessment)
+        _set_children(self.findings, self._findings(assessment, overrides))
+        _set_value(self.plan, plan_html(assessment, d))
 
     def show_problem(self, message: str) -> None:
         """Show answers that contradict each other (no assessment possible)."""
+        self._shown = None
         self.banner.value = banner_html(Decision.NEEDS_INFORMATION, message)
 
-    def _questions(self, a: Assessment) -> tuple[Any, ...]:
+    def _show_questions(self, a: Assessment) -> None:
         names = list(a.missing) + [q for q in a.plan_questions if q not in a.missing]
-        if not names:
-            return ()
-        buttons = []
-        for name in names:
+        display = None if names else "none"
+        if names:
+            title = ("Questions still to answer" if a.missing
+                     else "Answers that could change the plan")
+            _set_value(self._questions_title, f"<h3>{title}</h3>")
+            _set_children(self._question_row, tuple(self._question_button(n) for n in names))
+        if self.questions.layout.display != display:
+            self.questions.layout.display = display
+
+    def _question_button(self, name: str) -> w.Button:
+        button = self._question_buttons.get(name)
+        if button is None:
             fact = self.rs.catalog[name]
             button = w.Button(description=fact.label, tooltip=f"Go to: {fact.help}",
                               layout=w.Layout(width="auto", max_width="100%"))
             button.add_class("ionto-question")
             button.add_class(f"ionto-question-{name}")
             button.on_click(lambda _b, n=name: self._on_question(n))
-            buttons.append(button)
-        title = "Questions still to answer" if a.missing else "Answers that could change the plan"
-        return (w.HTML(f"<h3>{title}</h3>"),
-                w.HBox(buttons, layout=w.Layout(flex_flow="row wrap")))
+            self._question_buttons[name] = button
+        return button
 
     def _findings(self, a: Assessment, overrides: Mapping[str, Override]) -> tuple[Any, ...]:
         out: list[Any] = []
+        on_screen = {id(child) for child in self.findings.children}
         for severity in Severity:
             group = [f for f in a.findings if f.rule.severity is severity]
             if not group:
                 continue
-            out.append(w.HTML(f"<h3>{_SEVERITY_TITLE[severity]} ({len(group)})</h3>"))
+            title = self._group_titles[severity]
+            _set_value(title, f"<h3>{_SEVERITY_TITLE[severity]} ({len(group)})</h3>")
+            out.append(title)
             for finding in group:
-                card = w.VBox([w.HTML(finding_html(finding, self.rs))])
-                card.add_class("ionto-card")
-                card.add_class(f"ionto-{severity.value}")
-                card.add_class(f"ionto-finding-{finding.rule.id}")
-                if severity is Severity.ABSOLUTE:
-                    if finding.scope == "decision":
-                        card.children += (w.HTML("<div class='ionto-muted'>Absolute: cannot be "
-                                                 "overridden.</div>"),)
-                elif finding.rule.id in overrides:
-                    o = overrides[finding.rule.id]
-                    ack = w.HTML(f"<div>\u2714 <b>Acknowledged</b>: {_esc(o.reason_text)}. "
-                                 f"\u201c{_esc(o.comment)}\u201d ({_esc(o.time_utc)})</div>")
-                    ack.add_class("ionto-acknowledged")
-                    card.children += (ack,)
-                else:
-                    card.children += (OverrideControl(finding, self._on_ack).widget,)
-                out.append(card)
+                key = (finding.rule.id, finding.scope)
+                card = self._cards.get(key)
+                if card is None:
+                    card = self._cards[key] = FindingCard(finding, self.rs, self._on_ack)
+                elif id(card.widget) not in on_screen:
+                    card.clear_control()
+                card.show(finding, overrides.get(finding.rule.id))
+                out.append(card.widget)
         if not out:
-            out.append(w.HTML("<h3>Findings</h3><div>No contraindication or precaution "
-                              "applies.</div>"))
+            out.append(self._no_findings)
         return tuple(out)
+
+
+def _set_value(widget: Any, value: str) -> None:
+    """Send a value only when it differs (every assignment is a message to the browser)."""
+    if widget.value != value:
+        widget.value = value
+
+
+def _set_children(box: Any, children: tuple[Any, ...]) -> None:
+    if tuple(box.children) != children:
+        box.children = children
