@@ -160,6 +160,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def cmd_pathway(args: argparse.Namespace) -> int:
+    from ionto_cds.cases import read_cases
+    from ionto_cds.engine import assess
+    from ionto_cds.errors import RuleSetError
+    from ionto_cds.facts import suggest
+    from ionto_cds.pathway import build_pathway
+
+    rs = _ruleset(args.rules)
+    if args.case and args.patient:
+        raise InputFileError(args.patient, "give --case or --patient, not both")
+    assessment, title = None, None
+    if args.case:
+        cases_dir = Path(rs.source.directory) / "cases"
+        cases, errors = read_cases(cases_dir)
+        if errors:
+            raise RuleSetError(errors)
+        by_id = {c.id: c for c in cases}
+        if args.case not in by_id:
+            raise InputFileError(str(cases_dir), f"no case '{args.case}'"
+                                 f"{suggest(args.case, list(by_id))}")
+        case = by_id[args.case]
+        assessment = assess(case.answers, rs)
+        title = f"{case.title} \u00b7 {assessment.decision.words}"
+    elif args.patient:
+        assessment = assess(read_patient_file(Path(args.patient)), rs)
+    svg = build_pathway(rs, assessment, title).to_svg()
+    Path(args.output).write_text(svg, encoding="utf-8")
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -200,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--notebook", default="clinician", help="clinician (default) or dose")
     p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("pathway", help="draw the decision pathway as SVG, a case's path marked")
+    p.add_argument("--case", help="vignette id of rules/cases to mark the path of")
+    p.add_argument("--patient", help="patient answers (YAML or JSON) to mark the path of")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("-o", "--output", required=True, help="SVG file to write")
+    p.set_defaults(func=cmd_pathway)
 
     p = sub.add_parser("replay", help="re-run a decision record with today's rules")
     p.add_argument("record", help="decision record JSON exported by the app")

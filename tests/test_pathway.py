@@ -211,3 +211,30 @@ def test_evaluation_steps_follow_the_engine_order(tiny: Any) -> None:
     assert rel.reads is not None and rel.reads["fact"] == "thrombosis"
     assert rel.reads["seen"] is True and rel.result.startswith(Status.TRUE.marker)
     assert rel.why.startswith("Because.") and "Do something." in rel.why
+
+
+def test_cli_writes_the_pathway_of_a_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                          ) -> None:
+    from ionto_cds.cli import main
+
+    out = tmp_path / "case.svg"
+    assert main(["pathway", "--case", "pacemaker-palmar", "-o", str(out)]) == 0
+    root = ET.fromstring(out.read_text(encoding="utf-8"))
+    titles = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "70-year-old with a pacemaker" in titles and "Not eligible" in titles
+    assert main(["pathway", "--case", "pacemker-palmar", "-o", str(out)]) == 2
+    assert "did you mean 'pacemaker-palmar'?" in capsys.readouterr().err
+
+
+def test_cli_pathway_of_a_patient_file_and_of_the_rules(tmp_path: Path) -> None:
+    from helpers import EXAMPLES
+
+    from ionto_cds.cli import main
+
+    out = tmp_path / "patient.svg"
+    assert main(["pathway", "--patient", str(EXAMPLES / "palmar-adult.yaml"), "-o", str(out)]
+                ) == 0
+    assert "on the path" in out.read_text(encoding="utf-8")
+    plain = tmp_path / "rules.svg"
+    assert main(["pathway", "-o", str(plain)]) == 0
+    assert "load a patient or case" in plain.read_text(encoding="utf-8")
