@@ -361,6 +361,11 @@ def _frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def session_frame(records: Sequence[SessionRecord]) -> pd.DataFrame:
+    """Records as a frame typed for :func:`session_schema` (one row each)."""
+    return _frame([r.to_row() for r in records])
+
+
 def _parse_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -772,6 +777,7 @@ __all__ = [
     "course_guidance",
     "default_db_path",
     "field_choices",
+    "session_frame",
     "session_schema",
     "validate_session",
     "validate_sessions",
