@@ -20,6 +20,7 @@ import ionto_cds
 NOTEBOOKS = {
     "clinician": "01_clinician_assessment.ipynb",
     "dose": "02_dose_calculator.ipynb",
+    "educator": "03_educator_pathways.ipynb",
 }
 TEMPLATE = "ionto-offline"
 _REMOTE_LINK = re.compile(r"^.*<link[^>]+href=\"https?://[^\"]*\"[^>]*>.*\n?", re.MULTILINE)
