@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from ionto_cds.course import (
@@ -477,6 +476,38 @@ def test_two_concurrent_writers_both_land(tmp_path: Path, rs: RuleSet) -> None:
     # the two writers really overlapped in time
     a, b = (set(reported[n]) for n in procs)
     assert min(b) < max(a) and min(a) < max(b)
+
+
+# --- the notebook ----------------------------------------------------------------------------
+
+@pytest.mark.notebook
+def test_course_notebook_executes_without_touching_the_user_data_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.delenv(DB_ENV, raising=False)
+    path = ROOT / "notebooks" / "05_treatment_course.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    started = time.time()
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "no plot"
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in outputs), "no form"
+    text = "".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("text", ""))
+                   for o in outputs)
+    assert "Next session" in text
+    assert not (home / "data" / "ionto-cds").exists()
+    assert time.time() - started < 120
 
 
 def test_session_record_from_row_rejects_nothing_it_wrote() -> None:
