@@ -390,11 +390,11 @@ def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
             edges.append(Edge(f"decision:{decision.value}", "protocols", "try protocols",
                               taken(screen is decision)))
         edges.append(Edge("protocols", "decision:eligible_with_precautions",
-                          "drug/modality finding or protocol excluded",
+                          "drug finding or exclusion",
                           taken(allows and final is Decision.ELIGIBLE_WITH_PRECAUTIONS
                                 and screen is Decision.ELIGIBLE), back=True))
         edges.append(Edge("protocols", "decision:needs_information",
-                          "drug question unanswered",
+                          "drug question open",
                           taken(allows and final is Decision.NEEDS_INFORMATION), back=True))
 
     # 5 dose and limits

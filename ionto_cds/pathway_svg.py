@@ -18,6 +18,8 @@ from ionto_cds.pathway import STAGES, Edge, Group, Node, Pathway, Status
 FONT = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
 MARGIN = 20
 GAP = 84  # between columns: room for the edges and their labels
+# wider after the decision column: forward and backward edges meet there
+GAP_AFTER = {"decision": 170}
 COLUMN_WIDTH = {"answers": 210, "screen": 470, "decision": 175, "protocols": 450, "dose": 250}
 PAD = 8
 TITLE_SIZE, TITLE_LINE = 13.0, 16.5
@@ -106,7 +108,7 @@ class _Layout:
         x = MARGIN
         for stage, _title in STAGES:
             self.columns[stage] = x
-            x += COLUMN_WIDTH[stage] + GAP
+            x += COLUMN_WIDTH[stage] + GAP_AFTER.get(stage, GAP)
         self.width = x - GAP + MARGIN
         self.top = 0.0
         self.height = 0.0
@@ -263,8 +265,8 @@ def _draw_group(group: Group, box: Box) -> list[str]:
 def _edge_points(edge: Edge, layout: _Layout, offset: float
                  ) -> tuple[float, float, float, float, float, float, float, float]:
     s, t = layout.box(edge.source), layout.box(edge.target)
-    if edge.back:
-        x1, y1 = s.x, s.y + 40
+    if edge.back:  # ``offset`` is the edge's rank among the back edges: spread them out
+        x1, y1 = s.x, s.y + 30 + 60 * offset
         x2, y2 = t.x + t.w, t.mid_y
         return x1, y1, x1 - 50, y1, x2 + 50, y2, x2, y2
     if abs(s.x - t.x) < 1 and not edge.back:  # same column: down the left side
@@ -284,13 +286,17 @@ def _draw_edges(p: Pathway, layout: _Layout, prefix: str) -> list[str]:
         if not edge.back:
             outgoing.setdefault(edge.source, []).append(edge)
     labelled: set[tuple[str, str]] = set()
-    # not-taken edges first so the path is drawn on top
+    back = [e for e in p.edges if e.back]
+    # not-taken edges first so the path is drawn on top; taken labels win over repeats
     ordered = sorted(p.edges, key=lambda e: e.taken is True)
+    taken_kinds = {(e.label, e.target) for e in p.edges if e.taken is True}
     labels: list[str] = []
     for edge in ordered:
         siblings = outgoing.get(edge.source, [edge])
         index = siblings.index(edge) if edge in siblings else 0
         offset = (index - (len(siblings) - 1) / 2) * 12 if len(siblings) > 1 else 0.0
+        if edge.back:
+            offset = float(back.index(edge))
         x1, y1, c1x, c1y, c2x, c2y, x2, y2 = _edge_points(edge, layout, offset)
         on_path = edge.taken is True
         colour = "#0b2540" if on_path else ("#8a8a8a" if edge.taken is False else "#4f6d8a")
@@ -303,11 +309,18 @@ def _draw_edges(p: Pathway, layout: _Layout, prefix: str) -> list[str]:
                    f'stroke-width="{width}"{dash} marker-end="url(#{marker})"/>')
         if not edge.label or (p.highlighted and not on_path and edge.target.startswith("dose")):
             continue
-        if (edge.label, edge.target) in labelled and not on_path:
-            continue
-        labelled.add((edge.label, edge.target))
+        kind = (edge.label, edge.target)
+        if kind in labelled or (not on_path and kind in taken_kinds):
+            continue  # one label per kind of arrow, on the taken one when there is one
+        labelled.add(kind)
         mx = (x1 + 3 * c1x + 3 * c2x + x2) / 8  # the curve's midpoint (t = 1/2)
         my = (y1 + 3 * c1y + 3 * c2y + y2) / 8
+        if edge.back:  # beside the decision it revises, clear of the forward arrows
+            for i, line in enumerate(textwrap.wrap(edge.label, 16)):
+                labels.append(_text(x2 + 8, y2 + 14 + i * 12, line, 10.5, colour,
+                                    "bold" if on_path else "normal", italic=not on_path,
+                                    halo=True))
+            continue
         if abs(x1 - x2) < 1:
             mx, my = x1 + 8, (y1 + y2) / 2 + 4
             labels.append(_text(mx, my, edge.label, 10.5, colour, italic=True, halo=True))

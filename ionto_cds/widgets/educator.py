@@ -257,9 +257,7 @@ class EducatorApp:
         problems = (f"<div style='color:#a00000'>\u26a0 Some vignettes could not be read: "
                     f"{_esc('; '.join(self.load_errors))}</div>" if self.load_errors else "")
         header = w.VBox([
-            w.HTML(EDU_STYLE + STYLE + "<div class='ionto-title'>Iontophoresis decision "
-                   "pathways</div><div>Pick a case, see the path it takes through the rules, "
-                   "change an answer and see what moves.</div>" + problems),
+            w.HTML(EDU_STYLE + STYLE + problems),
             self.picker, self.teaching, w.HBox([w.HTML("Diagram: "), self.fit])])
         self.widget = w.VBox([header, self.tabs], layout=w.Layout(width="100%"))
         self.widget.add_class("ionto-edu")
