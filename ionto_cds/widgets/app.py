@@ -26,8 +26,17 @@ EXPORT_DIR_ENV = "IONTO_CDS_EXPORT_DIR"
 _LAYOUT_CSS = """
 <style>
 .ionto-app { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+/* The decision stays in view while the long form scrolls: the banner is sticky within the
+   full-height results column. Sticky needs every box between it and the page's scroller to
+   let it out, and widget boxes and notebook output areas default to overflow:auto. */
 .ionto-app .ionto-decision-box { position: sticky; top: 0; z-index: 5; background: #fff;
-  padding-bottom: 4px; }
+  padding: 4px 0 6px 0;
+  /* white above hides text scrolling through the page's top padding; shade below */
+  box-shadow: 0 -24px 0 0 #fff, 0 6px 6px -6px rgba(0, 0, 0, 0.35); }
+.ionto-app, .ionto-app .ionto-layout, .ionto-app .ionto-results-column,
+.ionto-app .ionto-decision-box { overflow: visible !important; }
+.jp-OutputArea:has(.ionto-app), .jp-OutputArea-child:has(.ionto-app),
+.jp-OutputArea-output:has(.ionto-app) { overflow: visible !important; }
 .ionto-app .ionto-title { font-size: 22px; font-weight: 700; color: #1f4e79; }
 .ionto-app .ionto-status { font-size: 13px; }
 </style>
@@ -90,10 +99,12 @@ class ClinicianApp:
                    "<b>Unknown</b>, never \u201cNo\u201d. The result updates as you go.</div>"),
             w.HBox([self.upload, self.reset_button]), self.load_status])
         left = w.VBox([self.form.widget], layout=w.Layout(width="56%", padding="0 12px 0 0"))
-        right = w.VBox([self.results.widget, export], layout=w.Layout(width="44%"))
+        right = w.VBox([self.results.banner_box, self.results.details, export],
+                       layout=w.Layout(width="44%"))
         right.add_class("ionto-results-column")
-        self.widget = w.VBox([header, w.HBox([left, right], layout=w.Layout(width="100%"))],
-                             layout=w.Layout(width="100%"))
+        columns = w.HBox([left, right], layout=w.Layout(width="100%"))
+        columns.add_class("ionto-layout")
+        self.widget = w.VBox([header, columns], layout=w.Layout(width="100%"))
         self.widget.add_class("ionto-app")
         self.form.on_change(self.update)
         self.update()

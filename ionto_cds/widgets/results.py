@@ -271,8 +271,12 @@ class ResultPanel:
             f"{_esc(rs.sha256[:12])} \u00b7 Supports, does not replace, clinical judgement."
             "</div>")
         self.provenance.add_class("ionto-provenance")
-        self.widget = w.VBox([banner_box, self.notes, self.questions, self.findings, self.plan,
-                              self.provenance], layout=w.Layout(width="100%"))
+        # the details under the banner; a page that keeps the banner in view (sticky) puts
+        # banner_box and details side by side in one tall column instead of using widget
+        self.details = w.VBox([self.notes, self.questions, self.findings, self.plan,
+                               self.provenance], layout=w.Layout(width="100%"))
+        self.details.add_class("ionto-results")
+        self.widget = w.VBox([banner_box, self.details], layout=w.Layout(width="100%"))
         self.widget.add_class("ionto-results")
         self._shown: tuple[Any, ...] | None = None
 

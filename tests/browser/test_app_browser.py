@@ -173,3 +173,28 @@ def test_override_precaution_and_export_plan(page: Any, export_dir: Path) -> Non
     plans = sorted(export_dir.glob("iontophoresis-plan-*.md"))
     assert plans and "Overrides recorded" in plans[-1].read_text()
     assert sorted(export_dir.glob("decision-record-*.json"))
+
+
+def in_viewport(page: Any, selector: str) -> bool:
+    """Whether the element is wholly inside the visible window."""
+    box = page.locator(selector).first.bounding_box()
+    view = page.viewport_size
+    return (box is not None and box["y"] >= 0 and box["x"] >= 0
+            and box["y"] + box["height"] <= view["height"]
+            and box["x"] + box["width"] <= view["width"])
+
+
+def test_decision_banner_stays_in_view_while_form_scrolls(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    fill_palmar(page)
+    expect(page.locator(".ionto-decision")).to_contain_text("Eligible", timeout=TIMEOUT)
+    page.locator(".ionto-field").last.scroll_into_view_if_needed()
+    assert not in_viewport(page, ".ionto-fact-age"), "the form did not scroll"
+    assert in_viewport(page, ".ionto-decision"), "the decision banner scrolled out of view"
+    answer(page, "pacemaker", True)  # far up the form, answered while scrolled down
+    expect(page.locator(".ionto-decision")).to_contain_text("Not eligible", timeout=TIMEOUT)
+    page.locator(".ionto-field").last.scroll_into_view_if_needed()
+    assert in_viewport(page, ".ionto-decision")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "banner_while_scrolled.png"))
