@@ -1,0 +1,650 @@
+"""Vectorised three-valued evaluation of a whole rule set over a DataFrame of patients.
+
+An evaluator kept apart from the rule model (as the scalar one in ``conditions`` is): every
+condition node becomes an int8 array of Kleene truths (0 false, 1 unknown, 2 true) over all
+rows at once. Results are made *identical* to one-by-one :func:`ionto_cds.engine.assess` by
+construction: rows are grouped by everything the scalar path reads, and the scalar engine runs
+once per distinct group on a representative row; its decision, findings, missing facts,
+protocol and dose are broadcast to the group.
+
+What the scalar path reads (checked against ``engine.py``): the truth of every rule, protocol
+and ``asked_when`` condition; for each of them the facts ``undecided_facts`` returns (nonempty
+only when the condition is unknown); which required facts are unanswered; and the answered
+``electrode_area`` (plan arithmetic). Leaf truths matter only through these, so they are not in
+the key; rows whose decision is ``not_eligible`` never reach the protocol walk, so for them only
+the decision-deciding rules' truths are kept. Fewer key columns means fewer groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ionto_cds.facts import FactCatalog, FactDef, FactType
+from ionto_cds.language.model import AllOf, AnyOf, Condition, Leaf, Not, Severity
+
+Int8 = npt.NDArray[np.int8]
+Bools = npt.NDArray[np.bool_]
+
+_F, _U, _T = np.int8(0), np.int8(1), np.int8(2)
+
+RESULT_COLUMNS = ("decision", "findings", "missing", "protocol",
+                  "current", "duration", "dose", "current_density")
+"""The columns :func:`evaluate_frame` adds, in order; lists are ``;``-separated ids."""
+
+SEPARATOR = ";"
+
+
+@dataclass
+class _Fact:
+    """One fact over every row: canonical values and which rows answered it / skip it."""
+
+    definition: FactDef
+    answered: Bools
+    not_applicable: Bools
+    values: Any  # bool / float64 / enum codes (int16) / list bit masks (int64)
+
+
+def _encode(fact: FactDef, column: pd.Series | None, n: int) -> _Fact:
+    """Canonical column (see :func:`evaluate_frame`) to numpy arrays."""
+    none = np.zeros(n, dtype=bool)
+    if column is None:
+        return _Fact(fact, none, none.copy(), np.zeros(n))
+    answered = np.asarray(column.notna().to_numpy(), dtype=bool)
+    kind = fact.type
+    values: Any
+    if kind is FactType.BOOL:
+        values = column.fillna(False).to_numpy(dtype=bool)
+    elif kind in (FactType.INT, FactType.QUANTITY):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+    elif kind is FactType.ENUM:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        index = {v: i for i, v in enumerate(fact.values)}
+        table = np.asarray([index.get(str(u), -1) for u in uniques] + [-1], dtype=np.int16)
+        values = table[codes]
+    else:
+        values = _list_bits(fact, column)
+    return _Fact(fact, answered, none.copy(), values)
+
+
+def _list_bits(fact: FactDef, column: pd.Series) -> npt.NDArray[np.int64]:
+    """``;``-separated list cells to one bit per allowed value (unknown rows: 0)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    bit = {v: 1 << i for i, v in enumerate(fact.values)}
+    table = np.zeros(len(uniques) + 1, dtype=np.int64)
+    for i, text in enumerate(uniques):
+        items = text if isinstance(text, frozenset | set | list | tuple) else (
+            [s for s in str(text).split(SEPARATOR) if s])
+        table[i] = sum(bit[item] for item in items)
+    out: npt.NDArray[np.int64] = table[codes]  # the NA sentinel -1 takes the last (zero) entry
+    return out
+
+
+class FrameEvaluator:
+    """Kleene truths of conditions over encoded facts, memoised per node."""
+
+    def __init__(self, facts: Mapping[str, _Fact]) -> None:
+        self.facts = facts
+        self._memo: dict[Any, Int8] = {}
+        n = len(next(iter(facts.values())).answered) if facts else 0
+        self.n = n
+
+    def truth(self, node: Condition) -> Int8:
+        """The truth of a condition on every row."""
+        key: Any = node if isinstance(node, Leaf) else id(node)  # equal leaves: one array
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        if isinstance(node, Leaf):
+            result = self._leaf(node)
+        elif isinstance(node, Not):
+            result = (2 - self.truth(node.part)).astype(np.int8)
+        elif isinstance(node, AllOf):
+            result = np.full(self.n, _T, dtype=np.int8)
+            for part in node.parts:
+                np.minimum(result, self.truth(part), out=result)
+        else:
+            assert isinstance(node, AnyOf)
+            result = np.full(self.n, _F, dtype=np.int8)
+            for part in node.parts:
+                np.maximum(result, self.truth(part), out=result)
+        self._memo[key] = result
+        return result
+
+    def _leaf(self, leaf: Leaf) -> Int8:
+        fact = self.facts[leaf.fact]
+        present = fact.answered & ~fact.not_applicable
+        if leaf.op == "known":
+            want, other = (_T, _F) if leaf.value else (_F, _T)
+            return np.where(present, want, other).astype(np.int8)
+        hit = _leaf_test(leaf, fact)
+        out = np.where(fact.answered, hit.view(np.int8) * 2, _U).astype(np.int8)
+        if fact.not_applicable.any():
+            out[fact.not_applicable] = _F
+        return out
+
+    def undecided(self, node: Condition, within: Bools | None = None,
+                  found: dict[str, Bools] | None = None) -> dict[str, Bools]:
+        """Per fact, the rows where ``undecided_facts(node, row)`` lists it."""
+        found = {} if found is None else found
+        mask = self.truth(node) == _U
+        if within is not None:
+            mask &= within
+        if not mask.any():
+            return found
+        if isinstance(node, Leaf):
+            prior = found.get(node.fact)
+            found[node.fact] = mask if prior is None else prior | mask
+        elif isinstance(node, Not):
+            self.undecided(node.part, mask, found)
+        else:
+            for part in node.parts:
+                self.undecided(part, mask, found)
+        return found
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal,
+}
+
+
+def _leaf_test(leaf: Leaf, fact: _Fact) -> Bools:
+    """The leaf's test on the answered value of every row (garbage where unanswered)."""
+    kind = fact.definition.type
+    values = fact.values
+    op, expected = leaf.op, leaf.value
+    if kind is FactType.ENUM:
+        index = {v: i for i, v in enumerate(fact.definition.values)}
+        if op == "in":
+            return np.isin(values, [index[v] for v in expected if v in index])
+        code = index.get(expected, -2)
+        return np.asarray(_COMPARE[op](values, code), dtype=bool)
+    if kind is FactType.LIST:
+        if op == "contains":
+            bit = 1 << list(fact.definition.values).index(expected)
+            return np.asarray((values & bit) != 0, dtype=bool)
+        raise ValueError(f"operator {op!r} on a list fact")  # the loader never builds one
+    if op == "is":
+        return np.asarray(values == bool(expected), dtype=bool)
+    if op == "in":
+        return np.isin(values, [float(v) for v in expected])
+    return np.asarray(_COMPARE[op](values, float(expected)), dtype=bool)
+
+
+def encode_facts(frame: pd.DataFrame, catalog: FactCatalog) -> dict[str, _Fact]:
+    """Encode a canonical frame and work out, as FactCatalog.factset does, what is skipped."""
+    n = len(frame)
+    facts = {f.name: _encode(f, frame[f.name] if f.name in frame.columns else None, n)
+             for f in catalog}
+    # Like FactCatalog.factset: asked_when in catalog order, each on the env so far.
+    for fact in catalog:
+        if fact.asked_when is None:
+            continue
+        truth = FrameEvaluator(facts).truth(fact.asked_when)
+        facts[fact.name].not_applicable = truth == _F
+    return facts
+
+
+def row_values(frame: pd.DataFrame, catalog: FactCatalog, i: int) -> dict[str, Any]:
+    """Canonical answers of one row, as FactCatalog.validate would give them."""
+    values: dict[str, Any] = {}
+    for name in frame.columns:
+        if name not in catalog:
+            continue
+        raw = frame[name].iloc[i]
+        if raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)):
+            continue
+        kind = catalog[name].type
+        if kind is FactType.BOOL:
+            values[name] = bool(raw)
+        elif kind is FactType.INT:
+            values[name] = int(raw)
+        elif kind is FactType.QUANTITY:
+            values[name] = float(raw)
+        elif kind is FactType.ENUM:
+            values[name] = str(raw)
+        else:
+            values[name] = frozenset(
+                raw if isinstance(raw, frozenset | set | list | tuple)
+                else [s for s in str(raw).split(SEPARATOR) if s])
+    return values
+
+
+def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[np.int64], int]:
+    """Exact group numbers of the rows of several small non-negative integer columns.
+
+    Columns are bit-packed into 62-bit words (no hashing, so no collisions) and the words
+    factorised one after another.
+    """
+    words: list[npt.NDArray[np.int64]] = []
+    word = np.zeros(n, dtype=np.int64)
+    bits = 0
+    for col in columns:
+        width = max(int(col.max()).bit_length(), 1) if len(col) else 1
+        if bits + width > 62:
+            words.append(word)
+            word = np.zeros(n, dtype=np.int64)
+            bits = 0
+        if bits:
+            word |= col.astype(np.int64) << bits
+        else:
+            word = col.astype(np.int64)
+        bits += width
+    words.append(word)
+    first, uniques = pd.factorize(words[0])
+    codes, count = np.asarray(first, dtype=np.int64), len(uniques)
+    for extra in words[1:]:
+        word_codes, word_uniques = pd.factorize(extra)
+        joined = codes * len(word_uniques) + word_codes
+        new_codes, new_uniques = pd.factorize(joined)
+        codes, count = np.asarray(new_codes, dtype=np.int64), len(new_uniques)
+    return codes, count
+
+
+class _Joiner:
+    """Ids that a row lists when a column is true, in a fixed order: text per distinct row."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.columns: list[Bools] = []
+        self.ids: list[str] = []
+
+    def add(self, column: Bools, item: str) -> None:
+        if column.any():
+            self.columns.append(column)
+            self.ids.append(item)
+
+    def codes(self) -> tuple[npt.NDArray[np.int64], list[str]]:
+        """Group number per row and the joined text of each group."""
+        if not self.columns:
+            return np.zeros(self.n, dtype=np.int64), [""]
+        codes, count = _group_codes([c.astype(np.int8) for c in self.columns], self.n)
+        first = _first_rows(codes, count)
+        texts = [SEPARATOR.join(item for column, item in zip(self.columns, self.ids, strict=True)
+                                if column[i]) for i in first]
+        return codes, texts
+
+
+def _first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
+    """The first row of every group."""
+    first = np.full(count, -1, dtype=np.int64)
+    order = np.arange(len(codes) - 1, -1, -1)
+    first[codes[order]] = order  # later writes win: the lowest row index stays
+    return first
+
+
+def _join_groups(parts: list[tuple[npt.NDArray[np.int64], list[str]]], n: int
+                 ) -> npt.NDArray[np.object_]:
+    """Join several per-row texts (each given as group codes + texts) with the separator."""
+    codes, count = _group_codes([c for c, _ in parts], n)
+    first = _first_rows(codes, count)
+    columns = [[texts[k] for k in c[first].tolist()] for c, texts in parts]
+    texts = [SEPARATOR.join(t for t in row if t) for row in zip(*columns, strict=True)]
+    return np.asarray(texts, dtype=object)[codes] if n else np.asarray([], dtype=object)
+
+
+class _Ranker:
+    """engine._rank_facts over every row: facts to ask, most decisive first."""
+
+    def __init__(self, rs: Any, ev: FrameEvaluator, facts: Mapping[str, _Fact]) -> None:
+        self.rs = rs
+        self.ev = ev
+        self.n = ev.n
+        self.catalog: FactCatalog = rs.catalog
+        self._gates: dict[str, dict[str, Bools]] = {}
+        self._asks: dict[str, dict[str, npt.NDArray[np.int16]]] = {}
+        self.facts = facts
+
+    def _gate(self, fact: str) -> dict[str, Bools]:
+        if fact not in self._gates:
+            condition = self.catalog[fact].asked_when
+            self._gates[fact] = self.ev.undecided(condition) if condition is not None else {}
+        return self._gates[fact]
+
+    def asks(self, rule: Any) -> dict[str, npt.NDArray[np.int16]]:
+        """Per fact, how many times engine._facts_to_ask lists it for this rule, per row."""
+        if rule.id in self._asks:
+            return self._asks[rule.id]
+        out: dict[str, npt.NDArray[np.int16]] = {}
+        required = set(self.rs.required)
+
+        def add(fact: str, mask: Bools) -> None:
+            if mask.any():
+                prior = out.get(fact)
+                out[fact] = mask.astype(np.int16) if prior is None else prior + mask
+        for fact, undecided in self.ev.undecided(rule.when).items():
+            gate = self._gate(fact)
+            gated = np.zeros(self.n, dtype=bool)
+            for g, m in gate.items():
+                if g in required:
+                    gated |= m
+            add(fact, undecided & ~gated)
+            for g, m in gate.items():
+                add(g, undecided & m & (gated if g in required else ~gated))
+        self._asks[rule.id] = out
+        return out
+
+    def rank(self, chosen: list[tuple[Any, Bools]], first: Mapping[str, Bools] | None = None
+             ) -> tuple[npt.NDArray[np.int64], list[str]]:
+        """Rows' ranked facts for the rules each row lists (rule, rows) plus ``first`` facts."""
+        count: dict[str, npt.NDArray[np.int16]] = {}
+        rank: dict[str, npt.NDArray[np.int16]] = {}
+        for rule, rows in chosen:
+            if not rows.any():
+                continue
+            severity = rule.severity.rank
+            for fact, times in self.asks(rule).items():
+                here = np.where(rows, times, 0).astype(np.int16)
+                count[fact] = count[fact] + here if fact in count else here
+                low = np.where(here > 0, severity, 3).astype(np.int16)
+                rank[fact] = np.minimum(rank[fact], low) if fact in rank else low
+        for fact, rows in (first or {}).items():
+            if rows.any():
+                zero = np.zeros(self.n, dtype=np.int16)
+                count[fact] = np.where(rows, 0, count.get(fact, zero)).astype(np.int16)
+                rank[fact] = np.where(rows, -1, rank.get(fact, zero + 3)).astype(np.int16)
+        names = sorted(count, key=lambda f: self.catalog.order[f])
+        if not names:
+            return np.zeros(self.n, dtype=np.int64), [""]
+        # One small code per fact: 0 absent, else ordered by (rank, -count).
+        codes_per_fact = []
+        for f in names:
+            present = (rank[f] < 3)
+            assert int(count[f].max()) < 64
+            code = np.where(present, 1 + (rank[f] + 1) * 64 + (63 - count[f]), 0)
+            codes_per_fact.append(code.astype(np.int16))
+        codes, groups = _group_codes(codes_per_fact, self.n)
+        first_rows = _first_rows(codes, groups)
+        texts = []
+        for i in first_rows:
+            keyed = [(int(c[i]), self.catalog.order[f]) for c, f in zip(codes_per_fact, names,
+                                                                        strict=True)]
+            ordered = sorted((k, f) for k, f in zip(keyed, names, strict=True) if k[0])
+            texts.append(SEPARATOR.join(f for _, f in ordered))
+        return codes, texts
+
+
+def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
+    """Assess every row of a canonical frame; the result has :data:`RESULT_COLUMNS`.
+
+    The frame has one column per answered fact, named by the fact (absent columns are
+    unanswered): booleans (nullable), enum values as text, ints and quantities as numbers in the
+    fact's default unit, lists as ``;``-separated keys ("" for none); NA means unknown. Rows must
+    be valid (as :meth:`FactCatalog.validate` would accept them).
+    """
+    from ionto_cds.engine import Decision
+
+    rs = ruleset
+    catalog: FactCatalog = rs.catalog
+    n = len(frame)
+    facts = encode_facts(frame, catalog)
+    ev = FrameEvaluator(facts)
+    ranker = _Ranker(rs, ev, facts)
+    ABS = Severity.ABSOLUTE
+
+    status = {r.id: ev.truth(r.when) for r in rs.rules}
+    zeros = np.zeros(n, dtype=bool)
+
+    def any_of(rules: Any, value: np.int8) -> Bools:
+        out = zeros.copy()
+        for r in rules:
+            out |= status[r.id] == value
+        return out
+
+    general_abs = [r for r in rs.general if r.severity is ABS]
+    general_soft = [r for r in rs.general if r.severity is not ABS]
+    abs_true, abs_unknown = any_of(general_abs, _T), any_of(general_abs, _U)
+    soft_true, soft_unknown = any_of(general_soft, _T), any_of(general_soft, _U)
+    required_missing = {name: ~facts[name].answered & ~facts[name].not_applicable
+                        for name in rs.required}
+    any_required = zeros.copy()
+    for rows in required_missing.values():
+        any_required |= rows
+
+    # engine.assess: the decision before protocol choice (codes index DECISIONS).
+    NE, NI, EWP, EL = 0, 1, 2, 3
+    decision = np.full(n, EL, dtype=np.int8)
+    decision[soft_true | soft_unknown] = EWP
+    decision[abs_unknown | any_required] = NI
+    decision[abs_true] = NE
+    base_decision = decision.copy()
+
+    # engine._missing (used as is when no protocol walk happens).
+    treat = (decision == EWP) | (decision == EL)
+    walk = treat if rs.protocols else zeros
+    missing_rules: list[tuple[Any, Bools]] = []
+    for r in rs.general:
+        unknown = status[r.id] == _U
+        if r.severity is ABS:
+            missing_rules.append((r, unknown & (decision == NI)))
+        else:
+            missing_rules.append((r, unknown & ~soft_true & ~walk & ((decision == NI) |
+                                                                     (decision == EWP))))
+    base_missing = ranker.rank(missing_rules, {k: v & (decision == NI)
+                                               for k, v in required_missing.items()})
+    # engine._choose_protocol, every row at once.
+    done = zeros.copy()
+    excluded = zeros.copy()
+    pending_kind = zeros.copy()
+    chosen = np.full(n, -1, dtype=np.int16)
+    plan_group = np.full(n, -1, dtype=np.int64)
+    plan_texts: list[tuple[str, ...]] = []
+    blocked_joiner = _Joiner(n)
+    scoped: dict[tuple[int, int], _Joiner] = {}  # (severity rank, status) -> findings
+    for rank_ in (0, 1, 2):
+        for st in (2, 1):
+            scoped[(rank_, st)] = _Joiner(n)
+    soft_rules_rows: list[tuple[Any, Bools]] = []
+    scoped_soft_true = zeros.copy()
+    pending_rules: list[tuple[Any, Bools]] = []
+    effect_rules = [r for r in rs.general if r.effect]
+    area_fact = facts.get("electrode_area")
+    if area_fact is not None:
+        area_ok = area_fact.answered & ~area_fact.not_applicable
+        area_codes, area_values = pd.factorize(np.where(area_ok, area_fact.values, np.nan))
+        area_codes = area_codes + 1
+    else:
+        area_codes, area_values = np.zeros(n, dtype=np.int64), np.asarray([])
+    plan_cache: dict[tuple[Any, ...], int] = {}
+
+    for k, protocol in enumerate(rs.protocols):
+        live = walk & ~done
+        if not live.any():
+            break
+        here = live & (ev.truth(protocol.when) == _T)
+        if not here.any():
+            continue
+        if protocol.is_referral:
+            chosen[here] = k
+            done |= here
+            continue
+        steering = rs.steering_rules(protocol)
+        blocking = zeros.copy()
+        for r in steering:
+            if r.severity is ABS:
+                blocking |= status[r.id] == _T
+        blocked = here & blocking
+        for r in steering:
+            if r.severity is ABS:
+                blocked_joiner.add(blocked & (status[r.id] == _T), r.id)
+        excluded |= blocked
+        rest = here & ~blocking
+        pending = zeros.copy()
+        for r in steering:
+            if r.severity is ABS:
+                pending |= status[r.id] == _U
+        waiting = rest & pending
+        planned = rest & ~pending
+        for r in steering:
+            if r.severity is ABS:
+                rows = waiting & (status[r.id] == _U)
+                scoped[(0, 1)].add(rows, r.id)
+                pending_rules.append((r, rows))
+        # Plans: one build_plan per distinct (caps that fire, electrode area).
+        cap_columns = [status[r.id] != _F for r in effect_rules]
+        soft = [r for r in steering if r.severity is not ABS]
+        cap_columns += [status[r.id] != _F for r in soft if r.effect]
+        feasible = zeros.copy()
+        idx = np.flatnonzero(planned)
+        if len(idx):
+            keyed = [c[idx].astype(np.int8) for c in cap_columns] + [area_codes[idx]]
+            codes_idx, count = _group_codes(keyed, len(idx))
+            codes = np.zeros(n, dtype=np.int64)
+            codes[idx] = codes_idx
+            firsts = _first_rows(codes_idx, count)
+            local: dict[int, int] = {}
+            for j in firsts:
+                if j < 0:
+                    continue
+                row = int(idx[j])
+                caps = [(name, value, r.id) for r in effect_rules if status[r.id][row] != _F
+                        for name, value in r.effect.items()]
+                caps += [(name, value, r.id) for r in soft if status[r.id][row] != _F
+                         for name, value in r.effect.items()]
+                a_code = int(area_codes[row])
+                area = float(area_values[a_code - 1]) if a_code > 0 else None
+                key = (k, tuple((c[0], c[2]) for c in caps), a_code)
+                if key not in plan_cache:
+                    plan_cache[key] = _plan(rs, protocol, caps, area, plan_texts)
+                local[int(codes[row])] = plan_cache[key]
+            group_of = np.full(count, -1, dtype=np.int64)
+            for code, g in local.items():
+                group_of[code] = g
+            got = np.where(planned, group_of[codes], -1)
+            feasible = planned & (got >= 0)
+            plan_group[feasible] = got[feasible]
+            excluded |= planned & (got < 0)
+        for r in soft:
+            for st in (2, 1):
+                rows = (waiting | feasible) & (status[r.id] == st)
+                scoped[(r.severity.rank, st)].add(rows, r.id)
+                if st == 2:
+                    scoped_soft_true |= rows
+            soft_rules_rows.append((r, (waiting | feasible) & (status[r.id] == _U)))
+        chosen[waiting | feasible] = k
+        pending_kind |= waiting
+        done |= waiting | feasible
+
+    # engine._with_steering and the missing facts of the walk.
+    walked = walk
+    final = decision.copy()
+    steer = walked & (base_decision == EL) & (excluded | scoped_soft_true | _has_scoped(scoped))
+    final[steer] = EWP
+    final[pending_kind] = NI
+    # A protocol excluded by a rule is a true finding; one excluded by limits alone is not.
+    blocked_rows = _rows_of(blocked_joiner, n)
+    no_soft_missing = soft_true | blocked_rows | scoped_soft_true
+    soft_missing_rules = [(r, walked & ~pending_kind & ~no_soft_missing & (status[r.id] == _U))
+                          for r in general_soft]
+    soft_missing_rules += [(r, rows & ~pending_kind & ~no_soft_missing)
+                           for r, rows in soft_rules_rows]
+    walk_missing = ranker.rank(soft_missing_rules)
+    pend_missing = ranker.rank(pending_rules)
+    missing = _join_groups([base_missing, walk_missing, pend_missing], n)
+
+    # Findings in engine order: by severity, true before unknown, decision before protocol.
+    parts: list[tuple[npt.NDArray[np.int64], list[str]]] = []
+    for rank_ in (0, 1, 2):
+        for st in (2, 1):
+            general = _Joiner(n)
+            for r in rs.general:
+                if r.severity.rank == rank_:
+                    general.add(status[r.id] == st, r.id)
+            parts.append(general.codes())
+            if (rank_, st) == (0, 2):
+                parts.append(blocked_joiner.codes())
+            parts.append(scoped[(rank_, st)].codes())
+    findings = _join_groups(parts, n)
+
+    protocol_ids = np.asarray([p.id for p in rs.protocols] + [""], dtype=object)
+    dose = np.asarray([*plan_texts, ("", "", "", "")], dtype=object).reshape(-1, 4)
+    names = np.asarray([d.value for d in (Decision.NOT_ELIGIBLE, Decision.NEEDS_INFORMATION,
+                                          Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE)],
+                       dtype=object)
+    result = {
+        "decision": names[final] if n else np.asarray([], dtype=object),
+        "findings": findings,
+        "missing": missing,
+        "protocol": protocol_ids[np.where(pending_kind, -1, chosen).astype(np.int64)],
+    }
+    picked = dose[plan_group]  # -1: the empty last row
+    for j, name in enumerate(("current", "duration", "dose", "current_density")):
+        result[name] = picked[:, j] if n else np.asarray([], dtype=object)
+    return pd.DataFrame({k: pd.Series(v, dtype=object, index=frame.index)
+                         for k, v in result.items()}, index=frame.index)
+
+
+def _has_scoped(scoped: Mapping[tuple[int, int], _Joiner]) -> Bools | bool:
+    out: Bools | bool = False
+    for joiner in scoped.values():
+        for column in joiner.columns:
+            out = out | column
+    return out
+
+
+def _rows_of(joiner: _Joiner, n: int) -> Bools:
+    out = np.zeros(n, dtype=bool)
+    for column in joiner.columns:
+        out |= column
+    return out
+
+
+_PLANS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[str, ...] | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _plan(rs: Any, protocol: Any, caps: list[tuple[str, Any, str]], area: float | None,
+          texts: list[tuple[str, ...]]) -> int:
+    """build_plan for one group, as engine._choose_protocol calls it; -1 when infeasible.
+
+    The dose texts are those of Plan.to_dict(), remembered per rule set across calls (chunks).
+    """
+    from ionto_cds.protocols import PlanInfeasible, build_plan
+    from ionto_cds.units import Quantity, format_quantity
+
+    cache = _PLANS.setdefault(rs, {})
+    key = (protocol.id, tuple((c[0], c[2]) for c in caps), area)
+    if key not in cache:
+        drug = rs.drugs.get(protocol.drug) if protocol.drug else None
+        # As engine._choose_protocol: the answered area in the fact's default unit.
+        quantity = (Quantity(area, rs.catalog["electrode_area"].unit) if area is not None
+                    else None)
+        try:
+            plan = build_plan(protocol, drug, rs.limits, caps, quantity, ())
+        except PlanInfeasible:
+            cache[key] = None
+        else:
+            cache[key] = (format_quantity(plan.current), format_quantity(plan.duration),
+                          format_quantity(plan.dose),
+                          format_quantity(plan.current_density)
+                          if plan.current_density is not None else "")
+    found = cache[key]
+    if found is None:
+        return -1
+    texts.append(found)
+    return len(texts) - 1
+
+
+def assessment_row(a: Any) -> tuple[str, ...]:
+    """One assessment as the text cells of :data:`RESULT_COLUMNS`."""
+    plan = a.protocol
+    protocol = plan.protocol.id if plan is not None else (
+        a.referral.id if a.referral is not None else "")
+    dose = plan.to_dict() if plan is not None else {}
+    return (
+        a.decision.value,
+        SEPARATOR.join(f.rule.id for f in a.findings),
+        SEPARATOR.join(a.missing),
+        protocol,
+        dose.get("current") or "",
+        dose.get("duration") or "",
+        dose.get("dose") or "",
+        dose.get("current_density") or "",
+    )
