@@ -17,8 +17,8 @@ the decision-deciding rules' truths are kept. Fewer key columns means fewer grou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
