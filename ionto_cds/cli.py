@@ -191,6 +191,12 @@ def cmd_pathway(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    from ionto_cds.cohort import run_screen
+
+    return run_screen(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -238,6 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules folder (default: the packaged rules)")
     p.add_argument("-o", "--output", required=True, help="SVG file to write")
     p.set_defaults(func=cmd_pathway)
+
+    p = sub.add_parser("screen", help="screen a cohort (CSV or Parquet) in one pass")
+    p.add_argument("cohort", help="cohort file, one column per fact (or a folder of Parquet)")
+    p.add_argument("-o", "--output", required=True, help="results, .csv or .parquet")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
+    p.add_argument("--scheduler", help="dask.distributed scheduler address (default: local)")
+    p.add_argument("--errors", help="bad-cell report CSV (default: OUTPUT.errors.csv)")
+    p.add_argument("--quarantine", help="bad rows CSV (default: OUTPUT.quarantine.csv)")
+    p.add_argument("--plot", help="summary plot, .png or .svg")
+    p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("replay", help="re-run a decision record with today's rules")
     p.add_argument("record", help="decision record JSON exported by the app")

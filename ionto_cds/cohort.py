@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -494,3 +495,270 @@ def fictional_cohort(catalog: FactCatalog, n: int, seed: int = 0, unknown: float
         if not changed:
             break
     return frame
+
+
+# --- screening files: pandas in chunks, or Dask over Parquet partitions ------------------------
+
+def _suffix_ok(path: Path, what: str) -> None:
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise InputFileError(str(path), f"{what} must be a .csv or .parquet file")
+
+
+def _ruleset_for(rules: str | None) -> Any:
+    from ionto_cds.engine import default_ruleset
+
+    return _cached_ruleset(rules) if rules else default_ruleset()
+
+
+_RULESETS: dict[str, Any] = {}
+
+
+def _cached_ruleset(rules: str) -> Any:
+    from ionto_cds.engine import load_ruleset
+
+    if rules not in _RULESETS:
+        _RULESETS[rules] = load_ruleset(rules)
+    return _RULESETS[rules]
+
+
+@dataclass
+class ScreenReport:
+    """What `ionto-cds screen` did: counts, and the files it wrote."""
+
+    summary: ScreenSummary
+    output: Path
+    errors: Path | None
+    quarantine: Path | None
+    problems: int
+
+
+def _merge_parts(parts: list[Path], target: Path) -> None:
+    """Concatenate part files (same columns) into one CSV or Parquet file, in order."""
+    import pyarrow as pa_arrow  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    if target.suffix.lower() in (".parquet", ".pq"):
+        writer: Any = None
+        schema: Any = None
+        try:
+            for part in parts:
+                table = pq.read_table(part)
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(target, schema)
+                else:
+                    table = table.cast(schema) if table.schema != schema else table
+                writer.write_table(table)
+            if writer is None:
+                pq.write_table(pa_arrow.table({}), target)
+        finally:
+            if writer is not None:
+                writer.close()
+        return
+    with target.open("w", encoding="utf-8", newline="") as out:
+        for k, part in enumerate(parts):
+            with part.open(encoding="utf-8") as src:
+                header = src.readline()
+                if k == 0:
+                    out.write(header)
+                for line in src:
+                    out.write(line)
+
+
+def _write_part(chunk: ScreenedChunk, folder: Path, index: int, out_suffix: str
+                ) -> tuple[Path, Path | None, Path | None]:
+    out = folder / f"out-{index:06d}{out_suffix}"
+    write_table(chunk.output, out)
+    errors = quarantine = None
+    if len(chunk.problems):
+        errors = folder / f"errors-{index:06d}.csv"
+        chunk.problems.to_csv(errors, index=False)
+        quarantine = folder / f"quarantine-{index:06d}.csv"
+        chunk.quarantine.to_csv(quarantine, index=False)
+    return out, errors, quarantine
+
+
+def _screen_partition(frame: pd.DataFrame, index: int, folder: str, rules: str | None,
+                      out_suffix: str, source: str) -> tuple[int, ScreenSummary, bool]:
+    """A Dask task: screen one partition and write its part files (row numbers local)."""
+    chunk = screen_frame(frame.reset_index(drop=True), _ruleset_for(rules), source)
+    _write_part(chunk, Path(folder), index, out_suffix)
+    return index, chunk.summary, bool(len(chunk.problems))
+
+
+def _offset_rows(parts: list[tuple[Path | None, int]], target: Path, header: tuple[str, ...]
+                 ) -> None:
+    """Concatenate local-row CSV parts into one file with global row numbers."""
+    frames = []
+    for part, offset in parts:
+        if part is None:
+            continue
+        frame = pd.read_csv(part, dtype=str, keep_default_na=False)
+        frame["row"] = frame["row"].astype(int) + offset
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=header)
+    table.to_csv(target, index=False)
+
+
+def screen_file(source: Path, output: Path, rules: str | None = None, engine: str = "pandas",
+                scheduler: str | None = None, errors: Path | None = None,
+                quarantine: Path | None = None, progress: bool = True,
+                chunk_rows: int = 200_000) -> ScreenReport:
+    """Screen a cohort file (or a folder of Parquet files) into ``output``.
+
+    Bad cells go to ``errors`` (default: OUTPUT.errors.csv) and their rows to ``quarantine``
+    (default: OUTPUT.quarantine.csv); both are written only when there are bad cells.
+    """
+    import shutil
+    import tempfile
+
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    _suffix_ok(output, "the output")
+    if not source.exists():
+        raise InputFileError(str(source), "no such file")
+    if not source.is_dir():
+        _suffix_ok(source, "the cohort")
+    rs = _ruleset_for(rules)
+    errors = errors or output.with_name(output.name + ".errors.csv")
+    quarantine = quarantine or output.with_name(output.name + ".quarantine.csv")
+    folder = Path(tempfile.mkdtemp(prefix=output.name + ".parts-", dir=output.parent))
+    pieces: list[tuple[int, Path, Path | None, Path | None, int]] = []
+    summary = ScreenSummary()
+    try:
+        if engine == "dask":
+            summary, pieces = _screen_dask(source, folder, rules, output.suffix, scheduler,
+                                           progress, rs)
+        else:
+            raw = read_cohort(source)
+            read_headers(raw.columns, rs.catalog, str(source))
+            bar = tqdm(total=len(raw), unit="rows", desc="screening", disable=not progress,
+                       file=sys.stderr)
+            for k, start in enumerate(range(0, max(len(raw), 1), chunk_rows)):
+                part = raw.iloc[start:start + chunk_rows].reset_index(drop=True)
+                chunk = screen_frame(part, rs, str(source))
+                out, err, bad = _write_part(chunk, folder, k, output.suffix)
+                pieces.append((k, out, err, bad, start))
+                summary.add(chunk.summary)
+                bar.update(len(part))
+            bar.close()
+        pieces.sort(key=lambda p: p[0])
+        _merge_parts([p[1] for p in pieces], output)
+        had_problems = any(p[2] is not None for p in pieces)
+        if had_problems:
+            _offset_rows([(p[2], p[4]) for p in pieces], errors, PROBLEM_COLUMNS)
+            _offset_rows([(p[3], p[4]) for p in pieces], quarantine, ("row",))
+        problems = sum(len(pd.read_csv(p[2])) for p in pieces if p[2] is not None)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ScreenReport(summary, output, errors if had_problems else None,
+                        quarantine if had_problems else None, problems)
+
+
+def _screen_dask(source: Path, folder: Path, rules: str | None, out_suffix: str,
+                 scheduler: str | None, progress: bool, rs: Any
+                 ) -> tuple[ScreenSummary, list[tuple[int, Path, Path | None, Path | None, int]]]:
+    """Screen every Parquet partition as a task on a Dask cluster (local unless an address)."""
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster, as_completed
+    from tqdm import tqdm
+
+    if source.is_file() and source.suffix.lower() not in (".parquet", ".pq"):
+        raise InputFileError(str(source), "--engine dask reads Parquet: a .parquet file or a "
+                             "folder of them")
+    try:
+        ddf = dd.read_parquet(str(source))
+    except Exception as exc:  # pyarrow and fsspec raise assorted types for unreadable input
+        raise InputFileError(str(source), f"not a readable Parquet dataset ({exc})") from None
+    read_headers(ddf.columns, rs.catalog, str(source))
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)  # type: ignore[no-untyped-call]
+    else:
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,  # type: ignore[no-untyped-call]
+                               dashboard_address=None)
+        client = Client(cluster)  # type: ignore[no-untyped-call]
+    summary = ScreenSummary()
+    done: dict[int, tuple[ScreenSummary, bool]] = {}
+    try:
+        parts = ddf.to_delayed()
+        futures = [
+            client.submit(_screen_partition, client.compute(part), k, str(folder), rules,  # type: ignore[no-untyped-call]
+                          out_suffix, str(source), pure=False)
+            for k, part in enumerate(parts)
+        ]
+        bar = tqdm(total=len(futures), unit="partitions", desc="screening",
+                   disable=not progress, file=sys.stderr)
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            index, part_summary, had = future.result()
+            done[index] = (part_summary, had)
+            bar.update(1)
+        bar.close()
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+        if cluster is not None:
+            cluster.close()
+    pieces = []
+    offset = 0
+    for k in sorted(done):
+        part_summary, had = done[k]
+        summary.add(part_summary)
+        out = folder / f"out-{k:06d}{out_suffix}"
+        err = folder / f"errors-{k:06d}.csv" if had else None
+        bad = folder / f"quarantine-{k:06d}.csv" if had else None
+        pieces.append((k, out, err, bad, offset))
+        offset += part_summary.rows
+    return summary, pieces
+
+
+def plot_summary(summary: ScreenSummary, path: Path, top: int = 10) -> None:
+    """Bar charts of decisions, the most frequent findings and protocols (PNG or SVG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputFileError(str(path), "the plot must be a .png or .svg file")
+    panels = [
+        ("Decisions", summary.decisions.most_common()),
+        (f"Most frequent findings (top {top})", summary.findings.most_common(top)),
+        ("Protocols", [(k or "(none)", v) for k, v in summary.protocols.most_common()]),
+    ]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 11))
+    for ax, (title, items) in zip(axes, panels, strict=True):
+        labels = [str(k) for k, _ in items][::-1]
+        counts = [v for _, v in items][::-1]
+        ax.barh(labels, counts, color="#3b6ea5")
+        ax.set_title(title)
+        ax.set_xlabel("patients")
+    fig.suptitle(f"Cohort screening: {summary.screened} screened, "
+                 f"{summary.quarantined} quarantined")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_screen(args: Any) -> int:
+    """`ionto-cds screen`: screen, print the summary, write the plot; 0 when screened."""
+    from ionto_cds.errors import IontoError
+
+    source = Path(args.cohort)
+    try:
+        report = screen_file(source, Path(args.output), args.rules, args.engine,
+                             args.scheduler,
+                             Path(args.errors) if args.errors else None,
+                             Path(args.quarantine) if args.quarantine else None)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, IontoError):
+            raise
+        raise InputFileError(str(source), str(exc)) from None
+    print(report.summary.render())
+    print(f"results: {report.output}")
+    if report.quarantine is not None:
+        print(f"{report.summary.quarantined} rows quarantined ({report.problems} bad cells): "
+              f"see {report.errors} and {report.quarantine}")
+    if args.plot:
+        plot_summary(report.summary, Path(args.plot))
+        print(f"plot: {args.plot}")
+    return 0
