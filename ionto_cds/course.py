@@ -20,7 +20,7 @@ import pandera.pandas as pa
 
 from ionto_cds.course_guidance import Guidance, course_guidance
 from ionto_cds.course_vocabulary import CourseVocabulary, vocabulary_for
-from ionto_cds.dosing import Limit, check_limits, dose_for, tightest
+from ionto_cds.dosing import Limit, LimitViolation, current_density, dose_for, tightest
 from ionto_cds.engine import RuleSet, default_ruleset
 from ionto_cds.errors import (
     CourseLogError,
@@ -235,15 +235,24 @@ def _limit_violation(ctx: _Context, row: Mapping[str, Any], name: str) -> str | 
     protocol = ctx.protocol(row.get("protocol"))
     mA, minutes, area = (_number(row, c) for c in
                          ("current[mA]", "duration[min]", "electrode_area[cm^2]"))
-    if protocol is None or mA is None or minutes is None or mA <= 0 or minutes <= 0:
+    if protocol is None or mA is None or mA <= 0:
         return None
     limit = tightest(ctx.limits(protocol), name)
     if limit is None:
         return None
-    area_q = None if area is None or area <= 0 else Quantity(area, "cm^2")
-    current, duration = Quantity(mA, "mA"), Quantity(minutes, "min")
-    broken = check_limits([limit], current, duration, area_q)
-    return f"{broken[0]}: the session is refused" if broken else None
+    current = Quantity(mA, "mA")
+    if name == "max_current":
+        actual = current
+    elif name == "max_dose" and minutes is not None and minutes > 0:
+        actual = dose_for(current, Quantity(minutes, "min"))
+    elif name == "max_current_density" and area is not None and area > 0:
+        actual = current_density(current, Quantity(area, "cm^2"))
+    else:
+        return None
+    # The same tolerance as dosing.check_limits: a value set exactly at its limit passes.
+    if actual <= limit.value * (1 + 1e-9):
+        return None
+    return f"{LimitViolation(limit, actual)}: the session is refused"
 
 
 def _dose_problem(row: Mapping[str, Any]) -> str | None:

@@ -515,3 +515,39 @@ def test_session_record_from_row_rejects_nothing_it_wrote() -> None:
                            Quantity(20, "min"), Quantity(200, "mA*min"), "alternating")
     row = {**record.to_row(), "adverse_effects": []}
     assert SessionRecord.from_row(row) == record
+
+
+# --- the form --------------------------------------------------------------------------------
+
+def test_form_shows_each_problem_beside_its_field_and_logs_nothing(log: CourseLog) -> None:
+    from ionto_cds.widgets.course_form import CourseTracker
+
+    log.log_session(BASE)
+    tracker = CourseTracker(log, "c1")
+    form = tracker.form
+    assert form.controls["protocol"].value == TAP and form.controls["current"].value == "15 mA"
+    form.controls["date"].value = dt.date(2025, 3, 5)
+    form.controls["current"].value = "25 mA"
+    form.controls["duration"].value = "20 kg"
+    assert form.submit() is None
+    assert "25 mA exceeds the maximum current 20 mA" in form.messages["current"].value
+    assert "expected a time (min), got '20 kg' (a mass)" in form.messages["duration"].value
+    assert "Not logged: 2 problems" in form.status.value
+    assert len(log.sessions("c1")) == 1
+
+
+def test_form_logs_a_session_and_refreshes_guidance_and_plot(log: CourseLog) -> None:
+    from ionto_cds.widgets.course_form import CourseTracker
+
+    tracker = CourseTracker(log, "c2")
+    assert "No session logged" in tracker.guidance.value
+    form = tracker.form
+    form.controls["protocol"].value = TAP
+    form.controls["date"].value = dt.date(2025, 3, 5)
+    form.controls["adverse_effects"].value = ("burn",)
+    form.controls["hdss_after"].value = 3
+    session = form.submit()
+    assert session is not None and session.adverse_effects == ("burn",)
+    assert session.current.to("mA").magnitude == pytest.approx(10)  # the protocol's plan current
+    assert "Stop and reassess" in tracker.guidance.value
+    assert tracker.plot.value[:4] == b"\x89PNG"

@@ -83,7 +83,7 @@ class CourseForm:
             score = vocab.scores[f.name.split("_")[0]]
             return w.Dropdown(options=[("not recorded", None)] + [
                 (str(v), v) for v in range(score.min, score.max + 1)], layout=layout,
-                description_tooltip=score.label)
+                tooltip=score.label)
         placeholder = _EXAMPLES.get(f.name, f.help)
         return w.Text(placeholder=placeholder, layout=layout)
 
@@ -135,7 +135,7 @@ class CourseForm:
         except SessionDataError as exc:
             for problem in exc.problems:
                 target = self.messages.get(problem.field)
-                text = html.escape(problem.message)
+                text = html.escape(problem.message, quote=False)
                 if target is not None:
                     target.value = f"<span style='color:#b00020'>\u2716 {text}</span>"
             count = len(exc.problems)
