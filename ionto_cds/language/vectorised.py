@@ -55,7 +55,9 @@ def _encode(fact: FactDef, column: pd.Series | None, n: int) -> _Fact:
     """Canonical column (see :func:`evaluate_frame`) to numpy arrays."""
     none = np.zeros(n, dtype=bool)
     if column is None:
-        return _Fact(fact, none, none.copy(), np.zeros(n))
+        empty: dict[FactType, Any] = {FactType.BOOL: none.copy(), FactType.ENUM: np.full(
+            n, -1, dtype=np.int16), FactType.LIST: np.zeros(n, dtype=np.int64)}
+        return _Fact(fact, none, none.copy(), empty.get(fact.type, np.full(n, np.nan)))
     answered = np.asarray(column.notna().to_numpy(), dtype=bool)
     kind = fact.type
     values: Any
