@@ -153,6 +153,28 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class ProtocolStep:
+    """One protocol looked at while choosing the plan, and what came of it.
+
+    ``outcome`` is one of: does not match, undecided, excluded by rule, excluded by limit,
+    pending questions, chosen, referral, not reached. ``rules`` are the steering rules that
+    excluded it, left it pending, or apply to the chosen plan.
+    """
+
+    protocol: str
+    condition: Truth
+    outcome: str
+    rules: tuple[str, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly."""
+        return {"protocol": self.protocol, "condition": self.condition.label,
+                "outcome": self.outcome, "rules": list(self.rules),
+                "reason": self.reason or None}
+
+
+@dataclass(frozen=True)
 class Assessment:
     """The outcome for one patient: decision, findings, missing facts, plan, provenance."""
 
@@ -166,6 +188,8 @@ class Assessment:
     no_plan_reason: str | None = None
     plan_questions: tuple[str, ...] = ()
     excluded: tuple[str, ...] = field(default=())
+    screen_decision: Decision | None = None
+    protocol_walk: tuple[ProtocolStep, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The fixed JSON contract of `ionto-cds assess --format json`, plus extra context."""
@@ -192,6 +216,8 @@ class Assessment:
             "no_plan_reason": self.no_plan_reason,
             "plan_questions": list(self.plan_questions),
             "excluded_protocols": list(self.excluded),
+            "screen_decision": (self.screen_decision or self.decision).value,
+            "protocol_walk": [step.to_dict() for step in self.protocol_walk],
             "answers": answers,
             "not_applicable": list(self.factset.not_applicable),
             "ruleset": {"version": self.ruleset.version, "sha256": self.ruleset.sha256},
@@ -255,6 +281,8 @@ def assess(answers: Mapping[str, object] | FactSet, ruleset: RuleSet | None = No
         no_plan_reason=result.no_plan_reason,
         plan_questions=result.plan_questions,
         excluded=result.excluded,
+        screen_decision=decision,
+        protocol_walk=result.protocol_walk,
     )
 
 
@@ -325,7 +353,11 @@ def _choose_protocol(
     rs: RuleSet, decision: Decision, findings: list[Finding], factset: FactSet,
     status: Mapping[str, int],
 ) -> Assessment:
-    """Walk the protocols by priority; drug- and modality-specific rules steer the choice."""
+    """Walk the protocols by priority; drug- and modality-specific rules steer the choice.
+
+    Every protocol looked at is recorded as a :class:`ProtocolStep`, so renderers (the pathway)
+    show the walk without re-deriving it.
+    """
     env = factset.env
     caps = [
         (name, value, f.rule.id)
@@ -340,22 +372,36 @@ def _choose_protocol(
         area = Quantity(area_value, rs.catalog["electrode_area"].unit)
     all_findings = list(findings)
     excluded: list[str] = []
+    walk: list[ProtocolStep] = []
     undecided_protocols: list[Protocol] = []
+
+    def finish(result_decision: Decision, found: list[Finding], missing: tuple[str, ...],
+               plan: Plan | None = None, referral: Protocol | None = None,
+               reason: str | None = None) -> Assessment:
+        walked = {step.protocol for step in walk}
+        steps = walk + [ProtocolStep(p.id, Truth(rs.protocol_when[p.id](env)), "not reached")
+                        for p in rs.protocols if p.id not in walked]
+        return Assessment(result_decision, tuple(found), missing, plan, factset, rs,
+                          referral=referral, no_plan_reason=reason,
+                          plan_questions=_plan_questions(rs, undecided_protocols, env),
+                          excluded=tuple(excluded), screen_decision=decision,
+                          protocol_walk=tuple(steps))
+
     for protocol in rs.protocols:
-        when = rs.protocol_when[protocol.id](env)
-        if when == _F:
+        when = Truth(rs.protocol_when[protocol.id](env))
+        if when is Truth.FALSE:
+            walk.append(ProtocolStep(protocol.id, when, "does not match"))
             continue
-        if when == _U:
+        if when is Truth.UNKNOWN:
+            walk.append(ProtocolStep(protocol.id, when, "undecided",
+                                     reason="its condition waits on unanswered questions"))
             undecided_protocols.append(protocol)
             continue
         if protocol.is_referral:
-            return Assessment(_with_steering(decision, all_findings, excluded),
-                              tuple(all_findings), _soft_missing(rs, all_findings, factset),
-                              None, factset, rs,
-                              referral=protocol,
-                              no_plan_reason=f"No standard protocol: {protocol.summary}",
-                              plan_questions=_plan_questions(rs, undecided_protocols, env),
-                              excluded=tuple(excluded))
+            walk.append(ProtocolStep(protocol.id, when, "referral"))
+            return finish(_with_steering(decision, all_findings, excluded), all_findings,
+                          _soft_missing(rs, all_findings, factset), referral=protocol,
+                          reason=f"No standard protocol: {protocol.summary}")
         steering = rs.steering_rules(protocol)
         s = {r.id: rs.compiled[r.id](env) for r in steering}
         blocking = [r for r in steering if r.severity is Severity.ABSOLUTE and s[r.id] == _T]
@@ -364,6 +410,8 @@ def _choose_protocol(
                 all_findings.append(_finding(rs, r, Truth.TRUE, env, f"protocol:{protocol.id}",
                                              f"excludes {protocol.id}"))
             excluded.append(protocol.id)
+            walk.append(ProtocolStep(protocol.id, when, "excluded by rule",
+                                     tuple(r.id for r in blocking)))
             continue
         pending = [r for r in steering if r.severity is Severity.ABSOLUTE and s[r.id] == _U]
         soft = [r for r in steering if r.severity is not Severity.ABSOLUTE and s[r.id] != _F]
@@ -374,36 +422,32 @@ def _choose_protocol(
             for r in (*pending, *soft)
         ]
         if pending:
-            missing = _rank_facts(rs, pending, factset)
-            return Assessment(Decision.NEEDS_INFORMATION, tuple(all_findings + scoped), missing,
-                              None, factset, rs,
-                              no_plan_reason=f"Answer the questions above before "
-                              f"{protocol.title} can be planned.",
-                              excluded=tuple(excluded))
+            walk.append(ProtocolStep(protocol.id, when, "pending questions",
+                                     tuple(r.id for r in pending)))
+            return finish(Decision.NEEDS_INFORMATION, all_findings + scoped,
+                          _rank_facts(rs, pending, factset),
+                          reason=f"Answer the questions above before {protocol.title} can be "
+                          "planned.")
         rule_caps = caps + [(n, v, r.id) for r in soft for n, v in r.effect.items()]
         try:
             plan = rs.plan(protocol, rule_caps, area, tuple(
                 f"{r.title}: {r.action}" for r in (*[f.rule for f in findings], *soft)))
         except PlanInfeasible as exc:
             excluded.append(f"{protocol.id} ({exc})")
+            walk.append(ProtocolStep(protocol.id, when, "excluded by limit", reason=str(exc)))
             continue
+        walk.append(ProtocolStep(protocol.id, when, "chosen", tuple(r.id for r in soft)))
         final_findings = all_findings + scoped
-        return Assessment(_with_steering(decision, final_findings, excluded),
-                          tuple(final_findings), _soft_missing(rs, final_findings, factset),
-                          plan, factset, rs,
-                          plan_questions=_plan_questions(rs, undecided_protocols, env),
-                          excluded=tuple(excluded))
+        return finish(_with_steering(decision, final_findings, excluded), final_findings,
+                      _soft_missing(rs, final_findings, factset), plan=plan)
     reason = "No suitable protocol for this indication and site"
     if excluded:
         reason = ("Every suitable protocol is excluded (" + "; ".join(excluded) +
                   "): consider other treatments or refer.")
     elif undecided_protocols:
         reason = "Answer the plan questions to choose a protocol."
-    return Assessment(_with_steering(decision, all_findings, excluded), tuple(all_findings),
-                      _soft_missing(rs, all_findings, factset), None, factset, rs,
-                      no_plan_reason=reason,
-                      plan_questions=_plan_questions(rs, undecided_protocols, env),
-                      excluded=tuple(excluded))
+    return finish(_with_steering(decision, all_findings, excluded), all_findings,
+                  _soft_missing(rs, all_findings, factset), reason=reason)
 
 
 def _with_steering(decision: Decision, findings: list[Finding], excluded: list[str]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ionto_cds.engine import Assessment, Decision, RuleSet
+from ionto_cds.engine import Assessment, Decision, ProtocolStep, RuleSet
 from ionto_cds.facts import FactDef
 from ionto_cds.language.conditions import trace
 from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, Rule, Severity, Truth, describe
@@ -194,21 +194,8 @@ def _rule_lines(rule: Rule) -> tuple[str, ...]:
 
 
 def screen_decision(a: Assessment) -> Decision:
-    """The decision as the contraindication screen left it, before protocol choice.
-
-    Read from the assessment (never re-derived): the protocol stage can only raise an eligible
-    patient to 'with precautions' (a drug-specific finding) or to 'needs information' (a drug
-    question unanswered); decision-scope findings and the missing facts tell which.
-    """
-    screen = [f for f in a.findings if f.scope == "decision"]
-    if a.decision in (Decision.NOT_ELIGIBLE, Decision.ELIGIBLE):
-        return a.decision
-    absolute_open = any(f.rule.severity is Severity.ABSOLUTE for f in screen)
-    required_open = bool(set(a.missing) & set(a.ruleset.required))
-    if a.decision is Decision.NEEDS_INFORMATION and (absolute_open or required_open):
-        return a.decision
-    soft = any(f.rule.severity is not Severity.ABSOLUTE for f in screen)
-    return Decision.ELIGIBLE_WITH_PRECAUTIONS if soft else Decision.ELIGIBLE
+    """The decision as the contraindication screen left it, before protocol choice."""
+    return a.screen_decision or a.decision
 
 
 def _chosen_id(a: Assessment) -> str | None:
@@ -217,31 +204,9 @@ def _chosen_id(a: Assessment) -> str | None:
     return a.referral.id if a.referral is not None else None
 
 
-def _excluded_ids(a: Assessment) -> dict[str, str]:
-    """Excluded protocol id -> why, from the assessment's excluded list and findings."""
-    out: dict[str, str] = {}
-    for entry in a.excluded:
-        pid, _, reason = entry.partition(" (")
-        out[pid] = f"excluded: {reason.rstrip(')')}" if reason else "excluded"
-    for f in a.findings:
-        if f.outcome.startswith("excludes "):
-            out[f.scope.removeprefix("protocol:")] = f"excluded by rule {f.rule.id}"
-    return out
-
-
-def _protocol_reach(rs: RuleSet, a: Assessment, screen: Decision) -> int:
-    """Index of the last protocol the engine examined (-1 when it examined none)."""
-    if not screen.allows_treatment or not rs.protocols:
-        return -1
-    ids = [p.id for p in rs.protocols]
-    chosen = _chosen_id(a)
-    if chosen is not None:
-        return ids.index(chosen)
-    if a.decision is Decision.NEEDS_INFORMATION:
-        scoped = [ids.index(f.scope.removeprefix("protocol:")) for f in a.findings
-                  if f.scope.startswith("protocol:")]
-        return max(scoped, default=len(ids) - 1)
-    return len(ids) - 1
+def _steps(a: Assessment) -> dict[str, ProtocolStep]:
+    """The engine's own record of the protocol walk, by protocol id."""
+    return {step.protocol: step for step in a.protocol_walk}
 
 
 def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
@@ -338,9 +303,8 @@ def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
                       taken(screen is Decision.ELIGIBLE)))
 
     # 4 protocols
-    reach = _protocol_reach(rs, a, screen) if a is not None and screen is not None else -1
+    steps = _steps(a) if a is not None else {}
     chosen = _chosen_id(a) if a is not None else None
-    excluded = _excluded_ids(a) if a is not None else {}
     protocol_groups: list[str] = []
     for index, protocol in enumerate(rs.protocols):
         gid = f"protocol-group:{protocol.id}"
@@ -350,15 +314,20 @@ def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
                  f"when {describe(protocol.when)}")
         p_status, note = Status.NEUTRAL, ""
         when = Truth.FALSE
+        step = steps.get(protocol.id)
+        reached = step is not None and step.outcome != "not reached"
         if a is not None:
             when = Truth(rs.protocol_when[protocol.id](env))
-            if index > reach:
+            outcome = step.outcome if step is not None else "not reached"
+            if not reached:
                 p_status = Status.NOT_REACHED
-            elif protocol.id == chosen:
+            elif outcome in ("chosen", "referral"):
                 p_status, note = Status.TAKEN, "chosen"
-            elif protocol.id in excluded:
-                p_status, note = Status.FALSE, excluded[protocol.id]
-            elif when is Truth.TRUE and a.decision is Decision.NEEDS_INFORMATION:
+            elif outcome == "excluded by rule" and step is not None:
+                p_status, note = Status.FALSE, "excluded by rule " + ", ".join(step.rules)
+            elif outcome == "excluded by limit" and step is not None:
+                p_status, note = Status.FALSE, f"excluded: {step.reason}"
+            elif outcome == "pending questions":
                 p_status, note = Status.UNKNOWN, "drug questions first"
             else:
                 p_status = _TRUTH_STATUS[when]
@@ -371,7 +340,7 @@ def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
             s_status = Status.NEUTRAL
             if a is not None:
                 s_status = (_TRUTH_STATUS[Truth(rs.compiled[rule.id](env))]
-                            if index <= reach and when is Truth.TRUE else Status.NOT_REACHED)
+                            if reached and when is Truth.TRUE else Status.NOT_REACHED)
             sid = f"steer:{protocol.id}:{rule.id}"
             ids.append(sid)
             nodes.append(Node(sid, "steering", rule.title, gid,
@@ -380,8 +349,10 @@ def build_pathway(rs: RuleSet, assessment: Assessment | None = None,
         groups.append(Group(gid, protocol.id, "protocols", tuple(ids), parent="protocols"))
         protocol_groups.append(gid)
         if index + 1 < len(rs.protocols):
+            following = steps.get(rs.protocols[index + 1].id)
             edges.append(Edge(gid, f"protocol-group:{rs.protocols[index + 1].id}", "else",
-                              taken(index < reach)))
+                              taken(following is not None
+                                    and following.outcome != "not reached")))
     groups.append(Group("protocols", "Protocols with their drug and modality rules",
                         "protocols", ()))
     allows = screen is not None and screen.allows_treatment
