@@ -1,0 +1,201 @@
+"""Cohort schema, cell-by-cell validation, quarantine, the screen command, Dask and notebook 04."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+from ionto_cds.cli import main
+from ionto_cds.cohort import (
+    ID_COLUMN,
+    cohort_schema,
+    fictional_cohort,
+    read_cohort,
+    screen_file,
+    screen_frame,
+    validate_cohort,
+)
+from ionto_cds.engine import assess, default_ruleset
+from ionto_cds.errors import InputFileError
+from ionto_cds.facts import FactType
+from ionto_cds.language.vectorised import RESULT_COLUMNS, assessment_row
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "cohort-small.csv"
+
+
+def test_schema_has_one_nullable_column_per_fact() -> None:
+    catalog = default_ruleset().catalog
+    schema = cohort_schema(catalog)
+    assert set(schema.columns) == {f.name for f in catalog} | {ID_COLUMN}
+    assert all(col.nullable and not col.required for col in schema.columns.values())
+    kinds = {FactType.BOOL: "boolean", FactType.INT: "Int64", FactType.QUANTITY: "float64"}
+    for fact in catalog:
+        if fact.type in kinds:
+            assert str(schema.columns[fact.name].dtype) == kinds[fact.type]
+    assert [c.error for c in schema.columns["age"].checks] == [
+        "out of range (0 year to 120 year)"]
+    assert "female" in str(schema.columns["sex"].checks[0].error)
+
+
+def test_every_bad_cell_is_reported_with_row_column_value_and_why() -> None:
+    catalog = default_ruleset().catalog
+    raw = pd.DataFrame({
+        "age": ["34", "130", "", "2 year"],
+        "sex": ["female", "femal", "male", "male"],
+        "pregnant": ["no", "", "yes", ""],
+        "weight": ["62 kg", "70", "62 cm", ""],
+        "hdss": ["3", "", "", "9"],
+    })
+    checked = validate_cohort(raw, catalog)
+    assert checked.problems.to_dict("records") == [
+        {"row": 2, "column": "sex", "value": "femal",
+         "why": "'femal' is not one of: female, male, other (did you mean 'female'?)"},
+        {"row": 2, "column": "age", "value": "130", "why": "out of range (0 year to 120 year)"},
+        {"row": 3, "column": "weight", "value": "62 cm",
+         "why": "expected a mass (kg), got '62 cm' (a length)"},
+        {"row": 4, "column": "hdss", "value": "9", "why": "out of range (1 to 4)"},
+    ]
+    assert checked.good.tolist() == [True, False, False, False]
+    quarantine = checked.quarantine
+    assert quarantine["row"].tolist() == [2, 3, 4]
+    assert quarantine["age"].tolist() == ["130", "", "2 year"]
+    assert "out of range" in checked.error_table()
+
+
+def test_yes_to_a_question_that_does_not_apply_is_quarantined() -> None:
+    catalog = default_ruleset().catalog
+    raw = pd.DataFrame({"sex": ["male", "female"], "pregnant": ["yes", "yes"]})
+    checked = validate_cohort(raw, catalog)
+    assert checked.problems[["row", "column"]].values.tolist() == [[1, "pregnant"]]
+    assert "does not apply (asked only when sex ≠ male)" in checked.problems["why"][0]
+    assert checked.good.tolist() == [False, True]
+
+
+def test_header_units_and_strings_with_units_convert_to_default_units() -> None:
+    catalog = default_ruleset().catalog
+    raw = pd.DataFrame({"age[month]": ["18", "30 year", ""], "weight[lb]": ["150", "", "62 kg"],
+                        "electrode_area": ["6", "4 cm^2", ""]})
+    checked = validate_cohort(raw, catalog)
+    assert checked.problems.empty
+    canonical = checked.canonical
+    assert canonical["age"].tolist()[:2] == [1.5, 30.0]
+    assert canonical["weight"][0] == pytest.approx(68.0388555)
+    assert canonical["weight"][2] == 62.0
+    assert canonical["electrode_area"].tolist()[:2] == [6.0, 4.0]
+
+
+def test_lists_and_booleans_read_as_in_single_answers() -> None:
+    catalog = default_ruleset().catalog
+    raw = pd.DataFrame({"drug_allergies": ["lidocaine;dexamethasone", "none", "", "aspirin"],
+                        "pacemaker": ["Yes", "false", "", "no"]})
+    checked = validate_cohort(raw, catalog)
+    assert checked.problems[["row", "column"]].values.tolist() == [[4, "drug_allergies"]]
+    assert checked.canonical["drug_allergies"].tolist()[:2] == ["dexamethasone;lidocaine", ""]
+    assert pd.isna(checked.canonical["drug_allergies"][2])
+
+
+def test_unknown_and_doubled_columns_are_unusable() -> None:
+    catalog = default_ruleset().catalog
+    with pytest.raises(InputFileError, match=r"unknown column 'pacemakr' \(did you mean "
+                                             r"'pacemaker'\?\)"):
+        validate_cohort(pd.DataFrame({"pacemakr": ["yes"]}), catalog)
+    with pytest.raises(InputFileError, match="both answer 'age'"):
+        validate_cohort(pd.DataFrame({"age": ["3"], "age[month]": ["40"]}), catalog)
+    with pytest.raises(InputFileError, match="expected a mass"):
+        validate_cohort(pd.DataFrame({"weight[cm]": ["3"]}), catalog)
+
+
+def test_screened_rows_equal_single_assessments_of_the_same_text() -> None:
+    rs = default_ruleset()
+    raw = read_cohort(EXAMPLE)
+    chunk = screen_frame(raw, rs)
+    good = raw.loc[~raw.index.isin(chunk.quarantine["row"] - 1)].reset_index(drop=True)
+    assert len(chunk.output) == len(good) == len(raw) - 4
+    assert chunk.output[ID_COLUMN].tolist() == good[ID_COLUMN].tolist()
+    for i, row in good.iterrows():
+        answers = {k: v for k, v in row.items() if k != ID_COLUMN and v != ""}
+        expected = assessment_row(assess(answers, rs))
+        assert tuple(chunk.output.loc[i, list(RESULT_COLUMNS)]) == expected
+
+
+def test_screen_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.csv"
+    plot = tmp_path / "plot.svg"
+    code = main(["screen", str(EXAMPLE), "-o", str(out), "--plot", str(plot),
+                 "--errors", str(tmp_path / "err.csv"), "--quarantine", str(tmp_path / "q.csv")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "30 rows: 26 screened, 4 quarantined" in printed
+    assert "4 rows quarantined (5 bad cells)" in printed
+    result = pd.read_csv(out, dtype=str, keep_default_na=False)
+    raw = read_cohort(EXAMPLE)
+    assert list(result.columns) == [*raw.columns, *RESULT_COLUMNS]
+    errors = pd.read_csv(tmp_path / "err.csv")
+    assert errors["row"].tolist() == [12, 15, 18, 22, 22]
+    assert pd.read_csv(tmp_path / "q.csv")["patient_id"].tolist() == ["P012", "P015", "P018",
+                                                                     "P022"]
+    assert plot.read_text().lstrip().startswith("<?xml")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing.csv"], "missing.csv: no such file"),
+    ([str(ROOT / "README.md")], "must be a .csv or .parquet file"),
+])
+def test_screen_command_unusable_input(args: list[str], message: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["screen", *args, "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_screen_command_unknown_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("age,pacemakr\n3,yes\n")
+    assert main(["screen", str(cohort), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "unknown column 'pacemakr' (did you mean 'pacemaker'?)" in capsys.readouterr().err
+
+
+def test_dask_equals_pandas_on_parquet_files(tmp_path: Path) -> None:
+    rs = default_ruleset()
+    cohort = fictional_cohort(rs.catalog, 3000, seed=11, unknown=0.05, yes=0.03)
+    cohort.loc[[5, 2100], "age"] = np.array([300.0, -1.0])  # two bad rows, two partitions
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    for k, start in enumerate((0, 1000, 2200)):
+        end = {0: 1000, 1: 2200, 2: 3000}[k]
+        cohort.iloc[start:end].to_parquet(folder / f"part-{k}.parquet", index=False)
+    single = tmp_path / "all.parquet"
+    cohort.to_parquet(single, index=False)
+    with_pandas = screen_file(single, tmp_path / "pandas.parquet", progress=False)
+    with_dask = screen_file(folder, tmp_path / "dask.parquet", engine="dask", progress=False)
+    a = pd.read_parquet(tmp_path / "pandas.parquet")
+    b = pd.read_parquet(tmp_path / "dask.parquet")
+    assert len(a) == len(b) == 2998
+    for column in RESULT_COLUMNS:
+        assert a[column].tolist() == b[column].tolist()
+    assert a["age"].equals(b["age"])
+    assert with_dask.summary.decisions == with_pandas.summary.decisions
+    assert with_dask.errors is not None
+    assert pd.read_csv(with_dask.errors)["row"].tolist() == [6, 2101]
+
+
+@pytest.mark.notebook
+def test_cohort_notebook_executes() -> None:
+    path = ROOT / "notebooks" / "04_cohort_screening.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert images
