@@ -751,7 +751,14 @@ class CourseLog:
         frame["adverse_effects"] = [json.loads(v) for v in frame["adverse_effects"]]
         typed = _frame(frame.to_dict("records"))
         schema = session_schema(self.ruleset, self.vocabulary, limits=False)
-        typed = schema.validate(typed, lazy=True)
+        try:
+            typed = schema.validate(typed, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+            found = "; ".join(sorted({f"{c}: {v!r}" for c, v in
+                                      zip(cases["column"], cases["failure_case"], strict=True)}))
+            raise CourseLogError(str(self.path), "logged sessions do not fit the current rules "
+                                 f"or vocabulary: {found}") from None
         typed.insert(0, "session_id", frame["session_id"].astype("int64"))
         typed["cumulative_dose[mA*min]"] = typed.groupby("course_id")["dose[mA*min]"].cumsum()
         for extra in ("ruleset_version", "logged_at"):

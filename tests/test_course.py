@@ -254,6 +254,16 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == f"{bad}: not a usable course log: file is not a database"
 
 
+def test_sessions_that_no_longer_fit_the_rules_are_reported(log: CourseLog) -> None:
+    log.log_session(BASE)
+    with sqlite3.connect(log.path) as con:
+        con.execute("UPDATE sessions SET protocol = 'renamed-protocol'")
+    with pytest.raises(CourseLogError) as info:
+        log.sessions("c1")
+    assert str(info.value) == (f"{log.path}: logged sessions do not fit the current rules or "
+                               "vocabulary: protocol: 'renamed-protocol'")
+
+
 def test_unknown_course(log: CourseLog) -> None:
     with pytest.raises(UnknownCourseError) as info:
         log.guidance("nobody")
