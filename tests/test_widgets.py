@@ -230,3 +230,10 @@ def test_half_filled_override_is_cleared_when_its_finding_returns(app: Clinician
     app.form.set_answer("fixed_dental_braces", False)
     app.form.set_answer("fixed_dental_braces", True)
     assert comment.value == "" and reason.value is None
+
+
+def test_yes_no_groups_can_take_focus_so_question_buttons_scroll_to_them(
+        app: ClinicianApp) -> None:
+    """A toggle-button group without a tabindex ignored focus(): the jump did nothing."""
+    assert app.form.fields["pacemaker"].input.tabbable is False
+    assert app.form.fields["drug_allergies"].list_mode.tabbable is False

@@ -15,6 +15,10 @@ Listener = Callable[[], None]
 _UNKNOWN = "unknown"
 
 _LABEL_WIDTH = "44%"
+# A toggle-button group is a plain <div>: the browser ignores focus() on it (so a question
+# button did not scroll to a yes/no field) unless it has a tabindex. False gives tabindex=-1:
+# focusable from code, and the Yes/No/Unknown buttons inside stay the only tab stops.
+_FOCUSABLE = False
 _STYLE = """
 <style>
 .ionto-form .ionto-label { font-size: 14px; line-height: 1.3; color: #111; }
@@ -24,6 +28,9 @@ _STYLE = """
   border-bottom: 2px solid #1f4e79; color: #1f4e79; }
 .ionto-form .ionto-field { border-bottom: 1px solid #e3e3e3; padding: 3px 0; }
 .ionto-form .ionto-field-invalid input { border: 2px solid #a00000 !important; }
+.ionto-form .ionto-input:focus { outline: none; }
+.ionto-form .ionto-field:has(.ionto-input:focus) { background: #e8f0fa;
+  box-shadow: inset 4px 0 0 #1f4e79; }
 .ionto-form .widget-toggle-button.mod-active { background: #1f4e79; color: #fff;
   font-weight: 700; box-shadow: inset 0 0 0 2px #0b2540; }
 </style>
@@ -64,7 +71,8 @@ class FactField:
         fact = self.fact
         if fact.type is FactType.BOOL:
             widget = w.ToggleButtons(options=[("Yes", True), ("No", False), ("Unknown", _UNKNOWN)],
-                                     value=_UNKNOWN, style={"button_width": "92px"})
+                                     value=_UNKNOWN, style={"button_width": "92px"},
+                                     tabbable=_FOCUSABLE)
             widget.observe(self._changed, "value")
             return widget
         if fact.type is FactType.ENUM:
@@ -75,7 +83,7 @@ class FactField:
         if fact.type is FactType.LIST:
             self.list_mode = w.ToggleButtons(
                 options=[("Unknown", "unknown"), ("None known", "none"), ("Yes, tick:", "some")],
-                value="unknown", style={"button_width": "110px"})
+                value="unknown", style={"button_width": "110px"}, tabbable=_FOCUSABLE)
             self.list_mode.observe(self._changed, "value")
             self.ticks = {v: w.Checkbox(value=False, description=_words(v), indent=False,
                                         layout=w.Layout(width="auto"))
@@ -174,7 +182,7 @@ class FactField:
             self.root.layout.display = display
 
     def focus(self) -> None:
-        """Move the keyboard focus to this question (the browser scrolls to it)."""
+        """Move the keyboard focus to this question (the browser scrolls it into view)."""
         target = self.list_mode if self.fact.type is FactType.LIST else self.input
         target.focus()
 

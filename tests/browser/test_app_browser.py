@@ -198,3 +198,23 @@ def test_decision_banner_stays_in_view_while_form_scrolls(page: Any) -> None:
     assert in_viewport(page, ".ionto-decision")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "banner_while_scrolled.png"))
+
+
+_FIELD_IN_VIEW = """
+(name) => {
+  const box = document.querySelector('.ionto-fact-' + name).getBoundingClientRect();
+  return box.top >= 0 && box.bottom <= window.innerHeight;
+}
+"""
+
+
+def test_question_button_brings_its_field_into_view(page: Any) -> None:
+    name = "broken_skin_at_site"  # a yes/no question far down the form
+    button = page.locator(f"button.ionto-question-{name}")
+    page.locator(".ionto-field").last.scroll_into_view_if_needed()
+    button.scroll_into_view_if_needed()
+    assert not in_viewport(page, f".ionto-fact-{name}")
+    button.click()
+    page.wait_for_function(_FIELD_IN_VIEW, arg=name, timeout=TIMEOUT)
+    focused = page.evaluate("() => document.activeElement.closest('.ionto-field')?.className")
+    assert f"ionto-fact-{name}" in (focused or ""), "the keyboard focus is not in the field"
