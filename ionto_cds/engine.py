@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ionto_cds import __version__
+from ionto_cds.dosing import current_density, tightest
 from ionto_cds.errors import RuleSetError
 from ionto_cds.facts import FactCatalog, FactSet
 from ionto_cds.language.conditions import Compiled, compile_condition, trace, undecided_facts
@@ -81,16 +82,35 @@ class RuleSet:
             raise cached
         if cached is not None:
             return cached
-        if len(self._plans) > 4096:
+        if len(self._plans) > 65536:
             self._plans.clear()
-        drug = self.drugs.get(protocol.drug) if protocol.drug else None
         try:
-            plan = build_plan(protocol, drug, self.limits, rule_caps, area, precautions)
+            plan = self._area_variant(protocol, rule_caps, area, precautions)
+            if plan is None:
+                drug = self.drugs.get(protocol.drug) if protocol.drug else None
+                plan = build_plan(protocol, drug, self.limits, rule_caps, area, precautions)
         except PlanInfeasible as exc:
             self._plans[key] = exc
             raise
         self._plans[key] = plan
         return plan
+
+    def _area_variant(self, protocol: Protocol, rule_caps: list[tuple[str, Any, str]],
+                      area: Any, precautions: tuple[str, ...]) -> Plan | None:
+        """The plan for an answered electrode area that does not bind the current-density
+        limit: the area-free plan with the area and density filled in (what build_plan gives,
+        without redoing its unit arithmetic). None when the full build is needed."""
+        if area is None or protocol.electrode_area is not None:
+            return None
+        try:
+            base = self.plan(protocol, rule_caps, None, precautions)
+        except PlanInfeasible:
+            return None
+        cap = tightest(list(base.limits), "max_current_density")
+        if cap is not None and base.current > (cap.value * area).to(base.current.units):
+            return None
+        return replace(base, electrode_area=area, area_source="answer",
+                       current_density=current_density(base.current, area))
 
     def steering_rules(self, protocol: Protocol) -> tuple[Rule, ...]:
         """The modality- and drug-specific rules that bear on one protocol."""

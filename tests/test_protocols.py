@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from helpers import patient
@@ -183,3 +184,22 @@ def test_drug_plan_never_silently_below_the_drugs_minimum_dose(rs):
     drug = rs.drugs["glycopyrronium"]
     below = plan.dose < drug.dose_min
     assert not below or any("minimum dose" in a for a in plan.adjustments)
+
+
+@pytest.mark.parametrize("area", ["3 cm^2", "8 cm^2", "20 cm^2", "150 cm^2", "900 cm^2"])
+def test_cached_plan_for_an_answered_area_equals_a_full_build(rs, area):
+    """RuleSet.plan fills in a non-binding electrode area without rebuilding: same plan."""
+    from ionto_cds.units import parse_quantity
+
+    quantity = parse_quantity(area, "cm^2")
+    for protocol in rs.protocols:
+        if protocol.is_referral:
+            continue
+        drug = rs.drugs.get(protocol.drug) if protocol.drug else None
+        try:
+            expected = build_plan(protocol, drug, rs.limits, [], quantity, ()).to_dict()
+        except PlanInfeasible as exc:
+            with pytest.raises(PlanInfeasible, match=re.escape(str(exc))):
+                rs.plan(protocol, [], quantity, ())
+            continue
+        assert rs.plan(protocol, [], quantity, ()).to_dict() == expected

@@ -608,18 +608,17 @@ def _plan(rs: Any, protocol: Any, caps: list[tuple[str, Any, str]], area: float 
 
     The dose texts are those of Plan.to_dict(), remembered per rule set across calls (chunks).
     """
-    from ionto_cds.protocols import PlanInfeasible, build_plan
+    from ionto_cds.protocols import PlanInfeasible
     from ionto_cds.units import Quantity, format_quantity
 
     cache = _PLANS.setdefault(rs, {})
     key = (protocol.id, tuple((c[0], c[2]) for c in caps), area)
     if key not in cache:
-        drug = rs.drugs.get(protocol.drug) if protocol.drug else None
         # As engine._choose_protocol: the answered area in the fact's default unit.
         quantity = (Quantity(area, rs.catalog["electrode_area"].unit) if area is not None
                     else None)
         try:
-            plan = build_plan(protocol, drug, rs.limits, caps, quantity, ())
+            plan = rs.plan(protocol, caps, quantity, ())
         except PlanInfeasible:
             cache[key] = None
         else:
