@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +140,24 @@ def default_ruleset() -> RuleSet:
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule that is true, or could be true, for this patient, with its explanation."""
+    """A rule that is true, or could be true, for this patient, with its explanation.
+
+    The trace (every condition node with the answer it read) is worked out when first asked
+    for, from the answers the rule was evaluated on.
+    """
 
     rule: Rule
     status: Truth
-    trace: Mapping[str, Any]
+    env: Mapping[str, Any] = field(repr=False, compare=False)
+    catalog: FactCatalog = field(repr=False, compare=False)
     scope: str = "decision"  # decision | protocol:<id>
     outcome: str = ""
+
+    @cached_property
+    def trace(self) -> Mapping[str, Any]:
+        """Each leaf: fact, operator, expected value as written, the answer seen, the result."""
+        catalog = self.catalog
+        return trace(self.rule.when, self.env, lambda f, v: catalog[f].show(v))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly, with the rule's metadata so a report never looks it up again."""
@@ -308,9 +319,7 @@ def assess(answers: Mapping[str, object] | FactSet, ruleset: RuleSet | None = No
 
 def _finding(rs: RuleSet, rule: Rule, status: Truth, env: Mapping[str, Any],
              scope: str = "decision", outcome: str = "") -> Finding:
-    catalog = rs.catalog
-    return Finding(rule, status, trace(rule.when, env, lambda f, v: catalog[f].show(v)),
-                   scope, outcome)
+    return Finding(rule, status, env, rs.catalog, scope, outcome)
 
 
 def _missing(
