@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="start the clinician app (Voila) on 127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    p.add_argument("--notebook", default="clinician", help="clinician (default) or dose")
+    p.add_argument("--notebook", default="clinician", help="clinician (default), dose or educator")
     p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("pathway", help="draw the decision pathway as SVG, a case's path marked")
