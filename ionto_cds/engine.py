@@ -22,6 +22,11 @@ from ionto_cds.protocols import Plan, PlanInfeasible, build_plan
 _T, _U, _F = int(Truth.TRUE), int(Truth.UNKNOWN), int(Truth.FALSE)
 
 
+NOTICE = ("Decision support for health-care professionals: it supports, and does not replace, "
+          "clinical judgement. Review the reasons and sources before acting.")
+"""Shown with every assessment, report and decision record (FDA CDS guidance, criterion 4)."""
+
+
 class Decision(StrEnum):
     """The four outcomes of an assessment (fixed public contract)."""
 
@@ -253,8 +258,7 @@ class Assessment:
             "not_applicable": list(self.factset.not_applicable),
             "ruleset": {"version": self.ruleset.version, "sha256": self.ruleset.sha256},
             "ionto_cds_version": __version__,
-            "notice": "Decision support for health-care professionals: it supports, and does "
-            "not replace, clinical judgement. Review the reasons and sources before acting.",
+            "notice": NOTICE,
         }
 
 

@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ionto_cds import __version__
-from ionto_cds.engine import Assessment, RuleSet, assess, default_ruleset
+from ionto_cds.engine import NOTICE, Assessment, RuleSet, assess, default_ruleset
 from ionto_cds.errors import PatientDataError
 from ionto_cds.language.model import Severity
 
 RECORD_KIND = "ionto-cds decision record"
 RECORD_VERSION = 1
-NOTICE = ("Decision support for health-care professionals: it supports, and does not replace, "
-          "clinical judgement. Review the reasons and sources before acting.")
 
 OVERRIDE_REASONS: dict[str, str] = {
     "benefit_outweighs_risk": "Expected benefit outweighs the risk for this patient",
