@@ -99,7 +99,7 @@ class FactDef:
             return raw
         allowed = ", ".join(self.values)
         hint = suggest(str(raw), self.values)
-        return _raise(f"{raw!r} is not one of: {allowed}{hint}")
+        raise ValueError(f"{raw!r} is not one of: {allowed}{hint}")
 
     def _int(self, raw: object) -> int:
         value: int
@@ -189,10 +189,6 @@ def _magnitude(raw: object, unit_name: str) -> tuple[float, str]:
     except UnitError as exc:
         raise ValueError(exc.message) from None
     return float(quantity.to(unit(unit_name)).magnitude), format_quantity(quantity)
-
-
-def _raise(message: str) -> str:
-    raise ValueError(message)
 
 
 def _is_number(text: str) -> bool:
