@@ -123,9 +123,16 @@ def test_clinician_notebook_runs_in_jupyterlab(browser: Any, lab: str) -> None: 
     try:
         page.goto(f"{lab}/lab/tree/{NOTEBOOK.name}")
         page.wait_for_function(_KERNEL_READY, timeout=TIMEOUT)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_all = "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+        page.evaluate(run_all)
         field = page.locator(".ionto-fact-pacemaker")
-        expect(field).to_be_visible(timeout=TIMEOUT)
+        try:
+            expect(field).to_be_visible(timeout=TIMEOUT // 2)
+        except AssertionError:
+            # On a loaded machine JupyterLab can drop a Run All sent right after the kernel
+            # reports ready (TESTING-NOTES); send it once more rather than fail on harness timing.
+            page.evaluate(run_all)
+            expect(field).to_be_visible(timeout=TIMEOUT)
         banner = page.locator(".ionto-decision")
         expect(banner).to_contain_text("Needs information", timeout=TIMEOUT)
         field.locator("button", has_text="Yes").first.click()
