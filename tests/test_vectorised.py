@@ -74,3 +74,15 @@ def test_empty_frame() -> None:
     result = evaluate_frame(pd.DataFrame({"age": pd.Series([], dtype="float64")}),
                             default_ruleset())
     assert len(result) == 0 and list(result.columns) == list(RESULT_COLUMNS)
+
+
+def test_chunked_evaluation_equals_one_pass(differential: tuple[pd.DataFrame, pd.DataFrame]
+                                            ) -> None:
+    """Chunks (with texts and plans shared between them) give the same frame as one pass."""
+    frame, result = differential
+    shifted = frame.set_axis(frame.index + 7)
+    chunked = evaluate_frame(shifted, default_ruleset(), chunk_rows=777)
+    assert list(chunked.columns) == list(RESULT_COLUMNS)
+    assert chunked.index.equals(shifted.index)
+    assert {str(d) for d in chunked.dtypes} == {"object"}
+    assert chunked.to_numpy().tolist() == result.to_numpy().tolist()

@@ -253,8 +253,9 @@ def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[n
 class _Joiner:
     """Ids that a row lists when a column is true, in a fixed order: text per distinct row."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, shared: _Texts) -> None:
         self.n = n
+        self.shared = shared
         self.columns: list[Bools] = []
         self.ids: list[str] = []
 
@@ -267,11 +268,14 @@ class _Joiner:
         """Group number per row and the joined text of each group."""
         if not self.columns:
             return np.zeros(self.n, dtype=np.int64), [""]
-        codes, count = _group_codes([c.astype(np.int8) for c in self.columns], self.n)
+        small = [c.view(np.int8) for c in self.columns]
+        codes, count = _group_codes(small, self.n)
         first = _first_rows(codes, count)
-        texts = [SEPARATOR.join(item for column, item in zip(self.columns, self.ids, strict=True)
-                                if column[i]) for i in first]
-        return codes, texts
+
+        def make(i: int) -> str:
+            return SEPARATOR.join(item for column, item in zip(self.columns, self.ids,
+                                                               strict=True) if column[i])
+        return codes, self.shared.texts(("ids", *self.ids), small, first, make)
 
 
 def _first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
@@ -282,21 +286,29 @@ def _first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int6
     return first
 
 
-def _join_groups(parts: list[tuple[npt.NDArray[np.int64], list[str]]], n: int
-                 ) -> npt.NDArray[np.object_]:
+def _join_groups(parts: list[tuple[npt.NDArray[np.int64], list[str]]], n: int,
+                 shared: _Texts) -> npt.NDArray[np.object_]:
     """Join several per-row texts (each given as group codes + texts) with the separator."""
     codes, count = _group_codes([c for c, _ in parts], n)
     first = _first_rows(codes, count)
     columns = [[texts[k] for k in c[first].tolist()] for c, texts in parts]
-    texts = [SEPARATOR.join(t for t in row if t) for row in zip(*columns, strict=True)]
-    return np.asarray(texts, dtype=object)[codes] if n else np.asarray([], dtype=object)
+    known = shared.rows
+    texts = []
+    for row in zip(*columns, strict=True):
+        text = known.get(row)
+        if text is None:
+            text = known[row] = SEPARATOR.join(t for t in row if t)
+        texts.append(text)
+    return shared.share(texts)[codes] if n else np.asarray([], dtype=object)
 
 
 class _Ranker:
     """engine._rank_facts over every row: facts to ask, most decisive first."""
 
-    def __init__(self, rs: Any, ev: FrameEvaluator, facts: Mapping[str, _Fact]) -> None:
+    def __init__(self, rs: Any, ev: FrameEvaluator, facts: Mapping[str, _Fact],
+                 shared: _Texts) -> None:
         self.rs = rs
+        self.shared = shared
         self.ev = ev
         self.n = ev.n
         self.catalog: FactCatalog = rs.catalog
@@ -364,23 +376,81 @@ class _Ranker:
             codes_per_fact.append(code.astype(np.int16))
         codes, groups = _group_codes(codes_per_fact, self.n)
         first_rows = _first_rows(codes, groups)
-        texts = []
-        for i in first_rows:
+
+        def make(i: int) -> str:
             keyed = [(int(c[i]), self.catalog.order[f]) for c, f in zip(codes_per_fact, names,
                                                                         strict=True)]
             ordered = sorted((k, f) for k, f in zip(keyed, names, strict=True) if k[0])
-            texts.append(SEPARATOR.join(f for _, f in ordered))
-        return codes, texts
+            return SEPARATOR.join(f for _, f in ordered)
+        return codes, self.shared.texts(("rank", *names), codes_per_fact, first_rows, make)
 
 
-def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
+CHUNK_ROWS = 65_536
+"""Rows evaluated at once: every truth and rank array exists for one chunk at a time, which
+bounds peak memory (and keeps the int8 arrays in cache) whatever the frame's length."""
+
+
+def evaluate_frame(frame: pd.DataFrame, ruleset: Any, chunk_rows: int = CHUNK_ROWS
+                   ) -> pd.DataFrame:
     """Assess every row of a canonical frame; the result has :data:`RESULT_COLUMNS`.
 
     The frame has one column per answered fact, named by the fact (absent columns are
     unanswered): booleans (nullable), enum values as text, ints and quantities as numbers in the
     fact's default unit, lists as ``;``-separated keys ("" for none); NA means unknown. Rows must
     be valid (as :meth:`FactCatalog.validate` would accept them).
+
+    Rows are evaluated ``chunk_rows`` at a time into one preallocated object block (cells are
+    shared string objects, never a new string per row), so peak memory stays a small multiple
+    of one chunk's working set plus the output's pointers.
     """
+    n = len(frame)
+    out = np.empty((len(RESULT_COLUMNS), n), dtype=object)
+    texts = _Texts()
+    step = max(int(chunk_rows), 1)
+    for start in range(0, n, step):
+        part = frame.iloc[start:start + step]
+        for j, column in enumerate(_evaluate_chunk(part, ruleset, texts)):
+            out[j, start:start + len(part)] = column
+    # The block is (columns, rows), as pandas stores it: the frame wraps it without a copy.
+    result = pd.DataFrame(out.T, index=frame.index, columns=list(RESULT_COLUMNS), dtype=object,
+                          copy=False)
+    return result
+
+
+class _Texts:
+    """What chunks share: one object per distinct text, the texts already joined for a group
+    signature, and the plan chosen for a (protocol, caps, area) group."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+        self.joined: dict[Any, dict[bytes, str]] = {}
+        self.rows: dict[tuple[str, ...], str] = {}
+        self.plans: dict[tuple[Any, ...], int] = {}
+        self.plan_texts: list[tuple[str, ...]] = []
+
+    def share(self, values: list[str]) -> npt.NDArray[np.object_]:
+        seen = self._seen
+        return np.asarray([seen.setdefault(v, v) for v in values], dtype=object)
+
+    def texts(self, kind: Any, columns: list[npt.NDArray[Any]], first: npt.NDArray[np.int64],
+              make: Callable[[int], str]) -> list[str]:
+        """The text of every group (first rows ``first``), made once per distinct signature
+        (the columns' values on the group's row) under ``kind``."""
+        known = self.joined.setdefault(kind, {})
+        matrix = np.ascontiguousarray(np.stack([c[first] for c in columns], axis=1))
+        out = []
+        for g, i in enumerate(first.tolist()):
+            key = matrix[g].tobytes()
+            text = known.get(key)
+            if text is None:
+                text = known[key] = make(i)
+            out.append(text)
+        return out
+
+
+def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts
+                    ) -> list[npt.NDArray[np.object_]]:
+    """:func:`evaluate_frame` on one chunk: the result columns as object arrays."""
     from ionto_cds.engine import Decision
 
     rs = ruleset
@@ -388,7 +458,7 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
     n = len(frame)
     facts = encode_facts(frame, catalog)
     ev = FrameEvaluator(facts)
-    ranker = _Ranker(rs, ev, facts)
+    ranker = _Ranker(rs, ev, facts, shared)
     ABS = Severity.ABSOLUTE
 
     status = {r.id: ev.truth(r.when) for r in rs.rules}
@@ -437,12 +507,11 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
     pending_kind = zeros.copy()
     chosen = np.full(n, -1, dtype=np.int16)
     plan_group = np.full(n, -1, dtype=np.int64)
-    plan_texts: list[tuple[str, ...]] = []
-    blocked_joiner = _Joiner(n)
+    blocked_joiner = _Joiner(n, shared)
     scoped: dict[tuple[int, int], _Joiner] = {}  # (severity rank, status) -> findings
     for rank_ in (0, 1, 2):
         for st in (2, 1):
-            scoped[(rank_, st)] = _Joiner(n)
+            scoped[(rank_, st)] = _Joiner(n, shared)
     soft_rules_rows: list[tuple[Any, Bools]] = []
     scoped_soft_true = zeros.copy()
     pending_rules: list[tuple[Any, Bools]] = []
@@ -454,7 +523,8 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
         area_codes = area_codes + 1
     else:
         area_codes, area_values = np.zeros(n, dtype=np.int64), np.asarray([])
-    plan_cache: dict[tuple[Any, ...], int] = {}
+    plan_cache = shared.plans  # (protocol, caps that fire, area) -> row of plan_texts
+    plan_texts = shared.plan_texts
 
     for k, protocol in enumerate(rs.protocols):
         live = walk & ~done
@@ -502,20 +572,21 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
             codes[idx] = codes_idx
             firsts = _first_rows(codes_idx, count)
             local: dict[int, int] = {}
-            for j in firsts:
-                if j < 0:
-                    continue
-                row = int(idx[j])
-                caps = [(name, value, r.id) for r in effect_rules if status[r.id][row] != _F
-                        for name, value in r.effect.items()]
-                caps += [(name, value, r.id) for r in soft if status[r.id][row] != _F
-                         for name, value in r.effect.items()]
+            rows_ = idx[firsts[firsts >= 0]]
+            flags = (np.ascontiguousarray(np.stack([c[rows_] for c in cap_columns], axis=1))
+                     if cap_columns else np.zeros((len(rows_), 0), dtype=bool))
+            for g, row in enumerate(rows_.tolist()):
                 a_code = int(area_codes[row])
                 area = float(area_values[a_code - 1]) if a_code > 0 else None
-                key = (k, tuple((c[0], c[2]) for c in caps), a_code)
-                if key not in plan_cache:
-                    plan_cache[key] = _plan(rs, protocol, caps, area, plan_texts)
-                local[int(codes[row])] = plan_cache[key]
+                key = (k, flags[g].tobytes(), area)
+                found = plan_cache.get(key)
+                if found is None:
+                    caps = [(name, value, r.id) for r in effect_rules if status[r.id][row] != _F
+                            for name, value in r.effect.items()]
+                    caps += [(name, value, r.id) for r in soft if status[r.id][row] != _F
+                             for name, value in r.effect.items()]
+                    found = plan_cache[key] = _plan(rs, protocol, caps, area, plan_texts)
+                local[int(codes[row])] = found
             group_of = np.full(count, -1, dtype=np.int64)
             for code, g in local.items():
                 group_of[code] = g
@@ -549,13 +620,13 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
                            for r, rows in soft_rules_rows]
     walk_missing = ranker.rank(soft_missing_rules)
     pend_missing = ranker.rank(pending_rules)
-    missing = _join_groups([base_missing, walk_missing, pend_missing], n)
+    missing = _join_groups([base_missing, walk_missing, pend_missing], n, shared)
 
     # Findings in engine order: by severity, true before unknown, decision before protocol.
     parts: list[tuple[npt.NDArray[np.int64], list[str]]] = []
     for rank_ in (0, 1, 2):
         for st in (2, 1):
-            general = _Joiner(n)
+            general = _Joiner(n, shared)
             for r in rs.general:
                 if r.severity.rank == rank_:
                     general.add(status[r.id] == st, r.id)
@@ -563,7 +634,7 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
             if (rank_, st) == (0, 2):
                 parts.append(blocked_joiner.codes())
             parts.append(scoped[(rank_, st)].codes())
-    findings = _join_groups(parts, n)
+    findings = _join_groups(parts, n, shared)
 
     protocol_ids = np.asarray([p.id for p in rs.protocols] + [""], dtype=object)
     dose = np.asarray([*plan_texts, ("", "", "", "")], dtype=object).reshape(-1, 4)
@@ -579,8 +650,7 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any) -> pd.DataFrame:
     picked = dose[plan_group]  # -1: the empty last row
     for j, name in enumerate(("current", "duration", "dose", "current_density")):
         result[name] = picked[:, j] if n else np.asarray([], dtype=object)
-    return pd.DataFrame({k: pd.Series(v, dtype=object, index=frame.index)
-                         for k, v in result.items()}, index=frame.index)
+    return [result[name] for name in RESULT_COLUMNS]
 
 
 def _has_scoped(scoped: Mapping[tuple[int, int], _Joiner]) -> Bools | bool:
