@@ -31,7 +31,7 @@ class AdverseAdvice:
     source: str
 
     def text(self) -> str:
-        """E.g. 'Small blisters (vesicles): Small blisters: Check the skin ... (protocol x)'."""
+        """E.g. 'Small blisters (vesicles): Check the skin ... (protocol x)'."""
         return f"{self.label}: {' '.join(self.actions)} ({self.source})"
 
 
@@ -140,18 +140,17 @@ def _session_gap(protocol: Protocol) -> tuple[int, int]:
 
 def _adverse(latest: SessionRecord, protocol: Protocol,
              vocabulary: CourseVocabulary) -> list[AdverseAdvice]:
+    # The protocol's side effect naming the key gives response and action; the vocabulary's
+    # default applies only when the protocol names none.
+    own = {s.effect: s for s in protocol.side_effects}
     advice = []
     for key in latest.adverse_effects:
         effect = vocabulary.adverse_effects[key]
-        matched = effect.protocol_actions(protocol)
-        response = effect.response
-        if matched:
-            if any(s.action.lower().startswith("stop") for s in matched):
-                response = "stop"
-            actions = tuple(f"{s.effect}: {s.action}" for s in matched)
+        if key in own:
+            response, actions = own[key].response, (own[key].action,)
             source = f"protocol {protocol.id}"
         else:
-            actions = (effect.action,)
+            response, actions = effect.response, (effect.action,)
             source = "course vocabulary, general default"
         advice.append(AdverseAdvice(key, effect.label, response, actions, source))
     return advice

@@ -9,29 +9,23 @@ from typing import Any
 
 from ionto_cds.errors import Location, RuleError, RuleSetError
 from ionto_cds.language.loader import packaged_rules_dir
-from ionto_cds.language.treatment import Protocol, SideEffectAction
+from ionto_cds.language.treatment import RESPONSES
 from ionto_cds.language.yamlsource import LocatedMap, key_line, line_of, load_yaml_file
 
 COURSE_FILE = Path("course") / "course.yaml"
 
-RESPONSES = ("stop", "pause", "lower_current", "reduce_frequency", "expected")
-"""Response classes, most severe first (their headlines are in the YAML)."""
-
-
 @dataclass(frozen=True)
 class AdverseEffect:
-    """One adverse effect a session may record, and how to find the protocol's advice on it."""
+    """One adverse effect a session may record, and the default advice on it.
+
+    A protocol's own advice is its side effect naming this key (``Protocol.side_effects``);
+    ``response`` and ``action`` apply when the protocol names none.
+    """
 
     key: str
     label: str
-    matches: tuple[str, ...]
     response: str
     action: str
-
-    def protocol_actions(self, protocol: Protocol) -> tuple[SideEffectAction, ...]:
-        """The protocol's side effects this one matches (by the words in ``matches``)."""
-        return tuple(s for s in protocol.side_effects
-                     if any(word in s.effect.lower() for word in self.matches))
 
 
 @dataclass(frozen=True)
@@ -160,12 +154,11 @@ def load_course_vocabulary(path: str | Path | None = None) -> CourseVocabulary:
         if not isinstance(entry, Mapping):
             r.fail(data["adverse_effects"], key, f"{owner} must be a mapping")
             continue
-        matches = entry.get("matches")
-        if not isinstance(matches, list) or not matches or not all(
-                isinstance(m, str) and m == m.lower() and m.strip() for m in matches):
-            r.fail(entry, "matches", f"{owner}: 'matches' must be a list of lower-case words")
-            matches = []
-        effects[key] = AdverseEffect(key, r.text(entry, "label", owner), tuple(matches),
+        for name in entry:
+            if name not in ("label", "response", "action"):
+                r.fail(entry, name, f"{owner}: unknown key '{name}' (expected label, response "
+                       "and action)")
+        effects[key] = AdverseEffect(key, r.text(entry, "label", owner),
                                      r.response(entry, owner), r.text(entry, "action", owner))
 
     tolerance: dict[str, Tolerance] = {}

@@ -88,7 +88,8 @@ class Plan:
             "precautions": [*self.rule_precautions, *p.precautions],
             "aftercare": list(p.aftercare),
             "monitoring": list(p.monitoring),
-            "side_effects": [{"effect": s.effect, "action": s.action} for s in p.side_effects],
+            "side_effects": [{"effect": s.label, "response": s.response, "action": s.action}
+                             for s in p.side_effects],
             "expected_efficacy": p.expected_efficacy or None,
             "drug_delivered_upper_bound": fmt(self.delivered_upper_bound)
             if self.delivered_upper_bound is not None else None,

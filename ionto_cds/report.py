@@ -91,7 +91,8 @@ def to_markdown(assessment: Assessment) -> str:
             out.append("")
         if plan["side_effects"]:
             out += ["**On side effects**", ""]
-            out += [f"- {s['effect']}: {s['action']}" for s in plan["side_effects"]]
+            out += [f"- {s['effect']} ({s['response'].replace('_', ' ')}): {s['action']}"
+                    for s in plan["side_effects"]]
             out.append("")
         if plan["expected_efficacy"]:
             out += [f"Expected efficacy: {plan['expected_efficacy']}", ""]

@@ -241,3 +241,61 @@ def test_sha256_tracks_content_not_comments(rules):
     assert read_rules(rules).source.sha256 == before.sha256
     replace_in(path, "Do not treat during pregnancy", "Never treat during pregnancy")
     assert read_rules(rules).source.sha256 != before.sha256
+
+
+# --- protocol side effects name the course vocabulary ---------------------------------------
+
+BURN = ('      - {effect: burn, response: stop, action: "Stop; reassess current density and the '
+        'skin before any further session."}')
+
+
+def test_side_effect_names_an_adverse_effect_of_the_course_vocabulary(rules):
+    path = rules / "protocols.yaml"
+    replace_in(path, BURN, BURN.replace("effect: burn,", "effect: burns,"))
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'effect: burns,')}: protocol 'tap-water-palmoplantar': side "
+        "effect 'burns' is not an adverse effect of course/course.yaml (did you mean 'burn'?); "
+        "name one of its adverse_effects keys, or add the effect there first")
+
+
+def test_side_effect_response_is_a_response_class(rules):
+    path = rules / "protocols.yaml"
+    replace_in(path, BURN, BURN.replace("response: stop,", "response: stopp,"))
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'response: stopp,')}: protocol 'tap-water-palmoplantar': side "
+        "effect 'burn': response 'stopp' is not a response class (did you mean 'stop'?); use one "
+        "of stop, pause, lower_current, reduce_frequency, expected")
+
+
+def test_side_effect_listed_twice(rules):
+    path = rules / "protocols.yaml"
+    replace_in(path, BURN, BURN + "\n" + BURN)
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'effect: burn,', 2)}: protocol 'tap-water-palmoplantar': side "
+        "effect 'burn' is listed twice; give it one response and action")
+
+
+def test_side_effect_as_free_text_is_refused(rules):
+    path = rules / "protocols.yaml"
+    replace_in(path, BURN, '      - {effect: "Burn at the electrode site", action: "Stop."}')
+    messages = [str(e) for e in _errors(rules)]
+    line = line_of(path, "Burn at the electrode site")
+    assert f"{path}:{line}: protocol 'tap-water-palmoplantar': side effect 'Burn at the " \
+           "electrode site' is not an adverse effect of course/course.yaml; name one of its " \
+           "adverse_effects keys, or add the effect there first" in messages
+    assert any(m.startswith(f"{path}:{line}:") and "response" in m for m in messages)
+
+
+def test_the_rules_folder_course_vocabulary_is_checked_too(rules):
+    (rules / "course").mkdir()
+    path = rules / "course" / "course.yaml"
+    text = (RULES / "course" / "course.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("  burn:\n", "  burns:\n", 1), encoding="utf-8")
+    proto = rules / "protocols.yaml"
+    errors = [str(e) for e in _errors(rules)]
+    assert errors == [
+        f"{proto}:{line_of(proto, 'effect: burn,', n)}: protocol '{pid}': side effect 'burn' is "
+        "not an adverse effect of course/course.yaml (did you mean 'burns'?); name one of its "
+        "adverse_effects keys, or add the effect there first"
+        for n, pid in ((1, "tap-water-palmoplantar"), (2, "tap-water-axillae"),
+                       (3, "dexamethasone-musculoskeletal"), (4, "acetic-acid-calcific-plantar"))]

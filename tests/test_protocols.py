@@ -203,3 +203,12 @@ def test_cached_plan_for_an_answered_area_equals_a_full_build(rs, area):
                 rs.plan(protocol, [], quantity, ())
             continue
         assert rs.plan(protocol, [], quantity, ()).to_dict() == expected
+
+
+def test_plan_side_effects_show_the_vocabulary_label_response_and_action(rs):
+    effects = assess(patient(), rs).to_dict()["protocol"]["side_effects"]
+    assert effects[4] == {"effect": "Burn at an electrode", "response": "stop",
+                          "action": "Stop; reassess current density and the skin before any "
+                                    "further session."}
+    assert [e["effect"] for e in effects[:3]] == [
+        "Tingling or prickling", "Burning or pain", "Redness (erythema)"]

@@ -54,3 +54,10 @@ def test_html_is_standalone_and_escaped(rs):
     assert "<script" not in page and "http" not in page.split("<body>")[0]
     assert page.count("<table>") == page.count("</table>") == 1
     assert page.count("<ul>") == page.count("</ul>")
+
+
+def test_markdown_side_effects_name_label_and_response(rs):
+    md = to_markdown(assess(patient(), rs))
+    assert "**On side effects**" in md
+    assert ("- Small blisters (vesicles) (lower current): Check the skin and lower the current; "
+            "stop if blistering recurs.") in md

@@ -237,3 +237,14 @@ def test_yes_no_groups_can_take_focus_so_question_buttons_scroll_to_them(
     """A toggle-button group without a tabindex ignored focus(): the jump did nothing."""
     assert app.form.fields["pacemaker"].input.tabbable is False
     assert app.form.fields["drug_allergies"].list_mode.tabbable is False
+
+
+def test_plan_card_lists_side_effects_by_vocabulary_label(rs: Any) -> None:
+    from helpers import patient
+
+    from ionto_cds import assess
+    from ionto_cds.widgets.results import plan_html
+
+    html = plan_html(assess(patient(), rs))
+    assert ("<b>On side effects</b><ul><li>Tingling or prickling: Expected; set the current to "
+            "tingling, not pain.</li>") in html

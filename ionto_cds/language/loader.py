@@ -145,7 +145,8 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
     if protocol_doc:
         reader, mapping = protocol_doc
         limits = read_limits(reader, mapping, references)
-        protocols = read_protocols(reader, mapping, catalog, references, drugs)
+        protocols = read_protocols(reader, mapping, catalog, references, drugs,
+                                   _adverse_effect_labels(folder, errors))
 
     _check_unique_ids(ids, errors)
     version = _agreed_version(versions, documents, errors)
@@ -166,6 +167,27 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
         files=tuple(sorted(documents)),
     )
     return LoadReport(source, [])
+
+
+def _adverse_effect_labels(folder: Path, errors: list[RuleError]) -> dict[str, str] | None:
+    """The course vocabulary's adverse effects (key: label) that protocol side effects name.
+
+    course/course.yaml is read here only for these keys; its own mistakes are reported with the
+    rules' (None then, and the side-effect keys go unchecked).
+    """
+    # Imported here: the vocabulary module finds the packaged rules through this module.
+    from ionto_cds.course_vocabulary import vocabulary_for
+    from ionto_cds.errors import RuleSetError
+
+    try:
+        vocabulary = vocabulary_for(folder)
+    except RuleSetError as exc:
+        errors.extend(exc.errors)
+        return None
+    except RuleError as exc:
+        errors.append(exc)
+        return None
+    return {key: effect.label for key, effect in vocabulary.adverse_effects.items()}
 
 
 def _agreed_version(

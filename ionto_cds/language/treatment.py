@@ -51,11 +51,21 @@ class Limits:
         return cls({}, "", ())
 
 
+RESPONSES = ("stop", "pause", "lower_current", "reduce_frequency", "expected")
+"""Response classes to an adverse effect, most severe first (headlines in course/course.yaml)."""
+
+
 @dataclass(frozen=True)
 class SideEffectAction:
-    """What to do when a side effect appears."""
+    """What to do when a side effect appears.
+
+    ``effect`` is a key of the course vocabulary's adverse effects and ``label`` its wording
+    there; ``response`` is one of :data:`RESPONSES`.
+    """
 
     effect: str
+    label: str
+    response: str
     action: str
 
 

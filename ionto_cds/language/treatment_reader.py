@@ -13,6 +13,7 @@ from ionto_cds.language.treatment import (
     ION_POLARITY,
     POLARITIES,
     PROTOCOL_MODALITIES,
+    RESPONSES,
     Drug,
     Limits,
     Protocol,
@@ -153,14 +154,20 @@ def read_limits(reader: Reader, doc: LocatedMap, references: Mapping[str, Refere
 
 def read_protocols(
     reader: Reader, doc: LocatedMap, catalog: FactCatalog, references: Mapping[str, Reference],
-    drugs: Mapping[str, Drug],
+    drugs: Mapping[str, Drug], adverse_effects: Mapping[str, str] | None = None,
 ) -> tuple[Protocol, ...]:
-    """The `protocols:` list of protocols.yaml."""
+    """The `protocols:` list of protocols.yaml.
+
+    ``adverse_effects`` maps the course vocabulary's adverse-effect keys to their labels: each
+    side effect must name one (None when the vocabulary could not be read; its own errors say
+    why, and side-effect keys are then not checked).
+    """
     items = reader.sequence(doc.get("protocols"), key_line(doc, "protocols"), "'protocols'")
     out: list[Protocol] = []
     seen: dict[str, int | None] = {}
     for i, item in enumerate(items or []):
-        protocol = _read_protocol(reader, item, item_line(items, i), catalog, references, drugs)
+        protocol = _read_protocol(reader, item, item_line(items, i), catalog, references, drugs,
+                                  adverse_effects)
         if protocol is None:
             continue
         if protocol.id in seen:
@@ -177,6 +184,7 @@ def read_protocols(
 def _read_protocol(
     reader: Reader, item: Any, line: int | None, catalog: FactCatalog,
     references: Mapping[str, Reference], drugs: Mapping[str, Drug],
+    adverse_effects: Mapping[str, str] | None,
 ) -> Protocol | None:
     e = reader.mapping(item, line, "a protocol", _PROTOCOL_KEYS,
                        ("id", "title", "modality", "priority", "when", "summary", "references"))
@@ -243,16 +251,7 @@ def _read_protocol(
     elif isinstance(drug, str) and drug in drugs and polarity != drugs[drug].polarity:
         reader.error(key_line(p, "polarity"), f"{what}: {drug} is delivered from the "
                      f"{drugs[drug].polarity} (drugs.yaml), not the {polarity}")
-    side_effects = []
-    raw_effects = e.get("side_effects")
-    if raw_effects is not None:
-        effects = reader.sequence(raw_effects, key_line(e, "side_effects"), f"{what}: side_effects")
-        for i, entry in enumerate(effects or []):
-            m = reader.mapping(entry, item_line(effects, i), f"{what}: a side effect",
-                               ("effect", "action"), ("effect", "action"))
-            if m is not None:
-                side_effects.append(SideEffectAction(reader.text(m, "effect", what),
-                                                     reader.text(m, "action", what)))
+    side_effects = _read_side_effects(reader, e, what, adverse_effects)
     return Protocol(
         when=when,
         current=current,
@@ -278,6 +277,47 @@ def _read_protocol(
         expected_efficacy=reader.text(e, "expected_efficacy", what, required=False),
         **base,
     )
+
+
+def _read_side_effects(reader: Reader, e: LocatedMap, what: str,
+                       adverse_effects: Mapping[str, str] | None) -> list[SideEffectAction]:
+    """A protocol's side_effects: each {effect, response, action}, the effect a vocabulary key."""
+    if e.get("side_effects") is None:
+        return []
+    items = reader.sequence(e["side_effects"], key_line(e, "side_effects"),
+                            f"{what}: side_effects")
+    out: list[SideEffectAction] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(items or []):
+        line = item_line(items, i)
+        m = reader.mapping(entry, line, f"{what}: a side effect", ("effect", "response", "action"),
+                           ("effect", "response", "action"))
+        if m is None:
+            continue
+        effect, response = m.get("effect"), m.get("response")
+        ok = True
+        if adverse_effects is not None and effect not in adverse_effects:
+            reader.error(key_line(m, "effect") or line, f"{what}: side effect '{effect}' is not "
+                         f"an adverse effect of course/course.yaml"
+                         f"{did_you_mean(str(effect), adverse_effects)}; name one of its "
+                         "adverse_effects keys, or add the effect there first")
+            ok = False
+        elif effect in seen:
+            reader.error(key_line(m, "effect") or line, f"{what}: side effect '{effect}' is "
+                         "listed twice; give it one response and action")
+            ok = False
+        if response not in RESPONSES:
+            reader.error(key_line(m, "response") or line, f"{what}: side effect '{effect}': "
+                         f"response '{response}' is not a response class"
+                         f"{did_you_mean(str(response), RESPONSES)}; use one of "
+                         f"{', '.join(RESPONSES)}")
+            ok = False
+        action = reader.text(m, "action", what)
+        if ok and isinstance(effect, str):
+            seen.add(effect)
+            label = adverse_effects[effect] if adverse_effects is not None else effect
+            out.append(SideEffectAction(effect, label, str(response), action))
+    return out
 
 
 def _read_schedule(reader: Reader, e: LocatedMap, what: str) -> Schedule | None:

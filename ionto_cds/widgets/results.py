@@ -132,6 +132,9 @@ def plan_html(assessment: Assessment, d: Mapping[str, Any] | None = None) -> str
                        ("Aftercare", "aftercare"), ("Monitoring", "monitoring")):
         if plan[key]:
             out.append(_list(title, plan[key]))
+    if plan["side_effects"]:
+        out.append(_list("On side effects", [f"{s['effect']}: {s['action']}"
+                                             for s in plan["side_effects"]]))
     if plan["ramp"]:
         out.append(f"<details><summary>Ramp and polarity</summary><div>{_esc(plan['ramp'])}"
                    f"</div><div>{_esc(plan['polarity_note'] or '')}</div></details>")
