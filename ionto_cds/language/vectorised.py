@@ -121,12 +121,12 @@ class FrameEvaluator:
 
     def _leaf(self, leaf: Leaf) -> Int8:
         fact = self.facts[leaf.fact]
-        present = fact.answered & ~fact.not_applicable
         if leaf.op == "known":
+            present = fact.answered & ~fact.not_applicable
             want, other = (_T, _F) if leaf.value else (_F, _T)
             return np.where(present, want, other).astype(np.int8)
         hit = _leaf_test(leaf, fact)
-        out = np.where(fact.answered, hit.view(np.int8) * 2, _U).astype(np.int8)
+        out = np.where(fact.answered, hit.view(np.int8) * _T, _U).astype(np.int8, copy=False)
         if fact.not_applicable.any():
             out[fact.not_applicable] = _F
         return out
@@ -164,8 +164,10 @@ def _leaf_test(leaf: Leaf, fact: _Fact) -> Bools:
     op, expected = leaf.op, leaf.value
     if kind is FactType.ENUM:
         index = {v: i for i, v in enumerate(fact.definition.values)}
-        if op == "in":
-            return np.isin(values, [index[v] for v in expected if v in index])
+        if op == "in":  # a lookup table over the codes (-1, unanswered, takes the last entry)
+            table = np.zeros(len(index) + 1, dtype=bool)
+            table[[index[v] for v in expected if v in index]] = True
+            return np.asarray(table[values], dtype=bool)
         code = index.get(expected, -2)
         return np.asarray(_COMPARE[op](values, code), dtype=bool)
     if kind is FactType.LIST:
@@ -272,9 +274,9 @@ class _Joiner:
         codes, count = _group_codes(small, self.n)
         first = _first_rows(codes, count)
 
-        def make(i: int) -> str:
-            return SEPARATOR.join(item for column, item in zip(self.columns, self.ids,
-                                                               strict=True) if column[i])
+        def make(row: list[int]) -> str:
+            return SEPARATOR.join(item for flag, item in zip(row, self.ids, strict=True)
+                                  if flag)
         return codes, self.shared.texts(("ids", *self.ids), small, first, make)
 
 
@@ -289,17 +291,19 @@ def _first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int6
 def _join_groups(parts: list[tuple[npt.NDArray[np.int64], list[str]]], n: int,
                  shared: _Texts) -> npt.NDArray[np.object_]:
     """Join several per-row texts (each given as group codes + texts) with the separator."""
+    if not n:
+        return np.asarray([], dtype=object)
     codes, count = _group_codes([c for c, _ in parts], n)
     first = _first_rows(codes, count)
-    columns = [[texts[k] for k in c[first].tolist()] for c, texts in parts]
-    known = shared.rows
-    texts = []
-    for row in zip(*columns, strict=True):
-        text = known.get(row)
-        if text is None:
-            text = known[row] = SEPARATOR.join(t for t in row if t)
-        texts.append(text)
-    return shared.share(texts)[codes] if n else np.asarray([], dtype=object)
+    # Each part's texts as ids that hold across chunks, so a group's signature is its ids.
+    ids = [shared.ids(texts)[c] for c, texts in parts]
+    words = shared.words
+
+    def make(row: list[int]) -> str:
+        return SEPARATOR.join(filter(None, map(words.__getitem__, row)))
+    # texts() keeps one object per signature across chunks: no per-row strings.
+    joined = np.asarray(shared.texts(("join", len(parts)), ids, first, make), dtype=object)
+    return joined[codes]
 
 
 class _Ranker:
@@ -377,11 +381,11 @@ class _Ranker:
         codes, groups = _group_codes(codes_per_fact, self.n)
         first_rows = _first_rows(codes, groups)
 
-        def make(i: int) -> str:
-            keyed = [(int(c[i]), self.catalog.order[f]) for c, f in zip(codes_per_fact, names,
-                                                                        strict=True)]
-            ordered = sorted((k, f) for k, f in zip(keyed, names, strict=True) if k[0])
-            return SEPARATOR.join(f for _, f in ordered)
+        order = [self.catalog.order[f] for f in names]
+
+        def make(row: list[int]) -> str:
+            ordered = sorted((c, o, f) for c, o, f in zip(row, order, names, strict=True) if c)
+            return SEPARATOR.join(f for _, _, f in ordered)
         return codes, self.shared.texts(("rank", *names), codes_per_fact, first_rows, make)
 
 
@@ -422,28 +426,38 @@ class _Texts:
     signature, and the plan chosen for a (protocol, caps, area) group."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, str] = {}
         self.joined: dict[Any, dict[bytes, str]] = {}
-        self.rows: dict[tuple[str, ...], str] = {}
+        self._ids: dict[str, int] = {}
+        self.words: list[str] = []
         self.plans: dict[tuple[Any, ...], int] = {}
         self.plan_texts: list[tuple[str, ...]] = []
 
-    def share(self, values: list[str]) -> npt.NDArray[np.object_]:
-        seen = self._seen
-        return np.asarray([seen.setdefault(v, v) for v in values], dtype=object)
+    def ids(self, values: list[str]) -> npt.NDArray[np.int32]:
+        """A number per distinct text, the same in every chunk (``words`` maps it back)."""
+        known, words = self._ids, self.words
+        out = np.empty(len(values), dtype=np.int32)
+        for j, v in enumerate(values):
+            k = known.get(v)
+            if k is None:
+                k = known[v] = len(words)
+                words.append(v)
+            out[j] = k
+        return out
 
     def texts(self, kind: Any, columns: list[npt.NDArray[Any]], first: npt.NDArray[np.int64],
-              make: Callable[[int], str]) -> list[str]:
-        """The text of every group (first rows ``first``), made once per distinct signature
-        (the columns' values on the group's row) under ``kind``."""
+              make: Callable[[list[int]], str]) -> list[str]:
+        """The text of every group (first rows ``first``), made by ``make`` from the columns'
+        values on the group's row once per distinct signature under ``kind``."""
         known = self.joined.setdefault(kind, {})
         matrix = np.ascontiguousarray(np.stack([c[first] for c in columns], axis=1))
+        width = matrix.dtype.itemsize * matrix.shape[1]
+        raw = matrix.tobytes()
         out = []
-        for g, i in enumerate(first.tolist()):
-            key = matrix[g].tobytes()
+        for g in range(len(first)):
+            key = raw[g * width:(g + 1) * width]
             text = known.get(key)
             if text is None:
-                text = known[key] = make(i)
+                text = known[key] = make(matrix[g].tolist())
             out.append(text)
         return out
 
