@@ -21,7 +21,7 @@ import pandera.pandas as pa
 from ionto_cds.course_guidance import Guidance, course_guidance
 from ionto_cds.course_vocabulary import CourseVocabulary, vocabulary_for
 from ionto_cds.dosing import Limit, LimitViolation, current_density, dose_for, tightest
-from ionto_cds.engine import RuleSet, default_ruleset
+from ionto_cds.engine import Assessment, RuleSet, default_ruleset
 from ionto_cds.errors import (
     CourseLogError,
     SessionDataError,
@@ -192,10 +192,15 @@ def _is_missing(value: object) -> bool:
 
 @dataclass(frozen=True)
 class _Context:
-    """What the schema checks against: the rules' protocols and limits, and the vocabulary."""
+    """What the schema checks against: the rules' protocols and limits, and the vocabulary.
+
+    With an ``assessment`` the limits also carry the caps the patient's rules put on the plan
+    (e.g. the paediatric current cap), as :meth:`RuleSet.plan` had them.
+    """
 
     ruleset: RuleSet
     vocabulary: CourseVocabulary
+    assessment: Assessment | None = None
 
     def protocol(self, protocol_id: object) -> Protocol | None:
         return next((p for p in self.ruleset.protocols if p.id == protocol_id), None)
@@ -208,7 +213,8 @@ class _Context:
 
     def limits(self, protocol: Protocol) -> list[Limit]:
         drug = self.ruleset.drugs.get(protocol.drug) if protocol.drug else None
-        return plan_limits(protocol, drug, self.ruleset.limits, [])
+        caps = self.assessment.rule_caps(protocol.id) if self.assessment is not None else []
+        return plan_limits(protocol, drug, self.ruleset.limits, caps)
 
 
 def field_choices(name: str, ruleset: RuleSet, vocabulary: CourseVocabulary) -> list[str]:
@@ -314,15 +320,17 @@ def _row_check(ctx: _Context, name: str) -> pa.Check:
 
 
 def session_schema(ruleset: RuleSet, vocabulary: CourseVocabulary,
-                   limits: bool = True) -> pa.DataFrameSchema:
+                   limits: bool = True, assessment: Assessment | None = None
+                   ) -> pa.DataFrameSchema:
     """The pandera schema of logged sessions, one row each, quantities in the log's units.
 
     Columns are checked against the rules' sites, protocols and the course vocabulary; with
     ``limits`` each row is also checked against its protocol's and drug's limits, dose
     arithmetic, the drug's polarity and the protocol's sites (the log's read path leaves them
-    out so that a later, stricter rule never hides sessions already given).
+    out so that a later, stricter rule never hides sessions already given). ``assessment``
+    adds the patient's rule caps to those limits (see :meth:`CourseLog.log_session`).
     """
-    ctx = _Context(ruleset, vocabulary)
+    ctx = _Context(ruleset, vocabulary, assessment)
     effects = set(vocabulary.adverse_effects)
     positive = pa.Check.gt(0)
 
@@ -454,13 +462,15 @@ def _column_problem(f: SessionField, value: Any, ctx: _Context) -> str:
 
 
 def validate_sessions(records: Sequence[Mapping[str, object]], ruleset: RuleSet,
-                      vocabulary: CourseVocabulary) -> list[SessionRecord]:
+                      vocabulary: CourseVocabulary, assessment: Assessment | None = None
+                      ) -> list[SessionRecord]:
     """Check raw session mappings (strings with units accepted) and turn them into records.
 
     Every problem of every record is collected before raising
-    :class:`~ionto_cds.errors.SessionDataError` (for the first bad record's course).
+    :class:`~ionto_cds.errors.SessionDataError` (for the first bad record's course). With the
+    patient's ``assessment`` each session is also held to the caps its rules put on the plan.
     """
-    ctx = _Context(ruleset, vocabulary)
+    ctx = _Context(ruleset, vocabulary, assessment)
     problems: dict[int, list[SessionProblem]] = {}
     parsed_rows: list[dict[str, Any]] = []
     for i, record in enumerate(records):
@@ -502,7 +512,7 @@ def validate_sessions(records: Sequence[Mapping[str, object]], ruleset: RuleSet,
 
     frame = _frame([row_of(p) for p in parsed_rows])
     try:
-        session_schema(ruleset, vocabulary).validate(frame, lazy=True)
+        session_schema(ruleset, vocabulary, assessment=assessment).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         _collect_schema_problems(exc, frame, ctx, parsed_rows, problems)
     bad = [i for i, found in problems.items() if found]
@@ -570,11 +580,12 @@ def _record(parsed: Mapping[str, Any]) -> SessionRecord:
 
 
 def validate_session(record: Mapping[str, object], ruleset: RuleSet | None = None,
-                     vocabulary: CourseVocabulary | None = None) -> SessionRecord:
+                     vocabulary: CourseVocabulary | None = None,
+                     assessment: Assessment | None = None) -> SessionRecord:
     """Check one raw session mapping; raise :class:`SessionDataError` listing every problem."""
     rs = ruleset if ruleset is not None else default_ruleset()
     vocab = vocabulary if vocabulary is not None else vocabulary_for(rs.source.directory)
-    return validate_sessions([record], rs, vocab)[0]
+    return validate_sessions([record], rs, vocab, assessment)[0]
 
 
 # --- the SQLite log --------------------------------------------------------------------------
@@ -699,13 +710,19 @@ class CourseLog:
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         con.execute("COMMIT")
 
-    def log_session(self, record: Mapping[str, object]) -> SessionRecord:
+    def log_session(self, record: Mapping[str, object],
+                    assessment: Assessment | None = None) -> SessionRecord:
         """Check one session and store it in its own transaction; return it with its id.
+
+        Without ``assessment`` a session is held to its protocol's, drug's and the global
+        limits only. Pass the patient's :class:`~ionto_cds.engine.Assessment` to hold it to the
+        same limits the plan had, with the caps the patient's rules add (a child's current
+        above the ``paediatric-current-cap`` rule's 10 mA is refused, naming the rule).
 
         Raises :class:`~ionto_cds.errors.SessionDataError` (nothing stored) for bad input,
         :class:`~ionto_cds.errors.CourseLogError` when the database cannot be written.
         """
-        session = validate_sessions([record], self.ruleset, self.vocabulary)[0]
+        session = validate_sessions([record], self.ruleset, self.vocabulary, assessment)[0]
         row = session.to_row()
         row["adverse_effects"] = json.dumps(row["adverse_effects"])
         logged_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")

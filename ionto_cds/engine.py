@@ -227,6 +227,19 @@ class Assessment:
     screen_decision: Decision | None = None
     protocol_walk: tuple[ProtocolStep, ...] = ()
 
+    def rule_caps(self, protocol_id: str) -> list[tuple[str, Any, str]]:
+        """(limit name, value, rule id) for every cap this patient's rules put on a plan of
+        one protocol: the caps :meth:`RuleSet.plan` is given when that protocol is chosen.
+
+        General rules that are true or unknown count, and so do the protocol's own relative and
+        precaution rules (an unknown cap applies: the safer side).
+        """
+        rs, env = self.ruleset, self.factset.env
+        general = [r for r in rs.general if r.effect and rs.compiled[r.id](env) != _F]
+        soft = [r for r in rs._steering_for.get(protocol_id, ()) if r.effect
+                and r.severity is not Severity.ABSOLUTE and rs.compiled[r.id](env) != _F]
+        return [(name, value, r.id) for r in (*general, *soft) for name, value in r.effect.items()]
+
     def to_dict(self) -> dict[str, Any]:
         """The fixed JSON contract of `ionto-cds assess --format json`, plus extra context."""
         catalog = self.ruleset.catalog

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import patient
 
 from ionto_cds.course import (
     DB_ENV,
@@ -24,8 +25,9 @@ from ionto_cds.course import (
     validate_session,
 )
 from ionto_cds.course_vocabulary import load_course_vocabulary
-from ionto_cds.engine import RuleSet, default_ruleset
+from ionto_cds.engine import RuleSet, assess, default_ruleset
 from ionto_cds.errors import CourseLogError, RuleSetError, SessionDataError, UnknownCourseError
+from ionto_cds.protocols import plan_limits
 from ionto_cds.units import Quantity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +159,37 @@ def test_over_the_current_density_limit_is_refused(log: CourseLog) -> None:
         "the session for course 'c1' cannot be logged (1 problem):\n"
         "  electrode_area: 0.75 mA / cm ** 2 exceeds the maximum current density 0.5 mA / cm ** 2 "
         "(alternating current-density limit): the session is refused")
+
+
+def test_a_childs_12_mA_session_is_refused_by_the_paediatric_cap(log: CourseLog,
+                                                                 rs: RuleSet) -> None:
+    child = assess(patient(age=9), rs)
+    with pytest.raises(SessionDataError) as info:
+        log.log_session({**BASE, "current": "12 mA"}, assessment=child)
+    assert str(info.value) == (
+        "the session for course 'c1' cannot be logged (1 problem):\n"
+        "  current: 12 mA exceeds the maximum current 10 mA (rule paediatric-current-cap): "
+        "the session is refused")
+    assert log.courses() == []
+    assert log.log_session({**BASE, "current": "10 mA"}, assessment=child).current == \
+        Quantity(10, "mA")
+
+
+def test_without_an_assessment_only_protocol_limits_apply(log: CourseLog, rs: RuleSet) -> None:
+    assert log.log_session({**BASE, "current": "12 mA"}).current == Quantity(12, "mA")
+    adult = assess(patient(), rs)
+    assert log.log_session({**BASE, "current": "12 mA"}, assessment=adult).session_id == 2
+
+
+def test_assessment_caps_are_the_caps_the_plan_had(rs: RuleSet) -> None:
+    child = assess(patient(age=9), rs)
+    assert child.protocol is not None
+    plan = child.protocol
+    drug = rs.drugs.get(plan.protocol.drug) if plan.protocol.drug else None
+    caps = child.rule_caps(plan.protocol.id)
+    assert [(n, str(v), r) for n, v, r in caps] == [
+        ("max_current", "10 milliampere", "paediatric-current-cap")]
+    assert plan_limits(plan.protocol, drug, rs.limits, caps) == list(plan.limits)
 
 
 def test_a_session_exactly_at_the_limit_is_logged(log: CourseLog) -> None:
