@@ -693,28 +693,45 @@ def _plan(rs: Any, protocol: Any, caps: list[tuple[str, Any, str]], area: float 
     The dose texts are those of Plan.to_dict(), remembered per rule set across calls (chunks).
     """
     from ionto_cds.protocols import PlanInfeasible
-    from ionto_cds.units import Quantity, format_quantity
+    from ionto_cds.units import Quantity, unit
 
     cache = _PLANS.setdefault(rs, {})
     key = (protocol.id, tuple((c[0], c[2]) for c in caps), area)
     if key not in cache:
-        # As engine._choose_protocol: the answered area in the fact's default unit.
-        quantity = (Quantity(area, rs.catalog["electrode_area"].unit) if area is not None
-                    else None)
+        # As engine._choose_protocol: the answered area in the fact's default unit (the unit
+        # parsed once, not per group).
+        quantity = (Quantity(area, unit(rs.catalog["electrode_area"].unit))
+                    if area is not None else None)
         try:
             plan = rs.plan(protocol, caps, quantity, ())
         except PlanInfeasible:
             cache[key] = None
         else:
-            cache[key] = (format_quantity(plan.current), format_quantity(plan.duration),
-                          format_quantity(plan.dose),
-                          format_quantity(plan.current_density)
+            cache[key] = (_format(plan.current), _format(plan.duration), _format(plan.dose),
+                          _format(plan.current_density)
                           if plan.current_density is not None else "")
     found = cache[key]
     if found is None:
         return -1
     texts.append(found)
     return len(texts) - 1
+
+
+_UNIT_TEXTS: dict[Any, str] = {}
+
+
+def _format(quantity: Any, digits: int = 4) -> str:
+    """Exactly units.format_quantity, with the unit's text (pint's slow formatter) made once
+    per unit rather than once per plan (the differential test compares the two)."""
+    from ionto_cds.units import unit_text
+
+    units = quantity.units
+    text = _UNIT_TEXTS.get(units)
+    if text is None:
+        text = _UNIT_TEXTS[units] = unit_text(units)
+    rounded = float(f"{float(quantity.magnitude):.{digits}g}")
+    shown: float | int = int(rounded) if rounded.is_integer() else rounded
+    return f"{shown} {text}"
 
 
 def assessment_row(a: Any) -> tuple[str, ...]:
