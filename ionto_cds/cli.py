@@ -197,6 +197,26 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return run_screen(args)
 
 
+def cmd_course_log(args: argparse.Namespace) -> int:
+    from ionto_cds.course import CourseLog
+    from ionto_cds.units import format_quantity
+
+    record = read_patient_file(Path(args.session))
+    log = CourseLog(args.db)
+    s = log.log_session(record)
+    print(f"logged session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
+          f"{s.protocol}, {format_quantity(s.current)} x {format_quantity(s.duration)} = "
+          f"{format_quantity(s.dose)} (in {log.path})")
+    return EXIT_OK
+
+
+def cmd_course_guidance(args: argparse.Namespace) -> int:
+    from ionto_cds.course import CourseLog
+
+    print(CourseLog(args.db).guidance(args.course_id).to_markdown())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -255,6 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quarantine", help="bad rows CSV (default: OUTPUT.quarantine.csv)")
     p.add_argument("--plot", help="summary plot, .png or .svg")
     p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("course", help="treatment-course log: log a session, show guidance")
+    course = p.add_subparsers(dest="course_command", required=True)
+    db_help = "course log SQLite file (default: $IONTO_CDS_DB or the user's data directory)"
+    p = course.add_parser("log", help="check one session (YAML or JSON) and store it")
+    p.add_argument("session", help="session record, e.g. course_id, date, protocol, site, "
+                   "current, duration")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_course_log)
+    p = course.add_parser("guidance", help="the protocol's guidance for a course, as Markdown")
+    p.add_argument("course_id", help="course id as logged")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_course_guidance)
 
     p = sub.add_parser("replay", help="re-run a decision record with today's rules")
     p.add_argument("record", help="decision record JSON exported by the app")

@@ -215,3 +215,76 @@ def test_dose_unit_error(capsys):
     code, out, err = run(capsys, "dose", "--current", "5kg", "--duration", "30min")
     assert (code, out) == (2, "")
     assert err == "ionto-cds dose: expected a current (mA), got '5kg' (a mass)\n"
+
+
+SESSION = """course_id: c1
+date: 2025-03-03
+protocol: tap-water-palmoplantar
+site: palms
+current: 15 mA
+duration: 20 min
+adverse_effects: [vesicles]
+"""
+
+
+def test_course_log_stores_a_session(capsys, tmp_path):
+    db = tmp_path / "log.sqlite3"
+    code, out, err = run(capsys, "course", "log", str(_write(tmp_path, "s.yaml", SESSION)),
+                         "--db", str(db))
+    assert (code, err) == (0, "")
+    assert out == ("logged session 1 of course 'c1': 2025-03-03, tap-water-palmoplantar, "
+                   f"15 mA x 20 min = 300 mA * min (in {db})\n")
+
+
+def test_course_log_refuses_bad_input_with_the_session_error(capsys, tmp_path):
+    db = tmp_path / "log.sqlite3"
+    bad = SESSION.replace("site: palms", "site: palm").replace("15 mA", "25 mA")
+    code, out, err = run(capsys, "course", "log", str(_write(tmp_path, "s.yaml", bad)),
+                         "--db", str(db))
+    assert (code, out) == (2, "")
+    assert err == (
+        "ionto-cds course: the session for course 'c1' cannot be logged (2 problems):\n"
+        "  site: 'palm' is not a site (did you mean 'palms'?); one of: palms, soles, axillae, "
+        "face, neck, chest, back, shoulder, elbow, wrist_hand, hip, knee, ankle_foot\n"
+        "  current: 25 mA exceeds the maximum current 20 mA (protocol tap-water-palmoplantar): "
+        "the session is refused\n")
+    assert "Traceback" not in err
+
+
+def test_course_log_missing_file_exits_2(capsys, tmp_path):
+    code, out, err = run(capsys, "course", "log", str(tmp_path / "none.yaml"),
+                         "--db", str(tmp_path / "log.sqlite3"))
+    assert (code, out) == (2, "")
+    assert err == f"ionto-cds course: {tmp_path / 'none.yaml'}: no such file\n"
+
+
+def test_course_guidance_prints_markdown(capsys, tmp_path):
+    db = str(tmp_path / "log.sqlite3")
+    session = _write(tmp_path, "s.yaml", SESSION)
+    assert run(capsys, "course", "log", str(session), "--db", db)[0] == 0
+    code, out, err = run(capsys, "course", "guidance", "c1", "--db", db)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[:4] == [
+        "**Course c1: Tap-water iontophoresis, palms and soles**", "",
+        "- Lower the current at the next session.",
+        "- Small blisters (vesicles): Check the skin and lower the current; stop if blistering "
+        "recurs. (protocol tap-water-palmoplantar)"]
+    assert lines[-1] == "- Cumulative dose 300 mA * min over 1 session of tap-water-palmoplantar"
+
+
+def test_course_guidance_for_an_unknown_course_exits_2(capsys, tmp_path):
+    db = tmp_path / "log.sqlite3"
+    code, out, err = run(capsys, "course", "guidance", "c9", "--db", str(db))
+    assert (code, out) == (2, "")
+    assert err == f"ionto-cds course: no sessions are logged for course 'c9' in {db}\n"
+
+
+def test_course_commands_run_as_a_console_script(tmp_path):
+    db = str(tmp_path / "log.sqlite3")
+    session = _write(tmp_path, "s.yaml", SESSION.replace("site: palms", "site: palm"))
+    done = subprocess.run([sys.executable, "-m", "ionto_cds.cli", "course", "log", str(session),
+                           "--db", db], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("ionto-cds course: the session for course 'c1' cannot be "
+                                  "logged (1 problem):\n  site: 'palm' is not a site")
