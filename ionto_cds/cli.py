@@ -203,7 +203,16 @@ def cmd_course_log(args: argparse.Namespace) -> int:
 
     record = read_patient_file(Path(args.session))
     log = CourseLog(args.db)
-    s = log.log_session(record)
+    assessment = None
+    if args.patient:
+        from ionto_cds.engine import assess
+        from ionto_cds.errors import PatientDataError
+
+        try:
+            assessment = assess(read_patient_file(Path(args.patient)), log.ruleset)
+        except PatientDataError as exc:
+            raise PatientDataError(exc.problems, args.patient) from None
+    s = log.log_session(record, assessment)
     print(f"logged session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
           f"{s.protocol}, {format_quantity(s.current)} x {format_quantity(s.duration)} = "
           f"{format_quantity(s.dose)} (in {log.path})")
@@ -283,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", help="session record, e.g. course_id, date, protocol, site, "
                    "current, duration")
     p.add_argument("--db", help=db_help)
+    p.add_argument("--patient", help="the patient's answers (YAML or JSON): the session is "
+                   "also held to the caps the patient's rules put on the plan")
     p.set_defaults(func=cmd_course_log)
     p = course.add_parser("guidance", help="the protocol's guidance for a course, as Markdown")
     p.add_argument("course_id", help="course id as logged")

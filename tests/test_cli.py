@@ -288,3 +288,18 @@ def test_course_commands_run_as_a_console_script(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("ionto-cds course: the session for course 'c1' cannot be "
                                   "logged (1 problem):\n  site: 'palm' is not a site")
+
+
+def test_course_log_with_the_patient_applies_the_paediatric_cap(capsys, tmp_path):
+    db = str(tmp_path / "log.sqlite3")
+    session = _write(tmp_path, "s.yaml", SESSION.replace("15 mA", "12 mA"))
+    child = _write(tmp_path, "child.json", json.dumps(patient(age=9)))
+    code, out, err = run(capsys, "course", "log", str(session), "--db", db,
+                         "--patient", str(child))
+    assert (code, out) == (2, "")
+    assert err == (
+        "ionto-cds course: the session for course 'c1' cannot be logged (1 problem):\n"
+        "  current: 12 mA exceeds the maximum current 10 mA (rule paediatric-current-cap): "
+        "the session is refused\n")
+    adult = _write(tmp_path, "adult.json", json.dumps(patient()))
+    assert run(capsys, "course", "log", str(session), "--db", db, "--patient", str(adult))[0] == 0
