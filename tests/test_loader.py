@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,17 @@ def test_the_rules_folder_course_vocabulary_is_checked_too(rules):
         "adverse_effects keys, or add the effect there first"
         for n, pid in ((1, "tap-water-palmoplantar"), (2, "tap-water-axillae"),
                        (3, "dexamethasone-musculoskeletal"), (4, "acetic-acid-calcific-plantar"))]
+
+
+def test_sha256_covers_the_course_vocabulary_in_use(rules):
+    """Plans show the vocabulary's side-effect labels, so a label edit changes the hash."""
+    before = read_rules(rules).source.sha256
+    course = rules / "course"
+    shutil.copytree(RULES / "course", course)
+    assert read_rules(rules).source.sha256 == before  # the same vocabulary, now the folder's own
+    vocabulary = course / "course.yaml"
+    text = vocabulary.read_text(encoding="utf-8")
+    label = "label: Redness (erythema)"
+    assert label in text
+    vocabulary.write_text(text.replace(label, "label: Erythema (redness)"), encoding="utf-8")
+    assert read_rules(rules).source.sha256 != before

@@ -153,7 +153,18 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
     errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
     if errors:
         return LoadReport(None, errors)
-    digest = _content_hash({n: documents[n][1] for n in documents})
+    hashed = {n: documents[n][1] for n in documents}
+    # The course vocabulary in use (the folder's own, else the packaged one) gives the
+    # side-effect labels shown in plans, so it is content too.
+    course = folder / "course"
+    if not any(course.glob("*.yaml")):
+        course = packaged_rules_dir() / "course"
+    for extra in sorted(course.glob("*.yaml")):
+        try:
+            hashed[f"course/{extra.name}"] = load_yaml_file(extra)
+        except RuleError as exc:  # already reported through the vocabulary; never hash garbage
+            return LoadReport(None, [exc])
+    digest = _content_hash(hashed)
     source = RuleSource(
         directory=folder,
         version=version,
