@@ -86,3 +86,16 @@ def test_chunked_evaluation_equals_one_pass(differential: tuple[pd.DataFrame, pd
     assert chunked.index.equals(shifted.index)
     assert {str(d) for d in chunked.dtypes} == {"object"}
     assert chunked.to_numpy().tolist() == result.to_numpy().tolist()
+
+
+def test_no_chunk_outlives_the_call(differential: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """Nothing (such as a cached PlanInfeasible's traceback) keeps a chunk's arrays alive."""
+    import gc
+
+    from ionto_cds.engine import load_ruleset
+    from ionto_cds.language.vectorised import FrameEvaluator
+
+    frame, _ = differential
+    evaluate_frame(frame, load_ruleset(), chunk_rows=2000)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, FrameEvaluator)]

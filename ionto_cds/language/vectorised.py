@@ -20,6 +20,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -274,9 +275,10 @@ class _Joiner:
         codes, count = _group_codes(small, self.n)
         first = _first_rows(codes, count)
 
+        ids = self.ids
+
         def make(row: list[int]) -> str:
-            return SEPARATOR.join(item for flag, item in zip(row, self.ids, strict=True)
-                                  if flag)
+            return SEPARATOR.join(compress(ids, row))
         return codes, self.shared.texts(("ids", *self.ids), small, first, make)
 
 
@@ -389,7 +391,7 @@ class _Ranker:
         return codes, self.shared.texts(("rank", *names), codes_per_fact, first_rows, make)
 
 
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 131_072
 """Rows evaluated at once: every truth and rank array exists for one chunk at a time, which
 bounds peak memory (and keeps the int8 arrays in cache) whatever the frame's length."""
 
@@ -704,12 +706,20 @@ def _plan(rs: Any, protocol: Any, caps: list[tuple[str, Any, str]], area: float 
                     if area is not None else None)
         try:
             plan = rs.plan(protocol, caps, quantity, ())
-        except PlanInfeasible:
+        except PlanInfeasible as exc:
             cache[key] = None
+            # RuleSet.plan keeps the exception it raised (and re-raises it); its traceback
+            # would keep this call's frames, so a whole chunk's arrays, alive for good.
+            exc.__traceback__ = None
         else:
             cache[key] = (_format(plan.current), _format(plan.duration), _format(plan.dose),
                           _format(plan.current_density)
                           if plan.current_density is not None else "")
+        if area is not None and protocol.electrode_area is None:  # the area-free plan it tried
+            try:
+                rs.plan(protocol, caps, None, ())
+            except PlanInfeasible as exc:
+                exc.__traceback__ = None
     found = cache[key]
     if found is None:
         return -1
