@@ -453,14 +453,13 @@ class _Texts:
         known = self.joined.setdefault(kind, {})
         matrix = np.ascontiguousarray(np.stack([c[first] for c in columns], axis=1))
         width = matrix.dtype.itemsize * matrix.shape[1]
-        raw = matrix.tobytes()
-        out = []
-        for g in range(len(first)):
-            key = raw[g * width:(g + 1) * width]
-            text = known.get(key)
-            if text is None:
-                text = known[key] = make(matrix[g].tolist())
-            out.append(text)
+        if not len(first) or not width:
+            return [make(matrix[g].tolist()) for g in range(len(first))]
+        # Each group's row as one bytes key, and the lookups, in C loops.
+        keys: list[Any] = matrix.view(np.dtype((np.void, width))).ravel().tolist()  # bytes
+        out: list[str] = list(map(known.get, keys, [""] * len(keys)))
+        for g in [g for g, text in enumerate(out) if not text]:
+            out[g] = known[keys[g]] = make(matrix[g].tolist())
         return out
 
 
