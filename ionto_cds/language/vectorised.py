@@ -63,7 +63,7 @@ def _encode(fact: FactDef, column: pd.Series | None, n: int) -> _Fact:
     kind = fact.type
     values: Any
     if kind is FactType.BOOL:
-        values = column.fillna(False).to_numpy(dtype=bool)
+        values = column.to_numpy(dtype=bool, na_value=False)
     elif kind in (FactType.INT, FactType.QUANTITY):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     elif kind is FactType.ENUM:
@@ -359,12 +359,16 @@ class _Ranker:
         for rule, rows in chosen:
             if not rows.any():
                 continue
-            severity = rule.severity.rank
+            severity = np.int16(rule.severity.rank)
             for fact, times in self.asks(rule).items():
-                here = np.where(rows, times, 0).astype(np.int16)
-                count[fact] = count[fact] + here if fact in count else here
-                low = np.where(here > 0, severity, 3).astype(np.int16)
-                rank[fact] = np.minimum(rank[fact], low) if fact in rank else low
+                counted = count.get(fact)
+                if counted is None:
+                    counted = count[fact] = np.zeros(self.n, dtype=np.int16)
+                    rank[fact] = np.full(self.n, 3, dtype=np.int16)
+                # In place: count the rule's asks on its rows, the best severity where asked.
+                np.add(counted, times, out=counted, where=rows)
+                ranked = rank[fact]
+                np.minimum(ranked, severity, out=ranked, where=rows & (times > 0))
         for fact, rows in (first or {}).items():
             if rows.any():
                 zero = np.zeros(self.n, dtype=np.int16)
