@@ -226,7 +226,8 @@ def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[n
     """Exact group numbers of the rows of several small non-negative integer columns.
 
     Columns are bit-packed into 62-bit words (no hashing, so no collisions) and the words
-    factorised one after another.
+    factorised one after another (a single narrow word is numbered by a dense table). Group
+    numbers are in no particular order.
     """
     words: list[npt.NDArray[np.int64]] = []
     word = np.zeros(n, dtype=np.int64)
@@ -243,6 +244,11 @@ def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[n
             word = col.astype(np.int64)
         bits += width
     words.append(word)
+    if len(words) == 1 and bits <= 20:  # few distinct words: a dense table, no hashing
+        seen = np.zeros(1 << bits, dtype=bool)
+        seen[word] = True
+        dense = np.cumsum(seen) - 1
+        return dense[word], int(dense[-1]) + 1
     first, uniques = pd.factorize(words[0])
     codes, count = np.asarray(first, dtype=np.int64), len(uniques)
     for extra in words[1:]:
