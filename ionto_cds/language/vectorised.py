@@ -304,13 +304,14 @@ def _join_groups(parts: list[tuple[npt.NDArray[np.int64], list[str]]], n: int,
     codes, count = _group_codes([c for c, _ in parts], n)
     first = _first_rows(codes, count)
     # Each part's texts as ids that hold across chunks, so a group's signature is its ids.
-    ids = [shared.ids(texts)[c] for c, texts in parts]
+    ids = [shared.ids(texts)[c[first]] for c, texts in parts]  # per group, not per row
     words = shared.words
 
     def make(row: list[int]) -> str:
         return SEPARATOR.join(filter(None, map(words.__getitem__, row)))
     # texts() keeps one object per signature across chunks: no per-row strings.
-    joined = np.asarray(shared.texts(("join", len(parts)), ids, first, make), dtype=object)
+    groups = np.arange(count, dtype=np.int64)
+    joined = np.asarray(shared.texts(("join", len(parts)), ids, groups, make), dtype=object)
     return joined[codes]
 
 
