@@ -183,10 +183,17 @@ def _leaf_test(leaf: Leaf, fact: _Fact) -> Bools:
     return np.asarray(_COMPARE[op](values, float(expected)), dtype=bool)
 
 
-def encode_facts(frame: pd.DataFrame, catalog: FactCatalog) -> dict[str, _Fact]:
-    """Encode a canonical frame and work out, as FactCatalog.factset does, what is skipped."""
+def encode_facts(frame: pd.DataFrame, catalog: FactCatalog,
+                 given: Mapping[str, tuple[Bools, Any]] | None = None) -> dict[str, _Fact]:
+    """Encode a canonical frame and work out, as FactCatalog.factset does, what is skipped.
+
+    ``given``: facts already encoded (answered rows, values) for exactly these rows.
+    """
     n = len(frame)
-    facts = {f.name: _encode(f, frame[f.name] if f.name in frame.columns else None, n)
+    given = given or {}
+    facts = {f.name: _Fact(f, given[f.name][0], np.zeros(n, dtype=bool), given[f.name][1])
+             if f.name in given else
+             _encode(f, frame[f.name] if f.name in frame.columns else None, n)
              for f in catalog}
     # Like FactCatalog.factset: asked_when in catalog order, each on the env so far.
     for fact in catalog:
@@ -424,9 +431,17 @@ def evaluate_frame(frame: pd.DataFrame, ruleset: Any, chunk_rows: int = CHUNK_RO
     out = np.empty((len(RESULT_COLUMNS), n), dtype=object)
     texts = _Texts()
     step = max(int(chunk_rows), 1)
+    # Text columns are factorised once over the whole frame (small integer arrays), not per
+    # chunk: pandas' string factorisation has a large cost per call.
+    catalog: FactCatalog = ruleset.catalog
+    whole = {f.name: _encode(f, frame[f.name], n) for f in catalog
+             if f.type in (FactType.ENUM, FactType.LIST) and f.name in frame.columns} if (
+                 n > step) else {}
     for start in range(0, n, step):
         part = frame.iloc[start:start + step]
-        for j, column in enumerate(_evaluate_chunk(part, ruleset, texts)):
+        given = {name: (fact.answered[start:start + step], fact.values[start:start + step])
+                 for name, fact in whole.items()}
+        for j, column in enumerate(_evaluate_chunk(part, ruleset, texts, given)):
             out[j, start:start + len(part)] = column
     # The block is (columns, rows), as pandas stores it: the frame wraps it without a copy.
     result = pd.DataFrame(out.T, index=frame.index, columns=list(RESULT_COLUMNS), dtype=object,
@@ -474,15 +489,15 @@ class _Texts:
         return out
 
 
-def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts
-                    ) -> list[npt.NDArray[np.object_]]:
+def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
+                    given: Mapping[str, tuple[Bools, Any]]) -> list[npt.NDArray[np.object_]]:
     """:func:`evaluate_frame` on one chunk: the result columns as object arrays."""
     from ionto_cds.engine import Decision
 
     rs = ruleset
     catalog: FactCatalog = rs.catalog
     n = len(frame)
-    facts = encode_facts(frame, catalog)
+    facts = encode_facts(frame, catalog, given)
     ev = FrameEvaluator(facts)
     ranker = _Ranker(rs, ev, facts, shared)
     ABS = Severity.ABSOLUTE
