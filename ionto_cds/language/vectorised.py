@@ -1,18 +1,15 @@
 """Vectorised three-valued evaluation of a whole rule set over a DataFrame of patients.
 
 An evaluator kept apart from the rule model (as the scalar one in ``conditions`` is): every
-condition node becomes an int8 array of Kleene truths (0 false, 1 unknown, 2 true) over all
-rows at once. Results are made *identical* to one-by-one :func:`ionto_cds.engine.assess` by
-construction: rows are grouped by everything the scalar path reads, and the scalar engine runs
-once per distinct group on a representative row; its decision, findings, missing facts,
-protocol and dose are broadcast to the group.
+condition node becomes an int8 array of Kleene truths (0 false, 1 unknown, 2 true) over the rows
+of a chunk at once, and ``engine.assess`` (decision, protocol walk, steering, missing-fact
+ranking, findings order) is mirrored with array operations. Results are identical to
+one-by-one :func:`ionto_cds.engine.assess` (tests/test_vectorised.py checks 10,000 patients).
 
-What the scalar path reads (checked against ``engine.py``): the truth of every rule, protocol
-and ``asked_when`` condition; for each of them the facts ``undecided_facts`` returns (nonempty
-only when the condition is unknown); which required facts are unanswered; and the answered
-``electrode_area`` (plan arithmetic). Leaf truths matter only through these, so they are not in
-the key; rows whose decision is ``not_eligible`` never reach the protocol walk, so for them only
-the decision-deciding rules' truths are kept. Fewer key columns means fewer groups.
+Scale: rows are evaluated in chunks (:data:`CHUNK_ROWS`), so truth and rank arrays exist for one
+chunk at a time. Text cells (findings, missing facts, dose) are made once per distinct group of
+rows, not per row, and the same string objects are reused across chunks; plans are built once
+per distinct (protocol, caps, electrode area) through the rule set's plan cache.
 """
 
 from __future__ import annotations
