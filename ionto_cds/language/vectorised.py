@@ -737,11 +737,16 @@ def _plan(rs: Any, protocol: Any, caps: list[tuple[str, Any, str]], area: float 
             cache[key] = (_format(plan.current), _format(plan.duration), _format(plan.dose),
                           _format(plan.current_density)
                           if plan.current_density is not None else "")
-        if area is not None and protocol.electrode_area is None:  # the area-free plan it tried
+        # The area-free plan RuleSet.plan tried first (same reason), when that one fails.
+        free = ("area-free", key[0], key[1])
+        if area is not None and protocol.electrode_area is None and cache.get(free, True):
             try:
                 rs.plan(protocol, caps, None, ())
             except PlanInfeasible as exc:
                 exc.__traceback__ = None
+                cache[free] = ("infeasible",)  # clear it again next time
+            else:
+                cache[free] = None  # feasible: no exception is kept
     found = cache[key]
     if found is None:
         return -1
