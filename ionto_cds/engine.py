@@ -67,7 +67,7 @@ class RuleSet:
             p.id: compile_condition(p.when) for p in self.protocols
         }
         self.required = tuple(f.name for f in self.catalog if f.required)
-        self._plans: dict[tuple[Any, ...], Plan | PlanInfeasible] = {}
+        self._plans: dict[tuple[Any, ...], Plan | str] = {}
         self._steering_for: dict[str, tuple[Rule, ...]] = {
             p.id: tuple(r for r in self.steering if r.applies_to & p.targets())
             for p in self.protocols
@@ -83,8 +83,8 @@ class RuleSet:
         key = (protocol.id, tuple((n, str(v), r) for n, v, r in rule_caps),
                None if area is None else float(area.magnitude), precautions)
         cached = self._plans.get(key)
-        if isinstance(cached, PlanInfeasible):
-            raise cached
+        if isinstance(cached, str):  # infeasible: a fresh exception, so no traceback is kept
+            raise PlanInfeasible(cached)
         if cached is not None:
             return cached
         if len(self._plans) > 65536:
@@ -95,7 +95,8 @@ class RuleSet:
                 drug = self.drugs.get(protocol.drug) if protocol.drug else None
                 plan = build_plan(protocol, drug, self.limits, rule_caps, area, precautions)
         except PlanInfeasible as exc:
-            self._plans[key] = exc
+            # Keep only the reason: a kept exception would keep its traceback's frames alive.
+            self._plans[key] = str(exc)
             raise
         self._plans[key] = plan
         return plan

@@ -728,25 +728,12 @@ def _plan(rs: Any, protocol: Any, caps: list[tuple[str, Any, str]], area: float 
                     if area is not None else None)
         try:
             plan = rs.plan(protocol, caps, quantity, ())
-        except PlanInfeasible as exc:
+        except PlanInfeasible:
             cache[key] = None
-            # RuleSet.plan keeps the exception it raised (and re-raises it); its traceback
-            # would keep this call's frames, so a whole chunk's arrays, alive for good.
-            exc.__traceback__ = None
         else:
             cache[key] = (_format(plan.current), _format(plan.duration), _format(plan.dose),
                           _format(plan.current_density)
                           if plan.current_density is not None else "")
-        # The area-free plan RuleSet.plan tried first (same reason), when that one fails.
-        free = ("area-free", key[0], key[1])
-        if area is not None and protocol.electrode_area is None and cache.get(free, True):
-            try:
-                rs.plan(protocol, caps, None, ())
-            except PlanInfeasible as exc:
-                exc.__traceback__ = None
-                cache[free] = ("infeasible",)  # clear it again next time
-            else:
-                cache[free] = None  # feasible: no exception is kept
     found = cache[key]
     if found is None:
         return -1
