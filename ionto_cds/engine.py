@@ -237,7 +237,9 @@ class Assessment:
         """
         rs, env = self.ruleset, self.factset.env
         general = [r for r in rs.general if r.effect and rs.compiled[r.id](env) != _F]
-        soft = [r for r in rs._steering_for.get(protocol_id, ()) if r.effect
+        protocol = next((p for p in rs.protocols if p.id == protocol_id), None)
+        steering = rs.steering_rules(protocol) if protocol is not None else ()
+        soft = [r for r in steering if r.effect
                 and r.severity is not Severity.ABSOLUTE and rs.compiled[r.id](env) != _F]
         return [(name, value, r.id) for r in (*general, *soft) for name, value in r.effect.items()]
 
