@@ -16,7 +16,7 @@ from ionto_cds.dosing import (
     faraday_upper_bound,
 )
 from ionto_cds.engine import RuleSet
-from ionto_cds.errors import InputFileError
+from ionto_cds.errors import UsageError
 from ionto_cds.language.reader import did_you_mean
 from ionto_cds.units import format_quantity, parse_quantity
 
@@ -77,26 +77,26 @@ def check_dose(
 ) -> DoseCheck:
     """Compute dose, charge and density for the given numbers and check them against limits.
 
-    Raises UnitError for unparsable or wrongly dimensioned input, InputFileError-style
-    messages (as IontoError) for an unknown drug or a missing duration/dose.
+    Raises UnitError for unparsable or wrongly dimensioned input, UsageError for an unknown
+    drug, a missing duration/dose or values that are not above zero.
     """
     i = parse_quantity(current, "mA").to("mA")
     if (duration is None) == (dose is None):
-        raise InputFileError("dose", "give exactly one of --duration or --dose")
+        raise UsageError("give exactly one of --duration or --dose")
     if duration is not None:
         t = parse_quantity(duration, "min").to("min")
     else:
         t = duration_for(parse_quantity(dose, "mA*min"), i)
     if i.magnitude <= 0 or t.magnitude <= 0:
-        raise InputFileError("dose", "current and duration must be above zero")
+        raise UsageError("current and duration must be above zero")
     a = parse_quantity(area, "cm^2").to("cm^2") if area is not None else None
     if a is not None and a.magnitude <= 0:
-        raise InputFileError("dose", "the electrode area must be above zero")
+        raise UsageError("the electrode area must be above zero")
     limits: list[Limit] = []
     drug_def = None
     if drug is not None:
         if drug not in rs.drugs:
-            raise InputFileError("dose", f"unknown drug '{drug}'{did_you_mean(drug, rs.drugs)}; "
+            raise UsageError(f"unknown drug '{drug}'{did_you_mean(drug, rs.drugs)}; "
                                  f"drugs: {', '.join(rs.drugs)}")
         drug_def = rs.drugs[drug]
         polarity = drug_def.polarity

@@ -85,6 +85,17 @@ class PatientDataError(IontoError, ValueError):
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
 
+class UsageError(IontoError, ValueError):
+    """A command given values that cannot work together (e.g. both or neither of two options)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class InputFileError(IontoError, ValueError):
     """A patient or cohort file that cannot be read (missing, empty, malformed, wrong shape)."""
 

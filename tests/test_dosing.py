@@ -19,7 +19,7 @@ from ionto_cds.dosing import (
     faraday_upper_bound,
     tightest,
 )
-from ionto_cds.errors import InputFileError, UnitError
+from ionto_cds.errors import UnitError, UsageError
 from ionto_cds.units import Quantity
 
 Q = Quantity
@@ -172,13 +172,13 @@ def test_calculator_density_by_polarity(rs):
          "expected a current (mA), got '5 kg' (a mass)"),
         ({"current": "5 mA", "duration": "1 mA"}, UnitError,
          "expected a time (min), got '1 mA' (a current)"),
-        ({"current": "5 mA"}, InputFileError, "dose: give exactly one of --duration or --dose"),
-        ({"current": "5 mA", "duration": "1 min", "dose": "5 mA*min"}, InputFileError,
-         "dose: give exactly one of --duration or --dose"),
-        ({"current": "0 mA", "duration": "1 min"}, InputFileError,
-         "dose: current and duration must be above zero"),
-        ({"current": "5 mA", "duration": "1 min", "drug": "lidocain"}, InputFileError,
-         "dose: unknown drug 'lidocain' (did you mean 'lidocaine'?); drugs: glycopyrronium, "
+        ({"current": "5 mA"}, UsageError, "give exactly one of --duration or --dose"),
+        ({"current": "5 mA", "duration": "1 min", "dose": "5 mA*min"}, UsageError,
+         "give exactly one of --duration or --dose"),
+        ({"current": "0 mA", "duration": "1 min"}, UsageError,
+         "current and duration must be above zero"),
+        ({"current": "5 mA", "duration": "1 min", "drug": "lidocain"}, UsageError,
+         "unknown drug 'lidocain' (did you mean 'lidocaine'?); drugs: glycopyrronium, "
          "dexamethasone, acetic_acid, lidocaine"),
     ],
 )
