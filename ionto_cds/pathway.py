@@ -141,11 +141,12 @@ class Pathway:
         ids = {n for g in self.groups if g.stage == stage for n in g.nodes}
         return tuple(n for n in self.nodes if n.id in ids)
 
-    def to_svg(self, focus: str | None = None, id_prefix: str | None = None) -> str:
+    def to_svg(self, focus: str | None = None, id_prefix: str | None = None,
+               around_focus: bool = False) -> str:
         """The pathway as a standalone SVG document (see :mod:`ionto_cds.pathway_svg`)."""
         from ionto_cds.pathway_svg import render_svg
 
-        return render_svg(self, focus=focus, id_prefix=id_prefix)
+        return render_svg(self, focus=focus, id_prefix=id_prefix, around_focus=around_focus)
 
     def _repr_svg_(self) -> str:
         return self.to_svg()

@@ -384,12 +384,19 @@ def _focus(box: Box) -> list[str]:
                   anchor="end", halo=True), "</g>"]
 
 
-def render_svg(pathway: Pathway, focus: str | None = None, id_prefix: str | None = None) -> str:
+WINDOW = (1400.0, 900.0)
+"""Width and height of the part of the pathway shown around a focused step."""
+
+
+def render_svg(pathway: Pathway, focus: str | None = None, id_prefix: str | None = None,
+               around_focus: bool = False) -> str:
     """The pathway as a standalone SVG document (XML declaration omitted, so it can be
     inlined in HTML as well as written to a file).
 
-    ``focus`` marks one node (the current step of a walk-through); ``id_prefix`` keeps the
-    ids of patterns and markers unique when several diagrams share one page.
+    ``focus`` marks one node (the current step of a walk-through); with ``around_focus`` the
+    document shows only a window of the pathway centred on it, so the step is always in view.
+    ``id_prefix`` keeps the ids of patterns and markers unique when several diagrams share
+    one page.
     """
     prefix = id_prefix or "pw" + hashlib.sha1(
         repr([(n.id, n.status.value) for n in pathway.nodes]).encode()).hexdigest()[:8]
@@ -419,8 +426,15 @@ def render_svg(pathway: Pathway, focus: str | None = None, id_prefix: str | None
     body += edges
     if focus is not None and focus in layout.nodes:
         body += _focus(layout.nodes[focus])
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" '
-            f'height="{_num(height)}" viewBox="0 0 {_num(width)} {_num(height)}" '
+    x0, y0, shown_w, shown_h = 0.0, 0.0, float(width), float(height)
+    if around_focus and focus is not None and focus in layout.nodes:
+        box = layout.nodes[focus]
+        shown_w, shown_h = min(width, WINDOW[0]), min(height, WINDOW[1])
+        x0 = min(max(box.x + box.w / 2 - shown_w / 2, 0.0), width - shown_w)
+        y0 = min(max(box.y + box.h / 2 - shown_h / 2, 0.0), height - shown_h)
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(shown_w)}" '
+            f'height="{_num(shown_h)}" '
+            f'viewBox="{_num(x0)} {_num(y0)} {_num(shown_w)} {_num(shown_h)}" '
             f'font-family="{FONT}" role="img" aria-label="{escape(pathway.title)}">')
     background = f'<rect width="{_num(width)}" height="{_num(height)}" fill="#ffffff"/>'
     return "\n".join([head, _defs(prefix), background, *body, "</svg>"]) + "\n"

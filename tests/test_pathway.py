@@ -238,3 +238,31 @@ def test_cli_pathway_of_a_patient_file_and_of_the_rules(tmp_path: Path) -> None:
     plain = tmp_path / "rules.svg"
     assert main(["pathway", "-o", str(plain)]) == 0
     assert "load a patient or case" in plain.read_text(encoding="utf-8")
+
+
+def test_around_focus_shows_a_window_that_contains_the_focused_step():
+    """Step-through shows the part of the pathway around the current step, never off-screen."""
+    import re as _re
+
+    from ionto_cds import assess, load_ruleset
+    from ionto_cds.pathway import build_pathway
+    from ionto_cds.pathway_svg import WINDOW
+
+    rs = load_ruleset()
+    a = assess({"age": 30, "sex": "male", "indication": "hyperhidrosis", "site": "palms"}, rs)
+    pathway = build_pathway(rs, a)
+    whole = pathway.to_svg()
+    full_w, full_h = (float(v) for v in _re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"',
+                                                   whole).groups())
+    for node in (pathway.nodes[0], pathway.nodes[len(pathway.nodes) // 2], pathway.nodes[-1]):
+        svg = pathway.to_svg(focus=node.id, around_focus=True)
+        x0, y0, w, h = (float(v) for v in _re.search(
+            r'viewBox="([\d.-]+) ([\d.-]+) ([\d.]+) ([\d.]+)"', svg).groups())
+        assert (w, h) == (min(full_w, WINDOW[0]), min(full_h, WINDOW[1]))
+        assert 0 <= x0 <= full_w - w and 0 <= y0 <= full_h - h
+        ring = _re.search(r'<g class="focus"><rect x="([\d.-]+)" y="([\d.-]+)" '
+                          r'width="([\d.]+)" height="([\d.]+)"', svg)
+        assert ring is not None
+        rx, ry, rw, rh = (float(v) for v in ring.groups())
+        # the focus ring's centre is inside the window shown
+        assert x0 <= rx + rw / 2 <= x0 + w and y0 <= ry + rh / 2 <= y0 + h

@@ -63,10 +63,13 @@ def _words(value: object) -> str:
 
 
 def pathway_html(rs: RuleSet, assessment: Assessment | None, title: str | None = None,
-                 focus: str | None = None, fit: bool = False) -> str:
-    """The pathway as inline SVG in a scrolling frame (Voila and JupyterLab both show it)."""
+                 focus: str | None = None, fit: bool = False,
+                 around_focus: bool = False) -> str:
+    """The pathway as inline SVG in a scrolling frame (Voila and JupyterLab both show it);
+    with ``around_focus``, only the part around the focused step."""
     svg = build_pathway(rs, assessment, title).to_svg(focus=focus,
-                                                      id_prefix=f"edu{next(_ids)}")
+                                                      id_prefix=f"edu{next(_ids)}",
+                                                      around_focus=around_focus)
     if fit:
         svg = svg.replace("<svg ", '<svg style="width:100%;height:auto" ', 1)
     return f"<div class='ionto-edu-svg'>{svg}</div>"
@@ -350,7 +353,7 @@ class EducatorApp:
         self.back_button.disabled = self.step_index == 0
         self.next_button.disabled = self.step_index == len(self.steps) - 1
         self.step_pathway.value = pathway_html(self.rs, self.assessment, focus=step.node.id,
-                                               fit=bool(self.fit.value))
+                                               fit=bool(self.fit.value), around_focus=True)
 
     # --- compare ------------------------------------------------------------------------
     def _compare(self) -> None:
