@@ -597,3 +597,20 @@ def test_form_logs_a_session_and_refreshes_guidance_and_plot(log: CourseLog) -> 
     assert session.current.to("mA").magnitude == pytest.approx(10)  # the protocol's plan current
     assert "Stop and reassess" in tracker.guidance.value
     assert tracker.plot.value[:4] == b"\x89PNG"
+
+
+def test_form_with_the_patients_assessment_applies_the_paediatric_cap(log: CourseLog,
+                                                                      rs: RuleSet) -> None:
+    from ionto_cds.widgets.course_form import CourseTracker
+
+    tracker = CourseTracker(log, "c3", assessment=assess(patient(age=9), rs))
+    form = tracker.form
+    form.controls["protocol"].value = TAP
+    form.controls["date"].value = dt.date(2025, 3, 5)
+    form.controls["current"].value = "12 mA"
+    assert form.submit() is None
+    assert ("12 mA exceeds the maximum current 10 mA (rule paediatric-current-cap)"
+            in form.messages["current"].value)
+    assert log.courses() == []
+    form.controls["current"].value = "10 mA"
+    assert form.submit() is not None

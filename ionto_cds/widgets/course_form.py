@@ -13,6 +13,7 @@ import ipywidgets as w
 from ionto_cds.course import SESSION_FIELDS, CourseLog, SessionField, SessionRecord, field_choices
 from ionto_cds.course_guidance import Guidance
 from ionto_cds.course_plot import plot_course
+from ionto_cds.engine import Assessment
 from ionto_cds.errors import IontoError, SessionDataError
 from ionto_cds.units import format_quantity
 
@@ -35,9 +36,13 @@ class CourseForm:
     """
 
     def __init__(self, log: CourseLog, course_id: str = "",
-                 on_logged: Callable[[SessionRecord], None] | None = None) -> None:
+                 on_logged: Callable[[SessionRecord], None] | None = None,
+                 assessment: Assessment | None = None) -> None:
         self.log = log
         self.on_logged = on_logged
+        # The patient's assessment, when known: sessions are then held to the plan's limits
+        # with the caps the patient's rules add (a child's current cap), not only the protocol's.
+        self.assessment = assessment
         self.controls: dict[str, Any] = {}
         self.messages: dict[str, Any] = {}
         rows = []
@@ -131,7 +136,7 @@ class CourseForm:
         for message in self.messages.values():
             message.value = ""
         try:
-            session = self.log.log_session(self.values())
+            session = self.log.log_session(self.values(), assessment=self.assessment)
         except SessionDataError as exc:
             for problem in exc.problems:
                 target = self.messages.get(problem.field)
@@ -165,10 +170,12 @@ def guidance_html(guidance: Guidance) -> str:
 class CourseTracker:
     """The session form beside the course's plot and guidance, refreshed after every log."""
 
-    def __init__(self, log: CourseLog, course_id: str) -> None:
+    def __init__(self, log: CourseLog, course_id: str,
+                 assessment: Assessment | None = None) -> None:
         self.log = log
         self.course_id = course_id
-        self.form = CourseForm(log, course_id, on_logged=lambda _: self.refresh())
+        self.form = CourseForm(log, course_id, on_logged=lambda _: self.refresh(),
+                               assessment=assessment)
         self.plot = w.Image(format="png", layout=w.Layout(max_width="52em"))
         self.guidance = w.HTML("")
         self.guidance.add_class("ionto-course-guidance")
@@ -192,6 +199,7 @@ class CourseTracker:
         self.plot.layout.display = None
 
 
-def course_tracker(log: CourseLog, course_id: str) -> Any:
-    """The course tracker widget, ready to display."""
-    return CourseTracker(log, course_id).widget
+def course_tracker(log: CourseLog, course_id: str, assessment: Assessment | None = None) -> Any:
+    """The course tracker widget, ready to display (sessions held to the patient's limits when
+    the patient's assessment is given)."""
+    return CourseTracker(log, course_id, assessment).widget
