@@ -28,6 +28,34 @@ def _trace_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
     return lines
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def schedule_lines(schedule: dict[str, Any]) -> list[str]:
+    """A plan's schedule (as in Plan.to_dict()) as sentences: induction, when to judge
+    response, maintenance, minimum interval."""
+    lines: list[str] = []
+    ind = schedule["induction"]
+    parts = []
+    if ind["sessions_per_week"]:
+        parts.append(f"{_count(ind['sessions_per_week'], 'session')} a week")
+    if ind["sessions"]:
+        parts.append(f"{_count(ind['sessions'], 'session')} in all")
+    head = "Induction: " + (", ".join(parts) + "." if parts else "")
+    lines.append(f"{head} {ind['note'] or ''}".strip())
+    judge = schedule["judge_response"]
+    if judge["after_sessions"] or judge["note"]:
+        after = (f"Judge response after {_count(judge['after_sessions'], 'session')}."
+                 if judge["after_sessions"] else "Judging response:")
+        lines.append(f"{after} {judge['note'] or ''}".strip())
+    if schedule["maintenance"]:
+        lines.append(f"Maintenance: {schedule['maintenance']}")
+    if schedule["min_interval"]:
+        lines.append(f"Minimum interval between sessions: {schedule['min_interval']}")
+    return lines
+
+
 def to_markdown(assessment: Assessment) -> str:
     """A printable report: decision, questions, findings with reasons, plan, provenance."""
     d = assessment.to_dict()
@@ -76,18 +104,7 @@ def to_markdown(assessment: Assessment) -> str:
                 out += [f"**{title}**", "", *[f"- {x}" for x in plan[key]], ""]
         schedule = plan["schedule"]
         if schedule:
-            ind = schedule["induction"]
-            out += ["**Schedule**", ""]
-            out.append(f"- Induction: {ind['sessions_per_week']} sessions a week, "
-                       f"{ind['sessions']} sessions. {ind['note'] or ''}".rstrip())
-            jr = schedule["judge_response"]
-            if jr["after_sessions"] or jr["note"]:
-                out.append(f"- Judge response after {jr['after_sessions']} sessions. "
-                           f"{jr['note'] or ''}".rstrip())
-            if schedule["maintenance"]:
-                out.append(f"- Maintenance: {schedule['maintenance']}")
-            if schedule["min_interval"]:
-                out.append(f"- Minimum interval between sessions: {schedule['min_interval']}")
+            out += ["**Schedule**", "", *[f"- {line}" for line in schedule_lines(schedule)]]
             out.append("")
         if plan["side_effects"]:
             out += ["**On side effects**", ""]

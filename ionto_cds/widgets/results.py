@@ -11,6 +11,7 @@ import ipywidgets as w
 from ionto_cds.engine import Assessment, Decision, Finding, RuleSet
 from ionto_cds.language.model import Severity
 from ionto_cds.record import OVERRIDE_REASONS, Override
+from ionto_cds.report import schedule_lines
 
 _BANNER = {
     # decision: (icon, background, text colour, one-line explanation)
@@ -118,16 +119,7 @@ def plan_html(assessment: Assessment, d: Mapping[str, Any] | None = None) -> str
            f"<table class='ionto-params'>{table}</table>"]
     schedule = plan["schedule"]
     if schedule:
-        ind = schedule["induction"]
-        items = [f"Induction: {ind['sessions_per_week']} sessions a week, "
-                 f"{ind['sessions']} sessions. {ind['note'] or ''}"]
-        jr = schedule["judge_response"]
-        if jr["after_sessions"] or jr["note"]:
-            items.append(f"Judge response after {jr['after_sessions']} sessions. "
-                         f"{jr['note'] or ''}")
-        if schedule["maintenance"]:
-            items.append(f"Maintenance: {schedule['maintenance']}")
-        out.append(_list("Schedule", items))
+        out.append(_list("Schedule", schedule_lines(schedule)))
     for title, key in (("Adjustments", "adjustments"), ("Precautions", "precautions"),
                        ("Aftercare", "aftercare"), ("Monitoring", "monitoring")):
         if plan[key]:
