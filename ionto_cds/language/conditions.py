@@ -137,11 +137,6 @@ def evaluate(condition: Condition, env: Env) -> Truth:
     return Truth(compile_condition(condition)(env))
 
 
-def leaf_truth(leaf: Leaf, env: Env) -> Truth:
-    """The truth of one leaf."""
-    return Truth(compile_condition(leaf)(env))
-
-
 def undecided_facts(condition: Condition, env: Env) -> tuple[str, ...]:
     """Facts of the unknown leaves that still decide an unknown condition.
 

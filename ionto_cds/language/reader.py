@@ -22,7 +22,7 @@ from ionto_cds.language.model import (
     Leaf,
     Not,
 )
-from ionto_cds.language.yamlsource import LocatedList, LocatedMap, item_line, key_line, line_of
+from ionto_cds.language.yamlsource import LocatedList, LocatedMap, item_line, key_line
 from ionto_cds.units import format_quantity, parse_quantity
 
 # Which operators fit which fact type.
@@ -290,8 +290,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     return f"'{value}'"
-
-
-def line_or(value: Any, default: int | None) -> int | None:
-    """The line of a located value, else ``default``."""
-    return line_of(value, default)
