@@ -233,26 +233,37 @@ def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[n
     factorised one after another (a single narrow word is numbered by a dense table). Group
     numbers are in no particular order.
     """
+    columns = columns or [np.zeros(n, dtype=np.int8)]
+    widths = [max(int(col.max()).bit_length(), 1) if len(col) else 1 for col in columns]
+    if sum(widths) <= 20:  # few distinct words: packed in a narrow integer, a dense table
+        narrow = np.uint16 if sum(widths) <= 16 else np.uint32
+        small = columns[0].astype(narrow)
+        bits = widths[0]
+        for col, width in zip(columns[1:], widths[1:], strict=True):
+            shifted = col.astype(narrow)
+            np.left_shift(shifted, bits, out=shifted)
+            np.bitwise_or(small, shifted, out=small)
+            bits += width
+        seen = np.zeros(1 << bits, dtype=bool)
+        seen[small] = True
+        dense = np.cumsum(seen) - 1
+        return dense[small], int(dense[-1]) + 1
     words: list[npt.NDArray[np.int64]] = []
     word = np.zeros(n, dtype=np.int64)
     bits = 0
-    for col in columns:
-        width = max(int(col.max()).bit_length(), 1) if len(col) else 1
+    for col, width in zip(columns, widths, strict=True):
         if bits + width > 62:
             words.append(word)
             word = np.zeros(n, dtype=np.int64)
             bits = 0
         if bits:
-            word |= col.astype(np.int64) << bits
+            shifted = col.astype(np.int64)
+            np.left_shift(shifted, bits, out=shifted)
+            np.bitwise_or(word, shifted, out=word)
         else:
             word = col.astype(np.int64)
         bits += width
     words.append(word)
-    if len(words) == 1 and bits <= 20:  # few distinct words: a dense table, no hashing
-        seen = np.zeros(1 << bits, dtype=bool)
-        seen[word] = True
-        dense = np.cumsum(seen) - 1
-        return dense[word], int(dense[-1]) + 1
     first, uniques = pd.factorize(words[0])
     codes, count = np.asarray(first, dtype=np.int64), len(uniques)
     for extra in words[1:]:
@@ -295,8 +306,8 @@ class _Joiner:
 def _first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
     """The first row of every group."""
     first = np.full(count, -1, dtype=np.int64)
-    order = np.arange(len(codes) - 1, -1, -1)
-    first[codes[order]] = order  # later writes win: the lowest row index stays
+    # Rows in reverse (a view, no gather): later writes win, so the lowest row index stays.
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
     return first
 
 
@@ -501,11 +512,19 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
 
     status = {r.id: ev.truth(r.when) for r in rs.rules}
     zeros = np.zeros(n, dtype=bool)
+    compared: dict[tuple[str, int], Bools] = {}
+
+    def eq(rule_id: str, value: int) -> Bools:
+        """``status[rule_id] == value``, compared once per chunk (callers never write to it)."""
+        found = compared.get((rule_id, value))
+        if found is None:
+            found = compared[(rule_id, value)] = status[rule_id] == value
+        return found
 
     def any_of(rules: Any, value: np.int8) -> Bools:
         out = zeros.copy()
         for r in rules:
-            out |= status[r.id] == value
+            out |= eq(r.id, int(value))
         return out
 
     general_abs = [r for r in rs.general if r.severity is ABS]
@@ -531,7 +550,7 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
     walk = treat if rs.protocols else zeros
     missing_rules: list[tuple[Any, Bools]] = []
     for r in rs.general:
-        unknown = status[r.id] == _U
+        unknown = eq(r.id, 1)
         if r.severity is ABS:
             missing_rules.append((r, unknown & (decision == NI)))
         else:
@@ -554,6 +573,7 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
     scoped_soft_true = zeros.copy()
     pending_rules: list[tuple[Any, Bools]] = []
     effect_rules = [r for r in rs.general if r.effect]
+    effect_caps = [~eq(r.id, 0) for r in effect_rules]  # the same for every protocol
     area_fact = facts.get("electrode_area")
     if area_fact is not None:
         area_ok = area_fact.answered & ~area_fact.not_applicable
@@ -579,28 +599,28 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
         blocking = zeros.copy()
         for r in steering:
             if r.severity is ABS:
-                blocking |= status[r.id] == _T
+                blocking |= eq(r.id, 2)
         blocked = here & blocking
         for r in steering:
             if r.severity is ABS:
-                blocked_joiner.add(blocked & (status[r.id] == _T), r.id)
+                blocked_joiner.add(blocked & eq(r.id, 2), r.id)
         excluded |= blocked
         rest = here & ~blocking
         pending = zeros.copy()
         for r in steering:
             if r.severity is ABS:
-                pending |= status[r.id] == _U
+                pending |= eq(r.id, 1)
         waiting = rest & pending
         planned = rest & ~pending
         for r in steering:
             if r.severity is ABS:
-                rows = waiting & (status[r.id] == _U)
+                rows = waiting & eq(r.id, 1)
                 scoped[(0, 1)].add(rows, r.id)
                 pending_rules.append((r, rows))
         # Plans: one build_plan per distinct (caps that fire, electrode area).
-        cap_columns = [status[r.id] != _F for r in effect_rules]
+        cap_columns = list(effect_caps)
         soft = [r for r in steering if r.severity is not ABS]
-        cap_columns += [status[r.id] != _F for r in soft if r.effect]
+        cap_columns += [~eq(r.id, 0) for r in soft if r.effect]
         feasible = zeros.copy()
         idx = np.flatnonzero(planned)
         if len(idx):
@@ -632,16 +652,17 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
             feasible = planned & (got >= 0)
             plan_group[feasible] = got[feasible]
             excluded |= planned & (got < 0)
+        taken = waiting | feasible
         for r in soft:
             for st in (2, 1):
-                rows = (waiting | feasible) & (status[r.id] == st)
+                rows = taken & eq(r.id, st)
                 scoped[(r.severity.rank, st)].add(rows, r.id)
                 if st == 2:
                     scoped_soft_true |= rows
-            soft_rules_rows.append((r, (waiting | feasible) & (status[r.id] == _U)))
-        chosen[waiting | feasible] = k
+            soft_rules_rows.append((r, taken & eq(r.id, 1)))
+        chosen[taken] = k
         pending_kind |= waiting
-        done |= waiting | feasible
+        done |= taken
 
     # engine._with_steering and the missing facts of the walk.
     walked = walk
@@ -652,7 +673,7 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
     # A protocol excluded by a rule is a true finding; one excluded by limits alone is not.
     blocked_rows = _rows_of(blocked_joiner, n)
     no_soft_missing = soft_true | blocked_rows | scoped_soft_true
-    soft_missing_rules = [(r, walked & ~pending_kind & ~no_soft_missing & (status[r.id] == _U))
+    soft_missing_rules = [(r, walked & ~pending_kind & ~no_soft_missing & eq(r.id, 1))
                           for r in general_soft]
     soft_missing_rules += [(r, rows & ~pending_kind & ~no_soft_missing)
                            for r, rows in soft_rules_rows]
@@ -667,7 +688,7 @@ def _evaluate_chunk(frame: pd.DataFrame, ruleset: Any, shared: _Texts,
             general = _Joiner(n, shared)
             for r in rs.general:
                 if r.severity.rank == rank_:
-                    general.add(status[r.id] == st, r.id)
+                    general.add(eq(r.id, st), r.id)
             parts.append(general.codes())
             if (rank_, st) == (0, 2):
                 parts.append(blocked_joiner.codes())
