@@ -379,7 +379,8 @@ class _Ranker:
         count: dict[str, npt.NDArray[np.int16]] = {}
         rank: dict[str, npt.NDArray[np.int16]] = {}
         for rule, rows in chosen:
-            if not rows.any():
+            idx = np.flatnonzero(rows)  # a rule's rows are few: work on them, not every row
+            if not len(idx):
                 continue
             severity = np.int16(rule.severity.rank)
             for fact, times in self.asks(rule).items():
@@ -387,10 +388,12 @@ class _Ranker:
                 if counted is None:
                     counted = count[fact] = np.zeros(self.n, dtype=np.int16)
                     rank[fact] = np.full(self.n, 3, dtype=np.int16)
-                # In place: count the rule's asks on its rows, the best severity where asked.
-                np.add(counted, times, out=counted, where=rows)
+                # Count the rule's asks on its rows, the best severity where asked.
+                here = times[idx]
+                counted[idx] += here
+                asked = idx[here > 0]
                 ranked = rank[fact]
-                np.minimum(ranked, severity, out=ranked, where=rows & (times > 0))
+                ranked[asked] = np.minimum(ranked[asked], severity)
         for fact, rows in (first or {}).items():
             if rows.any():
                 zero = np.zeros(self.n, dtype=np.int16)
@@ -402,10 +405,11 @@ class _Ranker:
         # One small code per fact: 0 absent, else ordered by (rank, -count).
         codes_per_fact = []
         for f in names:
-            present = (rank[f] < 3)
             assert int(count[f].max()) < 64
-            code = np.where(present, 1 + (rank[f] + 1) * 64 + (63 - count[f]), 0)
-            codes_per_fact.append(code.astype(np.int16))
+            code = np.zeros(self.n, dtype=np.int16)  # 0 where absent; computed where present
+            present = np.flatnonzero(rank[f] < 3)
+            code[present] = 1 + (rank[f][present] + 1) * 64 + (63 - count[f][present])
+            codes_per_fact.append(code)
         codes, groups = _group_codes(codes_per_fact, self.n)
         first_rows = _first_rows(codes, groups)
 
