@@ -404,13 +404,23 @@ class _Ranker:
             return np.zeros(self.n, dtype=np.int64), [""]
         # One small code per fact: 0 absent, else ordered by (rank, -count).
         codes_per_fact = []
+        listed = np.zeros(self.n, dtype=bool)  # rows listing any fact
         for f in names:
             assert int(count[f].max()) < 64
             code = np.zeros(self.n, dtype=np.int16)  # 0 where absent; computed where present
             present = np.flatnonzero(rank[f] < 3)
             code[present] = 1 + (rank[f][present] + 1) * 64 + (63 - count[f][present])
             codes_per_fact.append(code)
-        codes, groups = _group_codes(codes_per_fact, self.n)
+            listed[present] = True
+        # Only the rows that list a fact are grouped (they are few); the rest are group 0.
+        listing = np.flatnonzero(listed)
+        if len(listing) == self.n:
+            codes, groups = _group_codes(codes_per_fact, self.n)
+        else:
+            some, groups = _group_codes([c[listing] for c in codes_per_fact], len(listing))
+            codes = np.zeros(self.n, dtype=np.int64)
+            codes[listing] = some + 1
+            groups += 1
         first_rows = _first_rows(codes, groups)
 
         order = [self.catalog.order[f] for f in names]
