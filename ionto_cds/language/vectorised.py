@@ -274,6 +274,18 @@ def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[n
     return codes, count
 
 
+def _group_listed(columns: list[npt.NDArray[Any]], n: int, listing: npt.NDArray[np.intp]
+                  ) -> tuple[npt.NDArray[np.int64], int]:
+    """:func:`_group_codes` when the columns are zero on every row but ``listing`` (often few):
+    only those rows are grouped, and the others (if any) are group 0."""
+    if len(listing) == n:
+        return _group_codes(columns, n)
+    some, count = _group_codes([c[listing] for c in columns], len(listing))
+    codes = np.zeros(n, dtype=np.int64)
+    codes[listing] = some + 1
+    return codes, count + 1
+
+
 class _Joiner:
     """Ids that a row lists when a column is true, in a fixed order: text per distinct row."""
 
@@ -293,7 +305,10 @@ class _Joiner:
         if not self.columns:
             return np.zeros(self.n, dtype=np.int64), [""]
         small = [c.view(np.int8) for c in self.columns]
-        codes, count = _group_codes(small, self.n)
+        listed = np.zeros(self.n, dtype=bool)  # rows listing any id
+        for column in self.columns:
+            listed |= column
+        codes, count = _group_listed(small, self.n, np.flatnonzero(listed))
         first = _first_rows(codes, count)
 
         ids = self.ids
@@ -412,15 +427,7 @@ class _Ranker:
             code[present] = 1 + (rank[f][present] + 1) * 64 + (63 - count[f][present])
             codes_per_fact.append(code)
             listed[present] = True
-        # Only the rows that list a fact are grouped (they are few); the rest are group 0.
-        listing = np.flatnonzero(listed)
-        if len(listing) == self.n:
-            codes, groups = _group_codes(codes_per_fact, self.n)
-        else:
-            some, groups = _group_codes([c[listing] for c in codes_per_fact], len(listing))
-            codes = np.zeros(self.n, dtype=np.int64)
-            codes[listing] = some + 1
-            groups += 1
+        codes, groups = _group_listed(codes_per_fact, self.n, np.flatnonzero(listed))
         first_rows = _first_rows(codes, groups)
 
         order = [self.catalog.order[f] for f in names]
