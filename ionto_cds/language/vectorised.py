@@ -275,15 +275,23 @@ def _group_codes(columns: list[npt.NDArray[Any]], n: int) -> tuple[npt.NDArray[n
 
 
 def _group_listed(columns: list[npt.NDArray[Any]], n: int, listing: npt.NDArray[np.intp]
-                  ) -> tuple[npt.NDArray[np.int64], int]:
-    """:func:`_group_codes` when the columns are zero on every row but ``listing`` (often few):
-    only those rows are grouped, and the others (if any) are group 0."""
+                  ) -> tuple[npt.NDArray[np.int64], int, npt.NDArray[np.int64]]:
+    """:func:`_group_codes` and :func:`_first_rows` when the columns are zero on every row but
+    ``listing`` (sorted, often few): only those rows are grouped, the others (if any) are
+    group 0."""
     if len(listing) == n:
-        return _group_codes(columns, n)
+        codes, count = _group_codes(columns, n)
+        return codes, count, _first_rows(codes, count)
     some, count = _group_codes([c[listing] for c in columns], len(listing))
     codes = np.zeros(n, dtype=np.int64)
     codes[listing] = some + 1
-    return codes, count + 1
+    # The first unlisted row: the first k where listing[k] != k (else len(listing)).
+    skipped = np.flatnonzero(listing != np.arange(len(listing)))
+    unlisted = int(skipped[0]) if len(skipped) else len(listing)
+    first = np.empty(count + 1, dtype=np.int64)
+    first[0] = unlisted
+    first[1:] = listing[_first_rows(some, count)]
+    return codes, count + 1, first
 
 
 class _Joiner:
@@ -308,8 +316,7 @@ class _Joiner:
         listed = np.zeros(self.n, dtype=bool)  # rows listing any id
         for column in self.columns:
             listed |= column
-        codes, count = _group_listed(small, self.n, np.flatnonzero(listed))
-        first = _first_rows(codes, count)
+        codes, _, first = _group_listed(small, self.n, np.flatnonzero(listed))
 
         ids = self.ids
 
@@ -427,8 +434,8 @@ class _Ranker:
             code[present] = 1 + (rank[f][present] + 1) * 64 + (63 - count[f][present])
             codes_per_fact.append(code)
             listed[present] = True
-        codes, groups = _group_listed(codes_per_fact, self.n, np.flatnonzero(listed))
-        first_rows = _first_rows(codes, groups)
+        codes, _, first_rows = _group_listed(codes_per_fact, self.n,
+                                             np.flatnonzero(listed))
 
         order = [self.catalog.order[f] for f in names]
 
