@@ -199,3 +199,29 @@ def test_cohort_notebook_executes() -> None:
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert images
+
+
+def test_dask_on_a_scheduler_address_equals_pandas(tmp_path: Path) -> None:
+    """--scheduler ADDRESS: the work goes to that dask.distributed scheduler (here a local
+    one listening on loopback TCP), with the same results as pandas."""
+    from dask.distributed import LocalCluster
+
+    rs = default_ruleset()
+    cohort = fictional_cohort(rs.catalog, 1200, seed=12, unknown=0.05, yes=0.03)
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    cohort.iloc[:600].to_parquet(folder / "part-0.parquet", index=False)
+    cohort.iloc[600:].to_parquet(folder / "part-1.parquet", index=False)
+    single = tmp_path / "all.parquet"
+    cohort.to_parquet(single, index=False)
+    screen_file(single, tmp_path / "pandas.parquet", progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        screen_file(folder, tmp_path / "dask.parquet", engine="dask", scheduler=address,
+                    progress=False)
+    a = pd.read_parquet(tmp_path / "pandas.parquet")
+    b = pd.read_parquet(tmp_path / "dask.parquet")
+    for column in RESULT_COLUMNS:
+        assert a[column].tolist() == b[column].tolist()
