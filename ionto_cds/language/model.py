@@ -96,19 +96,7 @@ Condition = Leaf | AllOf | AnyOf | Not
 
 def facts_read(condition: Condition) -> tuple[str, ...]:
     """Every fact a condition reads, in the order written, without repeats."""
-    seen: dict[str, None] = {}
-
-    def walk(node: Condition) -> None:
-        if isinstance(node, Leaf):
-            seen.setdefault(node.fact, None)
-        elif isinstance(node, Not):
-            walk(node.part)
-        else:
-            for part in node.parts:
-                walk(part)
-
-    walk(condition)
-    return tuple(seen)
+    return tuple(dict.fromkeys(leaf.fact for leaf in leaves(condition)))
 
 
 def leaves(condition: Condition) -> tuple[Leaf, ...]:

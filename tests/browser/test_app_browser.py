@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -36,16 +37,17 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("exports")
 
 
-@pytest.fixture(scope="module")
-def app_url(export_dir: Path) -> Iterator[str]:
+@contextmanager
+def running_app(notebook: str = "clinician", env: dict[str, str] | None = None
+                ) -> Iterator[str]:
+    """Serve a packaged notebook with run_app in a child process; yield its URL; stop it."""
     port = free_port()
-    env = dict(os.environ, IONTO_CDS_EXPORT_DIR=str(export_dir))
     process = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import sys; from ionto_cds.serve import run_app; sys.exit(run_app({port}, False))"],
+        [sys.executable, "-c", "import sys; from ionto_cds.serve import run_app; "
+         f"sys.exit(run_app({port}, False, {notebook!r}))"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        assert wait_for_port(port, 60.0), "the app did not start"
+        assert wait_for_port(port, 60.0), f"the {notebook} app did not start"
         yield f"http://127.0.0.1:{port}/"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -54,6 +56,12 @@ def app_url(export_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def app_url(export_dir: Path) -> Iterator[str]:
+    with running_app(env=dict(os.environ, IONTO_CDS_EXPORT_DIR=str(export_dir))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

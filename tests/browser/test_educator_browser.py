@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +17,10 @@ from test_app_browser import (  # type: ignore[import-not-found]
     Watched,
     answer,
     browser,  # noqa: F401  (a pytest fixture)
+    running_app,
 )
 
 from ionto_cds.cases import read_cases
-from ionto_cds.serve import free_port, wait_for_port
 
 TIMEOUT = 20_000
 CASES = {c.id: c for c in read_cases(ROOT / "rules" / "cases")[0]}
@@ -36,21 +33,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def educator_url() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from ionto_cds.serve import run_app; "
-         f"sys.exit(run_app({port}, False, 'educator'))"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        assert wait_for_port(port, 60.0), "the educator app did not start"
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_app("educator") as url:
+        yield url
 
 
 @pytest.fixture
