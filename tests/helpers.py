@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -143,3 +146,39 @@ def protocol_yaml(id: str, when: str, priority: int = 100, current: str = "15 mA
       induction: {{sessions_per_week: 3, sessions: 12}}
     references: [saalmann-faq]
 """
+
+
+@functools.cache
+def executed_notebook(name: str) -> tuple[tuple[Any, ...], Path]:
+    """Run ``notebooks/<name>`` headless once per test session; its code-cell outputs and the
+    throw-away home folder it ran with (HOME and XDG_DATA_HOME point there and IONTO_CDS_DB is
+    unset, so a notebook that wrote to the user's data folder would show it there)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = REPO / "notebooks" / name
+    home = Path(tempfile.mkdtemp(prefix="ionto-notebook-home-"))
+    overrides = {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "IONTO_CDS_DB": None}
+    saved = {key: os.environ.get(key) for key in overrides}
+    try:
+        for key, value in overrides.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+    outputs = tuple(o for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return outputs, home
+
+
+def has_output(outputs: tuple[Any, ...], mime: str) -> bool:
+    """Whether some output carries data of this MIME type."""
+    return any(mime in o.get("data", {}) for o in outputs)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from nbclient import NotebookClient
+from helpers import executed_notebook, has_output
 
 from ionto_cds.cli import main
 from ionto_cds.cohort import (
@@ -187,18 +186,10 @@ def test_dask_equals_pandas_on_parquet_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.notebook
-def test_cohort_notebook_executes() -> None:
-    path = ROOT / "notebooks" / "04_cohort_screening.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
-    assert not errors
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if "image/png" in o.get("data", {})]
-    assert images
+def test_cohort_notebook_plots_the_screen() -> None:
+    outputs, _home = executed_notebook("04_cohort_screening.ipynb")
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert has_output(outputs, "image/png")
 
 
 def test_dask_on_a_scheduler_address_equals_pandas(tmp_path: Path) -> None:

@@ -8,12 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import patient
+from helpers import executed_notebook, has_output, patient
 
 from ionto_cds.course import (
     DB_ENV,
@@ -527,33 +526,15 @@ def test_two_concurrent_writers_both_land(tmp_path: Path, rs: RuleSet) -> None:
 # --- the notebook ----------------------------------------------------------------------------
 
 @pytest.mark.notebook
-def test_course_notebook_executes_without_touching_the_user_data_dir(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import nbformat
-    from nbclient import NotebookClient
-
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    monkeypatch.delenv(DB_ENV, raising=False)
-    path = ROOT / "notebooks" / "05_treatment_course.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    started = time.time()
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
-    assert not errors
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "no plot"
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
-               for o in outputs), "no form"
+def test_course_notebook_plots_guides_and_leaves_the_user_data_dir_alone() -> None:
+    outputs, home = executed_notebook("05_treatment_course.ipynb")
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert has_output(outputs, "image/png"), "no plot"
+    assert has_output(outputs, "application/vnd.jupyter.widget-view+json"), "no form"
     text = "".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("text", ""))
                    for o in outputs)
     assert "Next session" in text
     assert not (home / "data" / "ionto-cds").exists()
-    assert time.time() - started < 120
 
 
 def test_session_record_from_row_rejects_nothing_it_wrote() -> None:

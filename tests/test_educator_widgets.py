@@ -114,19 +114,6 @@ def test_app_notebook_name_maps_to_notebook_03() -> None:
         "educator").name == NOTEBOOK.name
 
 
-@pytest.mark.notebook
-def test_notebook_03_executes_and_shows_the_app() -> None:
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
-               for o in outputs)
-
-
 def test_notebook_03_committed_without_outputs() -> None:
     nb = nbformat.read(Path(NOTEBOOK), as_version=4)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from helpers import executed_notebook, has_output
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -14,15 +14,10 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_executes(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
-    assert not errors
-    widget_views = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert widget_views, "the notebook shows no widget"
+    outputs, _home = executed_notebook(path.name)
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert has_output(outputs, "application/vnd.jupyter.widget-view+json"), (
+        "the notebook shows no widget")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
