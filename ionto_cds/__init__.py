@@ -1,12 +1,10 @@
 """ionto-cds: clinical decision support for iontophoresis, with rules as YAML data."""
 
-from importlib.metadata import PackageNotFoundError, version
+from ionto_cds._version import __version__
+from ionto_cds.engine.assess import assess, evaluate_frame
+from ionto_cds.engine.assessment import Assessment, Finding
+from ionto_cds.engine.ruleset import RuleSet, load_ruleset
+from ionto_cds.evaluation.outcomes import Decision
 
-try:
-    __version__ = version("ionto-cds")
-except PackageNotFoundError:  # running from a checkout that was not installed
-    __version__ = "0.0.0+unknown"
-
-from ionto_cds.engine import Assessment, Decision, Finding, RuleSet, assess, load_ruleset
-
-__all__ = ["Assessment", "Decision", "Finding", "RuleSet", "__version__", "assess", "load_ruleset"]
+__all__ = ["Assessment", "Decision", "Finding", "RuleSet", "__version__", "assess",
+           "evaluate_frame", "load_ruleset"]

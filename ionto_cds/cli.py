@@ -7,65 +7,33 @@ invalid input or rules, with a short message on stderr and never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ionto_cds import __version__
-from ionto_cds.errors import InputFileError, IontoError, RuleError, UnitError
+from ionto_cds._version import __version__
+from ionto_cds.errors import InputFileError, IontoError, PatientDataError, RuleSetError
+from ionto_cds.inputs import read_patient_file
+
+if TYPE_CHECKING:
+    from ionto_cds.engine.ruleset import RuleSet
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def read_patient_file(path: Path) -> dict[str, Any]:
-    """Read a patient's answers from YAML or JSON, safely, as a plain mapping."""
-    from ionto_cds.language.yamlsource import load_yaml_text
-
-    if not path.is_file():
-        raise InputFileError(str(path), "no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputFileError(str(path), "the file is not UTF-8 text") from None
-    except OSError as exc:
-        raise InputFileError(str(path), f"cannot read the file: {exc.strerror}") from None
-    if not text.strip():
-        raise InputFileError(str(path), "the file is empty: write one 'fact: answer' per line")
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(str(path), f"malformed JSON at line {exc.lineno}: {exc.msg}"
-                                 ) from None
-    else:
-        try:
-            data = load_yaml_text(text, str(path))
-        except RuleError as exc:
-            line = exc.location.line
-            raise InputFileError(str(path), f"line {line}: {exc.message}" if line else exc.message
-                                 ) from None
-    if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"'{data}'"
-        raise InputFileError(str(path), f"expected a mapping of 'fact: answer' lines, got {kind}")
-    return dict(data)
-
-
-def _ruleset(path: str | None) -> Any:
-    from ionto_cds.engine import default_ruleset, load_ruleset
+def _ruleset(path: str | None) -> RuleSet:
+    from ionto_cds.engine.ruleset import default_ruleset, load_ruleset
 
     return load_ruleset(path) if path else default_ruleset()
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
-    from ionto_cds import report
-    from ionto_cds.engine import assess
+    from ionto_cds.engine.assess import assess
+    from ionto_cds.render import report
 
     answers = read_patient_file(Path(args.patient))
     rs = _ruleset(args.rules)
-    from ionto_cds.errors import PatientDataError
-
     try:
         assessment = assess(answers, rs)
     except PatientDataError as exc:
@@ -76,7 +44,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from ionto_cds.language.lint import lint_warnings
+    from ionto_cds.analysis.lint import lint_warnings
     from ionto_cds.language.loader import read_rules
 
     report = read_rules(args.directory)
@@ -99,8 +67,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from ionto_cds.cases import coverage, read_cases, run_case
-    from ionto_cds.engine import load_ruleset
+    from ionto_cds.analysis.cases import coverage, read_cases, run_case
+    from ionto_cds.engine.ruleset import load_ruleset
 
     folder = Path(args.directory) if args.directory else None
     rs = load_ruleset(folder)
@@ -136,13 +104,18 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_dose(args: argparse.Namespace) -> int:
-    from ionto_cds.dose_check import check_dose
+    from ionto_cds.treatment.calculator import Verdict, check_session, find_protocol, read_session
 
     rs = _ruleset(args.rules)
-    result = check_dose(rs, current=args.current, duration=args.duration, dose=args.dose,
-                        area=args.area, drug=args.drug, polarity=args.polarity)
+    protocol = find_protocol(rs.protocols, rs.drugs, args.protocol, args.drug)
+    drug_key = protocol.drug if protocol is not None else None
+    current, duration, area = read_session(args.current, args.duration, args.dose, args.area)
+    result = check_session(current=current, duration=duration, area=area, protocol=protocol,
+                           drug=rs.drugs.get(drug_key) if drug_key else None,
+                           global_limits=rs.limits, polarity=args.polarity)
     print(result.render())
-    return EXIT_OK if result.safe else EXIT_INVALID
+    return {Verdict.WITHIN: EXIT_OK, Verdict.INCOMPLETE: EXIT_FAILED,
+            Verdict.REFUSED: EXIT_INVALID}[result.verdict]
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -153,7 +126,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from ionto_cds.record import replay
+    from ionto_cds.analysis.record import replay
 
     ok, message = replay(Path(args.record))
     print(message)
@@ -161,11 +134,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_pathway(args: argparse.Namespace) -> int:
-    from ionto_cds.cases import read_cases
-    from ionto_cds.engine import assess
-    from ionto_cds.errors import RuleSetError
-    from ionto_cds.facts import suggest
-    from ionto_cds.pathway import build_pathway
+    from ionto_cds.analysis.cases import read_cases
+    from ionto_cds.engine.assess import assess
+    from ionto_cds.render.pathway.graph import build_pathway
+    from ionto_cds.render.pathway.svg import render_svg
+    from ionto_cds.suggestions import did_you_mean
 
     rs = _ruleset(args.rules)
     if args.case and args.patient:
@@ -179,48 +152,66 @@ def cmd_pathway(args: argparse.Namespace) -> int:
         by_id = {c.id: c for c in cases}
         if args.case not in by_id:
             raise InputFileError(str(cases_dir), f"no case '{args.case}'"
-                                 f"{suggest(args.case, list(by_id))}")
+                                 f"{did_you_mean(args.case, by_id)}")
         case = by_id[args.case]
         assessment = assess(case.answers, rs)
         title = f"{case.title} \u00b7 {assessment.decision.words}"
     elif args.patient:
         assessment = assess(read_patient_file(Path(args.patient)), rs)
-    svg = build_pathway(rs, assessment, title).to_svg()
+    svg = render_svg(build_pathway(rs, assessment, title))
     Path(args.output).write_text(svg, encoding="utf-8")
     print(f"wrote {args.output}")
     return EXIT_OK
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from ionto_cds.cohort import run_screen
+    """`ionto-cds screen`: screen, print the summary, write the plot; 0 when screened."""
+    from ionto_cds.cohort.files import screen_file
+    from ionto_cds.cohort.plot import plot_summary
 
-    return run_screen(args)
+    source = Path(args.cohort)
+    try:
+        report = screen_file(source, Path(args.output), args.rules, args.engine,
+                             args.scheduler,
+                             Path(args.errors) if args.errors else None,
+                             Path(args.quarantine) if args.quarantine else None)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, IontoError):
+            raise
+        raise InputFileError(str(source), str(exc)) from None
+    print(report.summary.render())
+    print(f"results: {report.output}")
+    if report.quarantine is not None:
+        print(f"{report.summary.quarantined} rows quarantined ({report.problems} bad cells): "
+              f"see {report.errors} and {report.quarantine}")
+    if args.plot:
+        plot_summary(report.summary, Path(args.plot))
+        print(f"plot: {args.plot}")
+    return 0
 
 
 def cmd_course_log(args: argparse.Namespace) -> int:
-    from ionto_cds.course import CourseLog
-    from ionto_cds.units import format_quantity
+    from ionto_cds.course.store import CourseLog
+    from ionto_cds.engine.assess import assess
+    from ionto_cds.units import pretty_quantity
 
     record = read_patient_file(Path(args.session))
     log = CourseLog(args.db)
     assessment = None
     if args.patient:
-        from ionto_cds.engine import assess
-        from ionto_cds.errors import PatientDataError
-
         try:
             assessment = assess(read_patient_file(Path(args.patient)), log.ruleset)
         except PatientDataError as exc:
             raise PatientDataError(exc.problems, args.patient) from None
     s = log.log_session(record, assessment)
     print(f"logged session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
-          f"{s.protocol}, {format_quantity(s.current)} x {format_quantity(s.duration)} = "
-          f"{format_quantity(s.dose)} (in {log.path})")
+          f"{s.protocol}, {pretty_quantity(s.current)} x {pretty_quantity(s.duration)} = "
+          f"{pretty_quantity(s.dose)} (in {log.path})")
     return EXIT_OK
 
 
 def cmd_course_guidance(args: argparse.Namespace) -> int:
-    from ionto_cds.course import CourseLog
+    from ionto_cds.course.store import CourseLog
 
     print(CourseLog(args.db).guidance(args.course_id).to_markdown())
     return EXIT_OK
@@ -251,11 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("dose", help="dose calculator with the same limit checks as plans")
+    p.add_argument("--protocol", help="protocol id of protocols.yaml (its limits apply)")
     p.add_argument("--current", required=True, help="e.g. 3mA")
     p.add_argument("--duration", help="e.g. 15min")
     p.add_argument("--dose", help="target dose instead of a duration, e.g. 40mA*min")
     p.add_argument("--area", help="active electrode area, e.g. 6cm^2")
-    p.add_argument("--drug", help="drug key of drugs.yaml (its polarity and limits apply)")
+    p.add_argument("--drug", help="drug key of drugs.yaml: its protocol's, polarity and limits "
+                   "apply")
     p.add_argument("--polarity", choices=("anode", "cathode", "alternating"),
                    help="active electrode when no drug is given")
     p.add_argument("--rules", help="rules folder (default: the packaged rules)")
@@ -311,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (IontoError, UnitError) as exc:
+    except IontoError as exc:
         print(f"ionto-cds {args.command}: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

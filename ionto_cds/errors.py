@@ -1,9 +1,54 @@
-"""Every error ionto-cds raises for a user mistake; all derive from :class:`IontoError`."""
+"""Every error ionto-cds raises; all derive from :class:`IontoError`.
+
+Each error keeps its facts as fields and builds its message from them in ``__str__`` (the
+message is for the user: it says what is wrong and what to do, never a traceback). Values
+given by a user are shown through :func:`quote`: short, with invisible characters escaped.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+QUOTE_LIMIT = 80
+"""At most this many characters of a user's value are echoed in a message."""
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A user's value as a message shows it: quoted text, control and invisible characters
+    escaped, cut to ``limit`` characters; numbers and yes/no as written; never a type name."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value) if value.bit_length() < 200 else "a number with more than 60 digits"
+        return text if len(text) <= 60 else "a number with more than 60 digits"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "a list" if value else "an empty list"
+    if isinstance(value, dict):
+        return "a mapping"
+    text = value if isinstance(value, str) else str(value)
+    shown = "".join(_visible(ch) for ch in text[: limit + 1])
+    if len(text) > limit or len(shown) > limit:
+        shown = shown[:limit] + f"… ({len(text):,} characters)"
+    return f"'{shown}'"
+
+
+def _visible(ch: str) -> str:
+    code = ord(ch)
+    if ch == "\n":
+        return "\\n"
+    if ch == "\t":
+        return "\\t"
+    if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
+        return f"\\x{code:02x}"
+    if code in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD) or 0x202A <= code <= 0x202E \
+            or 0x2066 <= code <= 0x2069:
+        return f"\\u{code:04x}"
+    return ch
 
 
 class IontoError(Exception):
@@ -47,15 +92,35 @@ class RuleSetError(IontoError, ValueError):
 
 
 class UnitError(IontoError, ValueError):
-    """A quantity string that cannot be parsed or has the wrong dimension."""
+    """A quantity that cannot be read: what was expected, what was given, and why not."""
 
-    def __init__(self, text: str, message: str) -> None:
-        super().__init__(text, message)
-        self.text = text
-        self.message = message
+    def __init__(self, given: object, expected: str, problem: str = "") -> None:
+        super().__init__(given, expected, problem)
+        self.given = given
+        self.expected = expected
+        self.problem = problem
+
+    @property
+    def message(self) -> str:
+        """The message without a subject (what a field or cell shows beside itself)."""
+        why = f" ({self.problem})" if self.problem else ""
+        return f"expected {self.expected}, got {quote(self.given)}{why}"
 
     def __str__(self) -> str:
         return self.message
+
+
+class AnswerError(IontoError, ValueError):
+    """One answer that cannot be read for its question (the fact's name is added by the caller).
+    """
+
+    def __init__(self, given: object, problem: str) -> None:
+        super().__init__(given, problem)
+        self.given = given
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.problem
 
 
 @dataclass(frozen=True)
@@ -106,6 +171,41 @@ class InputFileError(IontoError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+class PlanInfeasible(IontoError, ValueError):
+    """A protocol that cannot be planned: the limits leave no safe current within its range."""
+
+    def __init__(self, protocol: str, problem: str) -> None:
+        super().__init__(protocol, problem)
+        self.protocol = protocol
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.problem
+
+
+class OverrideError(IontoError, ValueError):
+    """An override that cannot be recorded (an absolute finding, no reason, no comment)."""
+
+    def __init__(self, rule: str, problem: str) -> None:
+        super().__init__(rule, problem)
+        self.rule = rule
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"rule '{self.rule}': {self.problem}"
+
+
+class ProgramError(IontoError, RuntimeError):
+    """An inconsistency inside ionto-cds itself (a bug to report, never a user mistake)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+    def __str__(self) -> str:
+        return f"internal error: {self.what} (please report this)"
 
 
 @dataclass(frozen=True)

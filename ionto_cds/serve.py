@@ -15,8 +15,6 @@ import time
 import webbrowser
 from pathlib import Path
 
-import ionto_cds
-
 NOTEBOOKS = {
     "clinician": "01_clinician_assessment.ipynb",
     "dose": "02_dose_calculator.ipynb",
@@ -28,10 +26,11 @@ _REMOTE_LINK = re.compile(r"^.*<link[^>]+href=\"https?://[^\"]*\"[^>]*>.*\n?", r
 
 def notebooks_dir() -> Path:
     """The notebooks shipped in the wheel, else the checkout's notebooks/ folder."""
-    packaged = Path(ionto_cds.__file__).parent / "notebooks"
+    package = Path(__file__).resolve().parent
+    packaged = package / "notebooks"
     if packaged.is_dir():
         return packaged
-    return Path(ionto_cds.__file__).resolve().parent.parent / "notebooks"
+    return package.parent / "notebooks"
 
 
 def notebook_path(notebook: str) -> Path:

@@ -1,4 +1,11 @@
-"""The one pint registry of ionto-cds and the parsing of clinician quantity strings."""
+"""The one pint registry of ionto-cds, the strict reading of quantity text, and unit display.
+
+Quantity text is read by a small grammar of our own, never by pint's expression evaluator
+(which evaluates arithmetic such as ``9**9**9``): a number, then a unit expression of known
+unit names joined by ``*``, ``·``, ``.``, ``×``, ``/`` or a space, each with an optional small
+whole exponent (``^2``, ``**2``, ``²``, or UCUM's ``cm2``). ``sq cm`` reads as cm². The number
+is bounded; text longer than :data:`MAX_TEXT` is refused before it is read.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +25,18 @@ pint.set_application_registry(ureg)  # type: ignore[no-untyped-call]
 
 Quantity = ureg.Quantity
 
+MAX_TEXT = 64
+"""Longest quantity text read (characters); longer text is refused unread."""
+MAX_MAGNITUDE = 1e9
+"""Largest magnitude accepted in any unit: far above every clinical range, far below overflow."""
+MAX_EXPONENT = 3
+"""Largest unit exponent (cm², mg/cm³)."""
+
+
 @lru_cache(maxsize=256)
 def unit(name: str) -> Any:
-    """A pint Unit from its name, parsed once (pint's parser is slow on hot paths)."""
-    return ureg.Unit(name)
+    """A pint Unit from a unit expression written by us or a rule author (read strictly)."""
+    return _unit_expression(name)
 
 
 # Dimension -> how a clinician names it, used in every unit error.
@@ -39,17 +54,19 @@ _DIMENSION_NAMES: dict[str, str] = {
     "dimensionless": "a plain number",
 }
 
-_MIDDLE_DOT = re.compile(r"\s*[·⋅×]\s*")
-
-
-# pint's symbols that a clinician would misread ("a" is the annum): shown by name instead.
-_READABLE_SYMBOLS = re.compile(r"\b(a|d)\b")
-_SYMBOL_NAMES = {"a": "year", "d": "day"}
+# pint's symbols that a clinician would misread ("a" is the annum) or writes otherwise.
+_READABLE_SYMBOLS = re.compile(r"\b(a|d|ml)\b")
+_SYMBOL_NAMES = {"a": "year", "d": "day", "ml": "mL"}
 
 
 def unit_text(units: Any) -> str:
-    """A unit as a clinician reads it: 'mA', 'cm ** 2', 'year' (never pint's 'a')."""
+    """A unit in the form pint parses, e.g. 'mA', 'cm ** 2', 'year' (never pint's 'a')."""
     return _READABLE_SYMBOLS.sub(lambda m: _SYMBOL_NAMES[m.group(1)], f"{units:~}")
+
+
+def pretty_unit(units: Any) -> str:
+    """A unit as a clinician reads it: 'mA·min', 'mA/cm²', 'mg/mL', 'year'."""
+    return _READABLE_SYMBOLS.sub(lambda m: _SYMBOL_NAMES[m.group(1)], f"{units:~P}")
 
 
 def dimension_name(dimensionality: Any) -> str:
@@ -58,57 +75,148 @@ def dimension_name(dimensionality: Any) -> str:
     return _DIMENSION_NAMES.get(key, f"a quantity of dimension {key}")
 
 
-def _normalise(text: str) -> str:
-    return _MIDDLE_DOT.sub(" * ", text.strip()).replace("²", "^2")
+def expected_text(unit_name: str) -> str:
+    """What a field expects, e.g. 'a current (mA)' or 'an area (cm²)'."""
+    expected = unit(unit_name)
+    return f"{dimension_name(expected.dimensionality)} ({pretty_unit(expected)})"
+
+
+# --- the strict grammar ---------------------------------------------------------------------
+
+_NUMBER = re.compile(r"\s*([+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE][+-]?\d{1,3})?)")
+_NAME = re.compile(r"[A-Za-zµμΩ°_]+")
+_SUPERSCRIPTS = {"¹": 1, "²": 2, "³": 3}
+_JOIN = re.compile(r"\s*([*·⋅×./])\s*|\s+")
+_POWER = re.compile(r"\s*(?:\^|\*\*)\s*(-?\d{1,2})|(-?\d{1,2})")
+_SQUARE = re.compile(r"^(sq\.?|square)\s+", re.IGNORECASE)
+
+
+class _Unreadable(Exception):
+    """Inside the grammar only: why a text is not a quantity (becomes a UnitError)."""
+
+
+def _exponent(text: str, at: int) -> tuple[int, int]:
+    """An exponent written right after a unit name: ^2, **2, ², or UCUM's bare digit."""
+    if at < len(text) and text[at] in _SUPERSCRIPTS:
+        return _SUPERSCRIPTS[text[at]], at + 1
+    match = _POWER.match(text, at)
+    if match is None:
+        return 1, at
+    value = int(match.group(1) or match.group(2))
+    if value == 0 or abs(value) > MAX_EXPONENT:
+        raise _Unreadable(f"unit exponent {value} is not allowed")
+    return value, match.end()
+
+
+def _unit_name(name: str) -> Any:
+    try:
+        return ureg.Unit(name)
+    except (pint.errors.UndefinedUnitError, AttributeError, ValueError, TypeError,
+            KeyError):
+        raise _Unreadable(f"unknown unit '{name}'") from None
+
+
+def _unit_expression(text: str) -> Any:
+    """A unit built from the grammar's terms; raises _Unreadable."""
+    text = _SQUARE.sub("", text.strip(), count=1) + ("^2" if _SQUARE.match(text.strip())
+                                                      else "")
+    if not text:
+        raise _Unreadable("no unit")
+    result = ureg.Unit("")
+    at, divide = 0, False
+    while True:
+        match = _NAME.match(text, at)
+        if match is None:
+            raise _Unreadable(f"cannot read the unit at '{text[at:at + 10]}'")
+        term = _unit_name(match.group(0))
+        power, at = _exponent(text, match.end())
+        result = result / term ** power if divide else result * term ** power
+        if at == len(text):
+            return result
+        join = _JOIN.match(text, at)
+        if join is None:
+            raise _Unreadable(f"cannot read the unit at '{text[at:at + 10]}'")
+        divide = join.group(1) == "/"
+        at = join.end()
+        if at == len(text):
+            raise _Unreadable("the unit ends with an operator")
+
+
+def _read_text(text: str, expected: Any, unit_name: str) -> Any:
+    """Number and unit of a quantity text; raises _Unreadable."""
+    match = _NUMBER.match(text)
+    if match is None:
+        raise _Unreadable(f"no number: write e.g. '12 {pretty_unit(expected)}'")
+    magnitude = float(match.group(1))
+    rest = text[match.end():].strip()
+    units = _unit_expression(rest) if rest else expected
+    if not math.isfinite(magnitude) or abs(magnitude) > MAX_MAGNITUDE:
+        raise _Unreadable("not a finite number in range")
+    return Quantity(magnitude, units)
 
 
 def parse_quantity(value: object, unit_name: str) -> pint.Quantity[Any]:
-    """Parse a clinician's quantity ("20 mA", "0.02 A", 15) in the dimension of ``unit``.
+    """Read a clinician's quantity ("20 mA", "0.02 A", "4 cm2", 15) in the dimension of ``unit``.
 
-    A bare number means ``unit_name``. Raises :class:`UnitError` for text pint cannot read and for
-    a unit of the wrong dimension.
+    A bare number means ``unit_name``. Raises :class:`UnitError` for text that is not a number
+    with a known unit, for a unit of the wrong dimension and for a magnitude out of range.
     """
     expected = unit(unit_name)
-    want = f"expected {dimension_name(expected.dimensionality)} ({unit_text(expected)})"
+    want = expected_text(unit_name)
     if isinstance(value, bool) or value is None:
-        raise UnitError(str(value), f"{want}, got {value!r}")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise UnitError(str(value), f"{want}, got {value!r}")
+        raise UnitError(value, want)
+    if isinstance(value, int):
+        if abs(value) > MAX_MAGNITUDE:
+            raise UnitError(value, want, "not a finite number in range")
+        return Quantity(value, expected)
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+            raise UnitError(value, want, "not a finite number in range")
         return Quantity(value, expected)
     if isinstance(value, pint.Quantity):
         quantity = value
-        text = format_quantity(value)
+        given: object = format_quantity(value)
+        if not isinstance(value.magnitude, int | float) or not math.isfinite(value.magnitude):
+            raise UnitError(given, want, "not a finite number")
     elif isinstance(value, str):
-        text = value
-        cleaned = _normalise(value)
-        if not cleaned:
-            raise UnitError(value, f"{want}, got an empty text")
-        if not any(ch.isdigit() for ch in cleaned):
-            example = f"12 {unit_name}"
-            raise UnitError(value, f"{want}, got '{value}' (no number: write e.g. '{example}')")
+        given = value
+        text = value.strip()
+        if not text:
+            raise UnitError(None, want)
+        if len(text) > MAX_TEXT:
+            raise UnitError(value, want, f"longer than {MAX_TEXT} characters")
         try:
-            parsed = ureg.parse_expression(cleaned)
-        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError) as exc:
-            raise UnitError(value, f"{want}, got '{value}' ({_why_unparsable(exc)})") from None
-        except Exception:  # pint's tokenizer raises assorted errors on garbage text
-            raise UnitError(value, f"{want}, got '{value}' (not a number with a unit)") from None
-        quantity = parsed if isinstance(parsed, pint.Quantity) else Quantity(parsed, expected)
+            quantity = _read_text(text, expected, unit_name)
+        except _Unreadable as exc:
+            raise UnitError(value, want, str(exc)) from None
     else:
-        raise UnitError(str(value), f"{want}, got {type(value).__name__} {value!r}")
-    if not isinstance(quantity.magnitude, int | float) or not math.isfinite(quantity.magnitude):
-        raise UnitError(text, f"{want}, got '{text}' (not a finite number)")
+        raise UnitError(value, want)
     if quantity.dimensionality != expected.dimensionality:
-        got = dimension_name(quantity.dimensionality)
-        raise UnitError(text, f"{want}, got '{text}' ({got})")
+        raise UnitError(given, want, dimension_name(quantity.dimensionality))
     return quantity
 
 
-def _why_unparsable(exc: Exception) -> str:
-    if isinstance(exc, pint.errors.UndefinedUnitError):
-        names = ", ".join(f"'{n}'" for n in sorted(exc.unit_names))
-        return f"unknown unit {names}"
-    return "not a number with a unit"
+def parse_unit(text: str, unit_name: str) -> Any:
+    """A unit written alone (a column header's ``[lb]``) in the dimension of ``unit_name``."""
+    want = expected_text(unit_name)
+    if len(text) > MAX_TEXT:
+        raise UnitError(text, f"a unit of {want}", f"longer than {MAX_TEXT} characters")
+    try:
+        units = _unit_expression(text)
+    except _Unreadable as exc:
+        raise UnitError(text, f"a unit of {want}", str(exc)) from None
+    if units.dimensionality != unit(unit_name).dimensionality:
+        raise UnitError(text, f"a unit of {want}", dimension_name(units.dimensionality))
+    return units
+
+
+def is_unit(text: str) -> bool:
+    """True when ``text`` is a unit expression the grammar reads (for the rules' `unit:`)."""
+    try:
+        _unit_expression(text)
+    except _Unreadable:
+        return False
+    return True
 
 
 def magnitude_in(value: object, unit_name: str) -> float:
@@ -116,9 +224,33 @@ def magnitude_in(value: object, unit_name: str) -> float:
     return float(parse_quantity(value, unit_name).to(unit(unit_name)).magnitude)
 
 
-def format_quantity(quantity: pint.Quantity[Any], digits: int = 4) -> str:
-    """A short, pint-parsable rendering such as '15 mA' or '0.05 mA / cm ** 2'."""
-    magnitude = float(quantity.magnitude)
+def _shown(magnitude: float, digits: int) -> str:
     rounded = float(f"{magnitude:.{digits}g}")
-    shown: float | int = int(rounded) if rounded.is_integer() else rounded
-    return f"{shown} {unit_text(quantity.units)}"
+    return str(int(rounded)) if rounded.is_integer() else f"{rounded:g}"
+
+
+def format_quantity(quantity: pint.Quantity[Any], digits: int = 4) -> str:
+    """A short, pint-parsable rendering such as '15 mA' or '0.05 mA / cm ** 2' (for JSON)."""
+    return f"{_shown(float(quantity.magnitude), digits)} {unit_text(quantity.units)}"
+
+
+def pretty_quantity(quantity: pint.Quantity[Any], digits: int = 4) -> str:
+    """A quantity as a clinician reads it: '0.05 mA/cm²', '200 mA·min', '13 min 20 s'."""
+    if quantity.dimensionality == unit("min").dimensionality:
+        return duration_text(quantity)
+    return f"{_shown(float(quantity.magnitude), digits)} {pretty_unit(quantity.units)}"
+
+
+def duration_text(quantity: pint.Quantity[Any]) -> str:
+    """A time in minutes and seconds ('13 min 20 s', '20 min'); days for a week or more."""
+    minutes = float(quantity.to(unit("min")).magnitude)
+    if minutes >= 24 * 60:
+        days = minutes / (24 * 60)
+        return f"{_shown(days, 3)} day{'s' if days != 1 else ''}"
+    total = round(minutes * 60)
+    whole, seconds = divmod(total, 60)
+    if whole and seconds:
+        return f"{whole} min {seconds} s"
+    if whole:
+        return f"{whole} min"
+    return f"{seconds} s"

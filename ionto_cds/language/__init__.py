@@ -1,1 +1,2 @@
-"""The rule language: its model, the YAML loader with file:line errors, and evaluation."""
+"""The rule language: the model, the operator table, the fact catalog, and the YAML readers
+with file:line errors."""

@@ -48,8 +48,15 @@ class Modality(StrEnum):
 
 ALL_MODALITIES = frozenset(m.value for m in Modality)
 
-COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
-LEAF_OPERATORS = ("is", *COMPARISONS, "in", "contains", "known")
+
+class FactType(StrEnum):
+    """The kinds of answer a fact takes."""
+
+    BOOL = "bool"
+    ENUM = "enum"
+    INT = "int"
+    QUANTITY = "quantity"
+    LIST = "list"
 
 
 @dataclass(frozen=True)
@@ -106,26 +113,6 @@ def leaves(condition: Condition) -> tuple[Leaf, ...]:
     if isinstance(condition, Not):
         return leaves(condition.part)
     return tuple(leaf for part in condition.parts for leaf in leaves(part))
-
-
-def describe(condition: Condition) -> str:
-    """A compact human reading of a condition, e.g. 'age < 6 year and site in {palms, soles}'."""
-    symbols = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
-    if isinstance(condition, Leaf):
-        if condition.op == "is":
-            return condition.fact if condition.value else f"not {condition.fact}"
-        if condition.op == "known":
-            return f"{condition.fact} {'answered' if condition.value else 'unanswered'}"
-        if condition.op in symbols:
-            return f"{condition.fact} {symbols[condition.op]} {condition.shown}"
-        return f"{condition.fact} {condition.op} {condition.shown}"
-    if isinstance(condition, Not):
-        return f"not ({describe(condition.part)})"
-    joiner = " and " if isinstance(condition, AllOf) else " or "
-    return joiner.join(
-        f"({describe(p)})" if isinstance(p, AllOf | AnyOf) else describe(p)
-        for p in condition.parts
-    )
 
 
 @dataclass(frozen=True)

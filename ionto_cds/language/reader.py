@@ -6,39 +6,18 @@ A :class:`Reader` collects every mistake of one file (never stopping at the firs
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pint
 
 from ionto_cds.errors import Location, RuleError, UnitError
-from ionto_cds.language.model import (
-    COMPARISONS,
-    LEAF_OPERATORS,
-    AllOf,
-    AnyOf,
-    Condition,
-    Leaf,
-    Not,
-)
+from ionto_cds.language.facts import FactDef
+from ionto_cds.language.model import AllOf, AnyOf, Condition, FactType, Leaf, Not
+from ionto_cds.language.operators import OPERATORS, ValueShape, fitting
 from ionto_cds.language.yamlsource import LocatedList, LocatedMap, item_line, key_line
+from ionto_cds.suggestions import did_you_mean
 from ionto_cds.units import format_quantity, parse_quantity
-
-# Which operators fit which fact type.
-OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "bool": ("is", "known"),
-    "enum": ("eq", "ne", "in", "known"),
-    "int": (*COMPARISONS, "in", "known"),
-    "quantity": (*COMPARISONS, "known"),
-    "list": ("contains", "known"),
-}
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A " (did you mean 'x'?)" hint, or ''."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class Reader:
@@ -134,7 +113,8 @@ class Reader:
     # -- conditions -------------------------------------------------------------------------
 
     def condition(
-        self, value: Any, line: int | None, facts: Mapping[str, Any], what: str = "condition"
+        self, value: Any, line: int | None, facts: Mapping[str, FactDef],
+        what: str = "condition"
     ) -> Condition | None:
         """Parse a structured condition, checking facts, operators, values and units."""
         if not isinstance(value, LocatedMap):
@@ -183,16 +163,16 @@ class Reader:
         clean = tuple(p for p in parts if p is not None)
         return AllOf(clean, where) if kind == "all" else AnyOf(clean, where)
 
-    def _leaf(self, node: LocatedMap, facts: Mapping[str, Any], what: str) -> Leaf | None:
+    def _leaf(self, node: LocatedMap, facts: Mapping[str, FactDef], what: str) -> Leaf | None:
         line = node.line
         name = node["fact"]
         ops = [k for k in node if k != "fact"]
-        bad = [k for k in ops if k not in LEAF_OPERATORS]
+        bad = [k for k in ops if k not in OPERATORS]
         for key in bad:
-            hint = did_you_mean(key, LEAF_OPERATORS)
+            hint = did_you_mean(key, OPERATORS)
             self.error(
                 key_line(node, key),
-                f"unknown operator '{key}'{hint}; operators: {', '.join(LEAF_OPERATORS)}",
+                f"unknown operator '{key}'{hint}; operators: {', '.join(OPERATORS)}",
             )
         if bad:
             return None
@@ -205,13 +185,12 @@ class Reader:
             self.error(key_line(node, "fact"), f"unknown fact '{name}'{hint}")
             return None
         fact = facts[name]
-        kind = str(fact.type)
         op_line = key_line(node, op)
-        if op not in OPERATORS_BY_TYPE[kind]:
-            fitting = ", ".join(OPERATORS_BY_TYPE[kind])
+        if fact.type not in OPERATORS[op].fits:
             self.error(
                 op_line,
-                f"operator '{op}' does not fit '{name}' (a {kind} fact); use one of: {fitting}",
+                f"operator '{op}' does not fit '{name}' (a {fact.type} fact); use one of: "
+                f"{', '.join(fitting(fact.type))}",
             )
             return None
         raw = node[op]
@@ -221,16 +200,18 @@ class Reader:
         value, shown = parsed
         return Leaf(name, op, value, shown, self.at(line))
 
-    def _leaf_value(self, fact: Any, op: str, raw: Any, line: int | None) -> tuple[Any, str] | None:
-        name, kind = fact.name, str(fact.type)
-        if op in ("is", "known"):
+    def _leaf_value(self, fact: FactDef, op: str, raw: Any, line: int | None
+                    ) -> tuple[Any, str] | None:
+        """The operator's value read by its shape (the operator table) and the fact's type."""
+        name, kind, shape = fact.name, fact.type, OPERATORS[op].shape
+        if shape is ValueShape.FLAG:
             if not isinstance(raw, bool):
                 self.error(line, f"'{op}' on '{name}' takes true or false, got {_kind(raw)}")
                 return None
             return raw, "true" if raw else "false"
-        if kind == "enum" and op in ("eq", "ne"):
+        if kind is FactType.ENUM and shape is ValueShape.ONE:
             return self._enum_value(fact, raw, line)
-        if kind == "enum" and op == "in":
+        if kind is FactType.ENUM and shape is ValueShape.SET:
             values = self._list_of(raw, line, name)
             if values is None:
                 return None
@@ -239,11 +220,10 @@ class Reader:
                 return None
             words = tuple(c[0] for c in checked if c is not None)
             return frozenset(words), "[" + ", ".join(words) + "]"
-        if kind == "list":
-            result = self._enum_value(fact, raw, line)
-            return result
-        if kind == "int":
-            if op == "in":
+        if kind is FactType.LIST:
+            return self._enum_value(fact, raw, line)
+        if kind is FactType.INT:
+            if shape is ValueShape.SET:
                 values = self._list_of(raw, line, name)
                 if values is None:
                     return None
@@ -256,12 +236,12 @@ class Reader:
                 return None
             return raw, str(raw)
         # quantity comparison
-        quantity = self.quantity(raw, line, fact.unit, f"'{op}' on '{name}'")
+        quantity = self.quantity(raw, line, fact.unit or "", f"'{op}' on '{name}'")
         if quantity is None:
             return None
-        return float(quantity.to(fact.unit).magnitude), format_quantity(quantity)
+        return float(quantity.to(fact.unit or "").magnitude), format_quantity(quantity)
 
-    def _enum_value(self, fact: Any, raw: Any, line: int | None) -> tuple[str, str] | None:
+    def _enum_value(self, fact: FactDef, raw: Any, line: int | None) -> tuple[str, str] | None:
         if not isinstance(raw, str) or raw not in fact.values:
             hint = did_you_mean(str(raw), fact.values)
             self.error(

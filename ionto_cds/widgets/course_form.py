@@ -10,10 +10,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from ionto_cds.course import SESSION_FIELDS, CourseLog, SessionField, SessionRecord, field_choices
-from ionto_cds.course_guidance import Guidance
-from ionto_cds.course_plot import plot_course
-from ionto_cds.engine import Assessment
+from ionto_cds.course.guidance import Guidance
+from ionto_cds.course.plot import plot_course
+from ionto_cds.course.records import SESSION_FIELDS, FieldKind, SessionField, SessionRecord
+from ionto_cds.course.store import CourseLog
+from ionto_cds.course.validate import field_choices
+from ionto_cds.engine.assessment import Assessment
 from ionto_cds.errors import IontoError, SessionDataError
 from ionto_cds.units import format_quantity
 
@@ -69,22 +71,22 @@ class CourseForm:
     def _control(self, f: SessionField) -> Any:
         rs, vocab = self.log.ruleset, self.log.vocabulary
         layout = w.Layout(width="22em")
-        if f.kind == "date":
+        if f.kind is FieldKind.DATE:
             return w.DatePicker(value=dt.date.today(), layout=layout)
-        if f.kind == "protocol":
+        if f.kind is FieldKind.PROTOCOL:
             return w.Dropdown(options=[(p.title, p.id) for p in rs.protocols
                                        if not p.is_referral], layout=layout)
-        if f.kind == "enum":
+        if f.kind is FieldKind.ENUM:
             labels = {"tolerance": {k: t.label for k, t in vocab.tolerance.items()}}.get(f.name, {})
             options: list[tuple[str, str | None]] = [] if f.required else [("(not given)", None)]
             options += [(labels.get(v, v.replace("_", " ")), v)
                         for v in field_choices(f.name, rs, vocab)]
             return w.Dropdown(options=options, layout=layout)
-        if f.kind == "effects":
+        if f.kind is FieldKind.EFFECTS:
             return w.SelectMultiple(options=[(e.label, k) for k, e in
                                              vocab.adverse_effects.items()],
                                     rows=5, layout=layout)
-        if f.kind == "score":
+        if f.kind is FieldKind.SCORE:
             score = vocab.scores[f.name.split("_")[0]]
             return w.Dropdown(options=[("not recorded", None)] + [
                 (str(v), v) for v in range(score.min, score.max + 1)], layout=layout,

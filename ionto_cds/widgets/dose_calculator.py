@@ -7,16 +7,16 @@ from typing import Any
 
 import ipywidgets as w
 
-from ionto_cds.dosing import check_limits, current_density, dose_for, duration_for
-from ionto_cds.engine import RuleSet, default_ruleset
-from ionto_cds.errors import UnitError
+from ionto_cds.engine.ruleset import RuleSet, default_ruleset
+from ionto_cds.errors import UnitError, UsageError
 from ionto_cds.language.treatment import Protocol
-from ionto_cds.protocols import plan_limits
-from ionto_cds.units import format_quantity, parse_quantity
+from ionto_cds.treatment.calculator import DoseCheck, Verdict, check_session, read_session
+from ionto_cds.units import format_quantity, pretty_quantity
 
 _TAP_WATER = "tap_water"
 _EXCEEDED = "\u2716 EXCEEDED"
 _WITHIN = "\u2714 within"
+_UNCHECKED = "? not checked"
 
 
 def _text(name: str, placeholder: str, value: str = "") -> Any:
@@ -31,6 +31,7 @@ class DoseCalculator:
 
     def __init__(self, rs: RuleSet | None = None) -> None:
         self.rs = rs if rs is not None else default_ruleset()
+        self.check: DoseCheck | None = None
         self.protocols = [p for p in self.rs.protocols if not p.is_referral]
         drugs = [("none (tap water)", _TAP_WATER)] + [
             (d.label, key) for key, d in self.rs.drugs.items()
@@ -106,45 +107,56 @@ class DoseCalculator:
             self.result.value = ""
             return
         drug = self.rs.drugs.get(protocol.drug) if protocol.drug else None
+        amount = self.amount.value.strip() or None
         try:
-            current = parse_quantity(self.current.value, "mA")
-            if by_dose:
-                dose = parse_quantity(self.amount.value, "mA*min")
-                duration = duration_for(dose, current)
-            else:
-                duration = parse_quantity(self.amount.value, "min")
-                dose = dose_for(current, duration)
-            area = parse_quantity(self.area.value, "cm^2") if self.area.value.strip() else None
-            density = current_density(current, area) if area is not None else None
-        except (UnitError, ValueError) as exc:
+            current, duration, area = read_session(
+                self.current.value, None if by_dose else amount, amount if by_dose else None,
+                self.area.value.strip() or None)
+        except (UnitError, UsageError) as exc:
             self.message.value = (f"<div style='color:#a00000;font-weight:600'>\u26a0 "
                                   f"{html.escape(str(exc))}</div>")
             self.result.value = ""
+            self.check = None
             return
         self.message.value = ""
-        limits = plan_limits(protocol, drug, self.rs.limits, [])
-        violations = check_limits(limits, current, duration, area)
-        rows = [("Current", format_quantity(current)), ("Duration", format_quantity(duration)),
-                ("Dose", format_quantity(dose)),
-                ("Current density", format_quantity(density) if density is not None
-                 else "enter an electrode area")]
-        if drug is not None and drug.dose_min is not None and drug.dose_max is not None:
-            rows.append(("Usual dose range", f"{format_quantity(drug.dose_min)} to "
-                         f"{format_quantity(drug.dose_max)}"))
-        table = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
-                        for k, v in rows)
-        broken = {id(v.limit) for v in violations}
-        checks = "".join(
-            f"<li>{_EXCEEDED if id(lim) in broken else _WITHIN}: "
-            f"{html.escape(lim.describe())}</li>" for lim in limits)
-        verdict = ("<div style='background:#8b0000;color:#fff;padding:6px;font-weight:700'>"
-                   "\u2716 Outside the limits: " + html.escape("; ".join(map(str, violations)))
-                   + "</div>") if violations else (
-            "<div style='background:#1e6b34;color:#fff;padding:6px;font-weight:700'>"
-            "\u2714 Within every limit</div>")
-        self.result.value = (f"{verdict}<table>{table}</table><div><b>Limits</b><ul>{checks}"
-                             "</ul></div>")
-        self.violations = violations
+        # The one dose check: the same limits a plan of this protocol is held to.
+        check = check_session(current=current, duration=duration, area=area, protocol=protocol,
+                              drug=drug, global_limits=self.rs.limits)
+        self.check = check
+        self.result.value = _result_html(check)
+
+
+def _result_html(check: DoseCheck) -> str:
+    rows = [("Current", pretty_quantity(check.current)),
+            ("Duration", pretty_quantity(check.duration)),
+            ("Dose", pretty_quantity(check.dose)),
+            ("Current density", pretty_quantity(check.density) if check.density is not None
+             else "not computed: enter an electrode area")]
+    if check.area_source == "protocol default" and check.area is not None:
+        rows.append(("Electrode area", f"{pretty_quantity(check.area)} (protocol default)"))
+    drug = check.drug
+    if drug is not None and drug.dose_min is not None and drug.dose_max is not None:
+        rows.append(("Usual dose range", f"{pretty_quantity(drug.dose_min)} to "
+                     f"{pretty_quantity(drug.dose_max)}"))
+    table = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+                    for k, v in rows)
+    marks = {True: _EXCEEDED, False: _WITHIN}
+    items = [f"<li>{marks[c.broken]}: {html.escape(str(c))}</li>" for c in check.checks
+             if c.checked]
+    items += [f"<li>{_UNCHECKED}: {html.escape(line)}</li>" for line in check.unchecked_lines()]
+    verdict = check.verdict
+    if verdict is Verdict.REFUSED:
+        banner = ("<div style='background:#8b0000;color:#fff;padding:6px;font-weight:700'>"
+                  "\u2716 Outside the limits: "
+                  + html.escape("; ".join(str(c) for c in check.broken)) + "</div>")
+    elif verdict is Verdict.INCOMPLETE:
+        banner = ("<div style='background:#7a4b00;color:#fff;padding:6px;font-weight:700'>"
+                  "? Not confirmed: some limits could not be checked (see below)</div>")
+    else:
+        banner = ("<div style='background:#1e6b34;color:#fff;padding:6px;font-weight:700'>"
+                  "\u2714 Within every limit of this protocol</div>")
+    return (f"{banner}<table>{table}</table><div><b>Limits</b><ul>{''.join(items)}"
+            "</ul></div>")
 
 
 def dose_calculator(rs: RuleSet | None = None) -> DoseCalculator:

@@ -14,11 +14,15 @@ from typing import Any
 
 import ipywidgets as w
 
-from ionto_cds.cases import Case, read_cases
-from ionto_cds.engine import Assessment, RuleSet, assess, default_ruleset
+from ionto_cds.analysis.cases import Case, read_cases
+from ionto_cds.analysis.sensitivity import Difference, difference, sensitivity
+from ionto_cds.engine.assess import assess
+from ionto_cds.engine.assessment import Assessment
+from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import PatientDataError
-from ionto_cds.pathway import Step, build_pathway, evaluation_steps
-from ionto_cds.sensitivity import Difference, difference, sensitivity
+from ionto_cds.render.pathway.graph import build_pathway
+from ionto_cds.render.pathway.steps import Step, evaluation_steps
+from ionto_cds.render.pathway.svg import render_svg
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import STYLE, banner_html
 
@@ -67,7 +71,7 @@ def pathway_html(rs: RuleSet, assessment: Assessment | None, title: str | None =
                  around_focus: bool = False) -> str:
     """The pathway as inline SVG in a scrolling frame (Voila and JupyterLab both show it);
     with ``around_focus``, only the part around the focused step."""
-    svg = build_pathway(rs, assessment, title).to_svg(focus=focus,
+    svg = render_svg(build_pathway(rs, assessment, title), focus=focus,
                                                       id_prefix=f"edu{next(_ids)}",
                                                       around_focus=around_focus)
     if fit:
@@ -196,7 +200,7 @@ class EducatorApp:
             self.case_pathway])
 
         # --- what-if ----------------------------------------------------------------------
-        self.form = PatientForm(self.rs.catalog)
+        self.form = PatientForm(self.rs)
         self.form.on_change(self._what_if)
         self.reset_button = w.Button(description="Back to the case's answers", icon="undo",
                                      layout=w.Layout(width="auto"))

@@ -8,8 +8,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ionto_cds.facts import FactCatalog, FactDef, FactType
-from ionto_cds.language.model import UNKNOWN
+from ionto_cds.engine.ruleset import RuleSet
+from ionto_cds.errors import AnswerError
+from ionto_cds.language.facts import FactDef
+from ionto_cds.language.model import UNKNOWN, FactType
 
 Listener = Callable[[], None]
 _UNKNOWN = "unknown"
@@ -135,7 +137,7 @@ class FactField:
             return UNKNOWN, "tick at least one drug, or choose \u201cNone known\u201d"
         try:
             return self.fact.normalise(raw), None
-        except ValueError as exc:
+        except AnswerError as exc:
             return UNKNOWN, str(exc)
 
     def show_error(self, message: str | None) -> None:
@@ -190,8 +192,9 @@ class FactField:
 class PatientForm:
     """Every fact of the catalog as a field, in catalog order, under its section heading."""
 
-    def __init__(self, catalog: FactCatalog) -> None:
-        self.catalog = catalog
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.catalog = catalog = ruleset.catalog
         self._listeners: list[Listener] = []
         self._quiet = False
         self.fields: dict[str, FactField] = {
@@ -236,7 +239,7 @@ class PatientForm:
                 problems[name] = message
             elif value is not UNKNOWN:
                 values[name] = value
-        hidden = self.catalog.factset(values).not_applicable
+        hidden = self.ruleset.answers(values).not_applicable
         for name, field in self.fields.items():
             visible = name not in hidden
             field.set_visible(visible)

@@ -8,10 +8,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from ionto_cds.engine import Assessment, Decision, Finding, RuleSet
+from ionto_cds.analysis.record import OVERRIDE_REASONS, Override
+from ionto_cds.engine.assessment import Assessment, Finding
+from ionto_cds.engine.ruleset import RuleSet
+from ionto_cds.evaluation.outcomes import Decision
 from ionto_cds.language.model import Severity
-from ionto_cds.record import OVERRIDE_REASONS, Override
-from ionto_cds.report import schedule_lines
+from ionto_cds.render.report import schedule_lines
 
 _BANNER = {
     # decision: (icon, background, text colour, one-line explanation)

@@ -1,0 +1,1 @@
+"""Analysis of rules and decisions: lint, vignettes, sensitivity, decision records."""

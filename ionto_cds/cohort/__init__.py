@@ -1,0 +1,1 @@
+"""Cohort screening: schema, validation with quarantine, batch assessment, Dask, plots."""

@@ -1,0 +1,141 @@
+"""`ionto-cds screen` on files: a cohort file (or a folder of Parquet) screened into one output,
+with the error table and the quarantine beside it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ionto_cds.cohort.distributed import screen_dask
+from ionto_cds.cohort.schema import read_headers
+from ionto_cds.cohort.screen import (
+    ScreenSummary,
+    read_cohort,
+    ruleset_for,
+    screen_frame,
+    write_part,
+)
+from ionto_cds.cohort.validate import PROBLEM_COLUMNS
+from ionto_cds.errors import InputFileError
+
+
+def _suffix_ok(path: Path, what: str) -> None:
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise InputFileError(str(path), f"{what} must be a .csv or .parquet file")
+
+
+@dataclass
+class ScreenReport:
+    """What `ionto-cds screen` did: counts, and the files it wrote."""
+
+    summary: ScreenSummary
+    output: Path
+    errors: Path | None
+    quarantine: Path | None
+    problems: int
+
+
+def _merge_parts(parts: list[Path], target: Path) -> None:
+    """Concatenate part files (same columns) into one CSV or Parquet file, in order."""
+    import pyarrow as pa_arrow  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    if target.suffix.lower() in (".parquet", ".pq"):
+        writer: Any = None
+        schema: Any = None
+        try:
+            for part in parts:
+                table = pq.read_table(part)
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(target, schema)
+                else:
+                    table = table.cast(schema) if table.schema != schema else table
+                writer.write_table(table)
+            if writer is None:
+                pq.write_table(pa_arrow.table({}), target)
+        finally:
+            if writer is not None:
+                writer.close()
+        return
+    with target.open("w", encoding="utf-8", newline="") as out:
+        for k, part in enumerate(parts):
+            with part.open(encoding="utf-8") as src:
+                header = src.readline()
+                if k == 0:
+                    out.write(header)
+                for line in src:
+                    out.write(line)
+
+
+def _offset_rows(parts: list[tuple[Path | None, int]], target: Path, header: tuple[str, ...]
+                 ) -> None:
+    """Concatenate local-row CSV parts into one file with global row numbers."""
+    frames = []
+    for part, offset in parts:
+        if part is None:
+            continue
+        frame = pd.read_csv(part, dtype=str, keep_default_na=False)
+        frame["row"] = frame["row"].astype(int) + offset
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=header)
+    table.to_csv(target, index=False)
+
+
+def screen_file(source: Path, output: Path, rules: str | None = None, engine: str = "pandas",
+                scheduler: str | None = None, errors: Path | None = None,
+                quarantine: Path | None = None, progress: bool = True,
+                chunk_rows: int = 200_000) -> ScreenReport:
+    """Screen a cohort file (or a folder of Parquet files) into ``output``.
+
+    Bad cells go to ``errors`` (default: OUTPUT.errors.csv) and their rows to ``quarantine``
+    (default: OUTPUT.quarantine.csv); both are written only when there are bad cells.
+    """
+    import shutil
+    import tempfile
+
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    _suffix_ok(output, "the output")
+    if not source.exists():
+        raise InputFileError(str(source), "no such file")
+    if not source.is_dir():
+        _suffix_ok(source, "the cohort")
+    rs = ruleset_for(rules)
+    errors = errors or output.with_name(output.name + ".errors.csv")
+    quarantine = quarantine or output.with_name(output.name + ".quarantine.csv")
+    folder = Path(tempfile.mkdtemp(prefix=output.name + ".parts-", dir=output.parent))
+    pieces: list[tuple[int, Path, Path | None, Path | None, int]] = []
+    summary = ScreenSummary()
+    try:
+        if engine == "dask":
+            summary, pieces = screen_dask(source, folder, rules, output.suffix, scheduler,
+                                          progress, rs)
+        else:
+            raw = read_cohort(source)
+            read_headers(raw.columns, rs.catalog, str(source))
+            bar = tqdm(total=len(raw), unit="rows", desc="screening", disable=not progress,
+                       file=sys.stderr)
+            for k, start in enumerate(range(0, max(len(raw), 1), chunk_rows)):
+                part = raw.iloc[start:start + chunk_rows].reset_index(drop=True)
+                chunk = screen_frame(part, rs, str(source))
+                out, err, bad = write_part(chunk, folder, k, output.suffix)
+                pieces.append((k, out, err, bad, start))
+                summary.add(chunk.summary)
+                bar.update(len(part))
+            bar.close()
+        pieces.sort(key=lambda p: p[0])
+        _merge_parts([p[1] for p in pieces], output)
+        had_problems = any(p[2] is not None for p in pieces)
+        if had_problems:
+            _offset_rows([(p[2], p[4]) for p in pieces], errors, PROBLEM_COLUMNS)
+            _offset_rows([(p[3], p[4]) for p in pieces], quarantine, ("row",))
+        problems = sum(len(pd.read_csv(p[2])) for p in pieces if p[2] is not None)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ScreenReport(summary, output, errors if had_problems else None,
+                        quarantine if had_problems else None, problems)

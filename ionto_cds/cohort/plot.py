@@ -1,0 +1,36 @@
+"""The summary plot of a screened cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ionto_cds.cohort.screen import ScreenSummary
+from ionto_cds.errors import InputFileError
+
+
+def plot_summary(summary: ScreenSummary, path: Path, top: int = 10) -> None:
+    """Bar charts of decisions, the most frequent findings and protocols (PNG or SVG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputFileError(str(path), "the plot must be a .png or .svg file")
+    panels = [
+        ("Decisions", summary.decisions.most_common()),
+        (f"Most frequent findings (top {top})", summary.findings.most_common(top)),
+        ("Protocols", [(k or "(none)", v) for k, v in summary.protocols.most_common()]),
+    ]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 11))
+    for ax, (title, items) in zip(axes, panels, strict=True):
+        labels = [str(k) for k, _ in items][::-1]
+        counts = [v for _, v in items][::-1]
+        ax.barh(labels, counts, color="#3b6ea5")
+        ax.set_title(title)
+        ax.set_xlabel("patients")
+    fig.suptitle(f"Cohort screening: {summary.screened} screened, "
+                 f"{summary.quarantined} quarantined")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,144 @@
+"""Cohort screening: validate, assess the good rows in one pass, count, write the results.
+
+Files are screened in chunks (pandas) or as Parquet partitions on a Dask cluster
+(:mod:`.distributed`); bad cells go to an error table and their rows to a quarantine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ionto_cds.cohort.validate import validate_cohort
+from ionto_cds.engine.assess import evaluate_frame
+from ionto_cds.engine.ruleset import RuleSet, default_ruleset, load_ruleset
+from ionto_cds.errors import InputFileError
+from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
+from ionto_cds.evaluation.frame_text import SEPARATOR
+
+
+@dataclass
+class ScreenSummary:
+    """Counts over a screened cohort (adds up across chunks and partitions)."""
+
+    rows: int = 0
+    screened: int = 0
+    quarantined: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    findings: Counter[str] = field(default_factory=Counter)
+    protocols: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: ScreenSummary) -> None:
+        """Add another chunk's counts."""
+        self.rows += other.rows
+        self.screened += other.screened
+        self.quarantined += other.quarantined
+        self.decisions.update(other.decisions)
+        self.findings.update(other.findings)
+        self.protocols.update(other.protocols)
+
+    def render(self, top: int = 10) -> str:
+        """The summary printed by `ionto-cds screen`."""
+        lines = [f"{self.rows} rows: {self.screened} screened, {self.quarantined} quarantined"]
+        lines.append("decisions:")
+        lines += [f"  {name:<28}{count:>10}" for name, count in self.decisions.most_common()]
+        lines.append(f"most frequent findings (top {top}):")
+        lines += [f"  {name:<40}{count:>10}" for name, count in self.findings.most_common(top)]
+        lines.append("protocols:")
+        lines += [f"  {name or '(none)':<40}{count:>10}"
+                  for name, count in self.protocols.most_common()]
+        return "\n".join(lines)
+
+
+def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSummary:
+    """Counts of decisions, findings and protocols in screened results."""
+    summary = ScreenSummary(rows=rows, screened=len(results), quarantined=quarantined)
+    summary.decisions.update(results["decision"].value_counts().to_dict())
+    summary.protocols.update(results["protocol"].value_counts().to_dict())
+    for text, count in results["findings"].value_counts().items():
+        for rule in str(text).split(SEPARATOR):
+            if rule:
+                summary.findings[rule] += int(count)
+    return summary
+
+
+@dataclass
+class ScreenedChunk:
+    """One screened piece of a cohort: output rows, problems, quarantine and counts."""
+
+    output: pd.DataFrame
+    problems: pd.DataFrame
+    quarantine: pd.DataFrame
+    summary: ScreenSummary
+
+
+def screen_frame(raw: pd.DataFrame, ruleset: RuleSet, source: str = "cohort",
+                 first_row: int = 1) -> ScreenedChunk:
+    """Validate a raw cohort frame and screen its good rows (input columns + results)."""
+    checked = validate_cohort(raw, ruleset.program, source, first_row)
+    results = evaluate_frame(checked.canonical, ruleset)
+    output = raw.loc[checked.good].reset_index(drop=True)
+    for name in RESULT_COLUMNS:
+        output[name] = results[name].to_numpy()
+    summary = summarise(output, len(raw), int((~checked.good).sum()))
+    return ScreenedChunk(output, checked.problems, checked.quarantine, summary)
+
+
+def read_cohort(path: Path) -> pd.DataFrame:
+    """Read a cohort CSV (every cell as text; empty = unknown) or Parquet file."""
+    if not path.exists():
+        raise InputFileError(str(path), "no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                               skipinitialspace=True)
+        except pd.errors.EmptyDataError:
+            raise InputFileError(str(path), "the file is empty: write a header row of fact "
+                                 "names") from None
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputFileError(str(path), f"not a readable CSV file ({exc})") from None
+    if suffix in (".parquet", ".pq") or path.is_dir():
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types for bad files
+            raise InputFileError(str(path), f"not a readable Parquet file ({exc})") from None
+    raise InputFileError(str(path), "expected a .csv or .parquet cohort file")
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write CSV or Parquet by the file's suffix."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def ruleset_for(rules: str | None) -> RuleSet:
+    """The rule set of a rules folder (loaded once per process), or the packaged one."""
+    return _cached_ruleset(rules) if rules else default_ruleset()
+
+
+_RULESETS: dict[str, RuleSet] = {}
+
+
+def _cached_ruleset(rules: str) -> RuleSet:
+    if rules not in _RULESETS:
+        _RULESETS[rules] = load_ruleset(rules)
+    return _RULESETS[rules]
+
+
+def write_part(chunk: ScreenedChunk, folder: Path, index: int, out_suffix: str
+                ) -> tuple[Path, Path | None, Path | None]:
+    out = folder / f"out-{index:06d}{out_suffix}"
+    write_table(chunk.output, out)
+    errors = quarantine = None
+    if len(chunk.problems):
+        errors = folder / f"errors-{index:06d}.csv"
+        chunk.problems.to_csv(errors, index=False)
+        quarantine = folder / f"quarantine-{index:06d}.csv"
+        chunk.quarantine.to_csv(quarantine, index=False)
+    return out, errors, quarantine

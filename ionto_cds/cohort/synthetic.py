@@ -1,0 +1,71 @@
+"""A seeded fictional cohort, valid by construction (for tests, benchmarks and teaching)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ionto_cds.evaluation.frame import encode_facts
+from ionto_cds.evaluation.frame_text import SEPARATOR
+from ionto_cds.evaluation.program import Program
+from ionto_cds.language.model import FactType
+
+
+def _with_blanks(values: npt.NDArray[Any], blank: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
+    out = values.astype(object)
+    out[blank] = None
+    return out
+
+
+def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0.1,
+                     yes: float = 0.1) -> pd.DataFrame:
+    """A seeded fictional cohort in canonical form, valid by construction.
+
+    ``unknown`` is the share of empty cells, ``yes`` the share of true booleans (and of each
+    listed allergy, halved).
+    """
+    catalog = program.catalog
+    rng = np.random.default_rng(seed)
+    columns: dict[str, Any] = {}
+    for fact in catalog:
+        blank = rng.random(n) < unknown
+        kind = fact.type
+        if kind is FactType.BOOL:
+            columns[fact.name] = pd.array(_with_blanks(rng.random(n) < yes, blank),
+                                          dtype="boolean")
+        elif kind is FactType.ENUM:
+            picks = np.asarray(fact.values, dtype=object)[rng.integers(0, len(fact.values), n)]
+            columns[fact.name] = pd.array(_with_blanks(picks, blank), dtype="str")
+        elif kind is FactType.INT:
+            low = int(fact.minimum or 0)
+            high = int(min(fact.maximum if fact.maximum is not None else 20, low + 20))
+            columns[fact.name] = pd.array(_with_blanks(rng.integers(low, high + 1, n), blank),
+                                          dtype="Int64")
+        elif kind is FactType.QUANTITY:
+            start = float(fact.minimum or 0.0)
+            stop = min(fact.maximum if fact.maximum is not None else 100.0, start + 100.0)
+            numbers = np.round(rng.uniform(start, stop, n), 1)
+            columns[fact.name] = np.where(blank, np.nan, numbers)
+        else:
+            count = len(fact.values)
+            bits = (rng.random((n, count)) < yes / 2) @ (1 << np.arange(count))
+            table = np.asarray([SEPARATOR.join(v for j, v in enumerate(fact.values) if m >> j & 1)
+                                for m in range(1 << count)], dtype=object)
+            columns[fact.name] = pd.array(_with_blanks(table[bits], blank), dtype="str")
+    frame = pd.DataFrame(columns)
+    # Valid by construction: no "yes" to a question that does not apply.
+    for _ in range(3):
+        encoded = encode_facts(frame, program)
+        changed = False
+        for name, coded in encoded.items():
+            if catalog[name].type is FactType.BOOL:
+                clash = coded.not_applicable & coded.answered & coded.values
+                if clash.any():
+                    frame.loc[clash, name] = False
+                    changed = True
+        if not changed:
+            break
+    return frame

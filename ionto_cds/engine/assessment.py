@@ -1,0 +1,211 @@
+"""The outcome of one assessment, explained: findings with traces, the walk, the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ionto_cds._version import __version__
+from ionto_cds.evaluation.answers import FactSet
+from ionto_cds.evaluation.one_patient import OneLane, Outcome, Step
+from ionto_cds.evaluation.outcomes import Decision, FindingRole, StepOutcome
+from ionto_cds.evaluation.policy import Reason, applies
+from ionto_cds.language.model import Rule, Truth
+from ionto_cds.language.treatment import Protocol
+from ionto_cds.treatment.plan import Plan
+
+if TYPE_CHECKING:
+    from ionto_cds.engine.ruleset import RuleSet
+
+NOTICE = ("Decision support for health-care professionals: it supports, and does not replace, "
+          "clinical judgement. Review the reasons and sources before acting.")
+"""Shown with every assessment, report and decision record (FDA CDS guidance, criterion 4)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that is true, or could be true, for this patient, with its explanation.
+
+    The trace (every condition node with the answer it read) is worked out when first asked
+    for, from the answers the rule was evaluated on.
+    """
+
+    rule: Rule
+    status: Truth
+    env: Mapping[str, Any] = field(repr=False, compare=False)
+    ruleset: RuleSet = field(repr=False, compare=False)
+    protocol: str | None = None
+    role: FindingRole = FindingRole.DECISION
+
+    @property
+    def scope(self) -> str:
+        """'decision', or 'protocol:<id>' for a finding about one protocol."""
+        return "decision" if self.protocol is None else f"protocol:{self.protocol}"
+
+    @property
+    def outcome(self) -> str:
+        """What the finding does to its protocol ('' for decision findings)."""
+        return self.role.outcome_text(self.protocol)
+
+    @cached_property
+    def trace(self) -> Mapping[str, Any]:
+        """Each leaf: fact, operator, expected value as written, the answer seen, the result."""
+        rs = self.ruleset
+        return rs.scalar.trace(rs.program.rule_node[self.rule.id], self.env,
+                               lambda f, v: rs.catalog[f].show(v))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly, with the rule's metadata so a report never looks it up again."""
+        r = self.rule
+        return {
+            "rule": r.id,
+            "severity": r.severity.value,
+            "status": self.status.label,
+            "title": r.title,
+            "rationale": r.rationale,
+            "action": r.action,
+            "references": list(r.references),
+            "applies_to": sorted(r.applies_to),
+            "scope": self.scope,
+            "outcome": self.outcome or None,
+            "metadata": {
+                "version": r.metadata.version,
+                "author": r.metadata.author,
+                "last_reviewed": r.metadata.last_reviewed,
+            },
+            "location": str(r.location),
+            "trace": dict(self.trace),
+        }
+
+
+@dataclass(frozen=True)
+class ProtocolStep:
+    """One protocol looked at while choosing the plan, and what came of it.
+
+    ``rules`` are the steering rules that excluded it, left it pending, or apply to the chosen
+    plan; ``condition`` is None for a protocol the walk never reached.
+    """
+
+    protocol: str
+    condition: Truth | None
+    outcome: StepOutcome
+    rules: tuple[str, ...] = ()
+    reason: str = ""
+
+    @classmethod
+    def of(cls, step: Step) -> ProtocolStep:
+        """From the evaluator's record."""
+        return cls(step.protocol, step.condition, step.outcome, step.rules, step.reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly."""
+        return {"protocol": self.protocol,
+                "condition": self.condition.label if self.condition is not None else None,
+                "outcome": self.outcome.value, "rules": list(self.rules),
+                "reason": self.reason or None}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The outcome for one patient: decision, findings, missing facts, plan, provenance."""
+
+    decision: Decision
+    findings: tuple[Finding, ...]
+    missing: tuple[str, ...]
+    protocol: Plan | None
+    factset: FactSet
+    ruleset: RuleSet
+    referral: Protocol | None = None
+    no_plan_reason: str | None = None
+    plan_questions: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    screen_decision: Decision | None = None
+    protocol_walk: tuple[ProtocolStep, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    screen_reasons: tuple[Reason, ...] = ()
+
+    @classmethod
+    def of(cls, outcome: Outcome, answers: FactSet, ruleset: RuleSet) -> Assessment:
+        """The assessment of the policy's outcome for one patient."""
+        env = answers.env
+        return cls(
+            decision=outcome.decision,
+            findings=tuple(Finding(f.rule, f.status, env, ruleset, f.protocol, f.role)
+                           for f in outcome.findings),
+            missing=outcome.missing,
+            protocol=outcome.plan,
+            factset=answers,
+            ruleset=ruleset,
+            referral=outcome.referral,
+            no_plan_reason=outcome.no_plan_reason,
+            plan_questions=tuple(outcome.plan_questions),
+            excluded=tuple(outcome.excluded),
+            screen_decision=outcome.screen,
+            protocol_walk=tuple(ProtocolStep.of(s) for s in outcome.steps),
+            reasons=outcome.reasons,
+            screen_reasons=outcome.screen_reasons,
+        )
+
+    def rule_truth(self, rule_id: str) -> Truth:
+        """A rule's truth for this patient (the evaluator's, for renderers)."""
+        return self.ruleset.rule_truth(rule_id, self.factset.env)
+
+    def rule_trace(self, rule_id: str) -> Mapping[str, Any]:
+        """A rule's condition trace for this patient."""
+        rs = self.ruleset
+        return rs.scalar.trace(rs.program.rule_node[rule_id], self.factset.env,
+                               lambda f, v: rs.catalog[f].show(v))
+
+    def protocol_trace(self, protocol: Protocol) -> Mapping[str, Any]:
+        """A protocol condition's trace for this patient."""
+        rs = self.ruleset
+        return rs.scalar.trace(rs.program.node_of(protocol.when), self.factset.env,
+                               lambda f, v: rs.catalog[f].show(v))
+
+    def rule_caps(self, protocol_id: str) -> list[tuple[str, Any, str]]:
+        """(limit name, value, rule id) for every cap this patient's rules put on a plan of
+        one protocol: the caps a plan of that protocol is given (an unknown cap applies)."""
+        rs = self.ruleset
+        k = rs.program.protocol_index(protocol_id)
+        lane = OneLane(rs.scalar, self.factset.env)
+        rules = rs.program.caps[k] if k is not None else tuple(
+            r for r in rs.general if r.effect)
+        return [(name, value, r.id) for r in rules
+                if applies(lane, lane.truth(rs.program.rule_node[r.id]))
+                for name, value in r.effect.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fixed JSON contract of `ionto-cds assess --format json`, plus extra context."""
+        catalog = self.ruleset.catalog
+        answers = {
+            name: catalog[name].show(value) for name, value in self.factset.values.items()
+        }
+        return {
+            "decision": self.decision.value,
+            "decision_text": self.decision.words,
+            "findings": [f.to_dict() for f in self.findings],
+            "missing": list(self.missing),
+            "questions": [
+                {"fact": name, "label": catalog[name].label, "help": catalog[name].help}
+                for name in self.missing
+            ],
+            "protocol": self.protocol.to_dict() if self.protocol is not None else None,
+            "referral": {
+                "id": self.referral.id,
+                "title": self.referral.title,
+                "summary": self.referral.summary,
+                "references": list(self.referral.references),
+            } if self.referral is not None else None,
+            "no_plan_reason": self.no_plan_reason,
+            "plan_questions": list(self.plan_questions),
+            "excluded_protocols": list(self.excluded),
+            "screen_decision": (self.screen_decision or self.decision).value,
+            "protocol_walk": [step.to_dict() for step in self.protocol_walk],
+            "answers": answers,
+            "not_applicable": list(self.factset.not_applicable),
+            "ruleset": {"version": self.ruleset.version, "sha256": self.ruleset.sha256},
+            "ionto_cds_version": __version__,
+            "notice": NOTICE,
+        }

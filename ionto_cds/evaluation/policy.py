@@ -1,0 +1,344 @@
+"""The decision policy, written once: the decision table, the protocol walk, steering and the
+ranking of the facts to ask. Every evaluator runs this code over its own lanes.
+
+1. **Screen.** The general rules (those about iontophoresis as such) are evaluated; the
+   decision table gives the screen decision. Findings are the rules that are true or unknown.
+2. **Protocol walk.** After a screen that allows treatment, the protocols are tried by
+   priority. A protocol whose condition is unknown is skipped for now (its facts become plan
+   questions); a referral ends the walk; a drug- or modality-specific absolute rule that is
+   true excludes the protocol; one that is unknown leaves it pending (its questions must be
+   answered first); otherwise the protocol is planned under the caps of the rules that are
+   not false, and excluded when its limits leave no safe current.
+3. **Decision.** The same table, now also reading the walk: a pending protocol needs
+   information; an exclusion or a steering finding means precautions.
+4. **Facts to ask.** For the rules that can still move the decision, the unanswered facts
+   that could settle them (and the questions their applicability waits on), most decisive
+   first: :func:`fact_score`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic
+
+from ionto_cds.evaluation.lanes import C, Collector, D, Lanes, M, T, Tally, Y
+from ionto_cds.evaluation.outcomes import Basis, Decision, FindingRole, StepOutcome
+from ionto_cds.evaluation.program import Program
+from ionto_cds.language.model import Rule, Severity, Truth
+
+_F, _U, _T = int(Truth.FALSE), int(Truth.UNKNOWN), int(Truth.TRUE)
+
+FINDING_STATUSES = (_T, _U)
+"""A rule is a finding where it is true or unknown: an unknown is never silently 'no'."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason a row of the decision table holds: a group of lanes, and its edge label."""
+
+    basis: Basis
+    edge: str
+    group: str  # a field of Groups
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A decision and the reasons that give it (the first row that holds decides)."""
+
+    decision: Decision
+    reasons: tuple[Reason, ...]
+
+
+DECISION_TABLE: tuple[DecisionRow, ...] = (
+    DecisionRow(Decision.NOT_ELIGIBLE, (
+        Reason(Basis.ABSOLUTE, "any true", "absolute_true"),)),
+    DecisionRow(Decision.NEEDS_INFORMATION, (
+        Reason(Basis.REQUIRED, "unanswered", "required_missing"),
+        Reason(Basis.ABSOLUTE, "any unknown", "absolute_unknown"),
+        Reason(Basis.WALK, "drug question open", "pending"))),
+    DecisionRow(Decision.ELIGIBLE_WITH_PRECAUTIONS, (
+        Reason(Basis.SOFT, "any true or unknown", "soft"),
+        Reason(Basis.WALK, "drug finding or exclusion", "steered"))),
+    DecisionRow(Decision.ELIGIBLE, (
+        Reason(Basis.NOTHING, "nothing applies", "everyone"),)),
+)
+"""Decision semantics (DESIGN section 4), in order: the first row that holds decides."""
+
+REASONS: tuple[Reason, ...] = tuple(r for row in DECISION_TABLE for r in row.reasons)
+"""Every reason of the table, in order (collectors receive which ones held)."""
+
+WALK_AFTER = frozenset({Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE})
+"""The screen decisions after which protocols are tried."""
+
+MAX_ASKS = 63
+"""The most times a fact is counted as asked (the ranking's count saturates here)."""
+
+
+def finding_order(severity: Severity, status: int, scoped: bool) -> int:
+    """Where a finding is listed: most serious first, true before unknown, the decision's
+    findings before a protocol's; equal places keep the order they were found in."""
+    return severity.rank * 4 + (0 if status == _T else 2) + int(scoped)
+
+
+def fact_score(rank: Any, count: Any) -> Any:
+    """Ask order of a fact (lower first): the most serious rule that asks for it (rank -1 for
+    a required answer), then how many rules ask for it (tallies stop counting at
+    :data:`MAX_ASKS`); ties go to catalog order. Works lane-wise on arrays too."""
+    return (rank + 1) * (MAX_ASKS + 1) + (MAX_ASKS - count)
+
+
+@dataclass
+class Groups(Generic[M]):
+    """The lanes each reason of the decision table reads."""
+
+    absolute_true: M
+    absolute_unknown: M
+    required_missing: M
+    soft_true: M
+    soft: M
+    everyone: M
+    pending: M
+    steered: M
+
+
+def applies(lanes: Lanes[T, M, C, D], truth: T) -> M:
+    """Lanes where a rule is not false: its effect caps the plan (an unknown cap applies: the
+    safer side)."""
+    return lanes.without(lanes.everyone, lanes.is_(truth, _F))
+
+
+def _table(lanes: Lanes[T, M, C, D], groups: Groups[M]) -> tuple[D, list[M], list[M]]:
+    """Decision codes, the lanes each row decides, and the lanes of each reason."""
+    held = [getattr(groups, reason.group) for reason in REASONS]
+    holds: list[M] = []
+    at = 0
+    for row in DECISION_TABLE:
+        mask = held[at]
+        for extra in held[at + 1:at + len(row.reasons)]:
+            mask = lanes.either(mask, extra)
+        holds.append(mask)
+        at += len(row.reasons)
+    decided: list[M] = []
+    taken = lanes.none
+    for mask in holds:
+        decided.append(lanes.without(mask, taken))
+        taken = lanes.either(taken, mask)
+    return lanes.select(holds), decided, held
+
+
+class _Asks(Generic[T, M, C, D]):
+    """Per rule, how often each fact is asked per lane (memoised for one evaluation)."""
+
+    def __init__(self, lanes: Lanes[T, M, C, D], program: Program) -> None:
+        self.lanes = lanes
+        self.program = program
+        self.gates = {name: node for name, node in program.asked_when}
+        self.required = frozenset(program.required)
+        self.memo: dict[int, dict[str, C]] = {}
+
+    def of(self, node: int) -> Mapping[str, C]:
+        found = self.memo.get(node)
+        if found is None:
+            found = self.memo[node] = self._asks(node)
+        return found
+
+    def _asks(self, node: int) -> dict[str, C]:
+        """The undecided facts of a rule, plus the unanswered facts that decide whether they
+        apply. A question whose applicability waits on an unanswered *required* fact (the
+        hyperhidrosis history while the indication is unknown) is deferred: the required
+        fact is asked instead."""
+        lanes = self.lanes
+        out: dict[str, C] = {}
+
+        def add(fact: str, rows: M) -> None:
+            if lanes.any(rows):
+                count = lanes.count(rows)
+                prior = out.get(fact)
+                out[fact] = count if prior is None else lanes.plus(prior, count)
+
+        for fact, rows in lanes.undecided(node, lanes.everyone).items():
+            gate_node = self.gates.get(fact)
+            gate = lanes.undecided(gate_node, rows) if gate_node is not None else {}
+            gated = lanes.none
+            for g, g_rows in gate.items():
+                if g in self.required:
+                    gated = lanes.either(gated, g_rows)
+            add(fact, lanes.without(rows, gated))
+            for g, g_rows in gate.items():
+                if g in self.required:
+                    add(g, lanes.both(rows, lanes.both(g_rows, gated)))
+                else:
+                    add(g, lanes.both(rows, lanes.without(g_rows, gated)))
+        return out
+
+
+def _ask(tally: Tally[M, C], asks: _Asks[T, M, C, D], rule_rows: Sequence[tuple[Rule, M]]
+         ) -> None:
+    lanes, program = asks.lanes, asks.program
+    for rule, rows in rule_rows:
+        if not lanes.any(rows):
+            continue
+        rank = rule.severity.rank
+        for fact, times in asks.of(program.rule_node[rule.id]).items():
+            tally.add(fact, rows, times, rank)
+
+
+@dataclass
+class _Walk(Generic[M]):
+    """What the protocol walk leaves for the decision and the facts to ask."""
+
+    walked: M
+    excluded: M
+    blocked: M
+    steered_findings: M
+    scoped_soft_true: M
+    pending: M
+    pending_rules: list[tuple[Rule, M]]
+    soft_unknown: list[tuple[Rule, M]]
+
+
+def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y],
+          walk: M, general: Mapping[str, T]) -> _Walk[M]:
+    state: _Walk[M] = _Walk(walk, lanes.none, lanes.none, lanes.none, lanes.none, lanes.none,
+                            [], [])
+    live = walk
+    for k, protocol in enumerate(program.protocols):
+        if not lanes.any(live):
+            for rest in range(k, len(program.protocols)):
+                out.step(rest, StepOutcome.NOT_REACHED, walk)
+            break
+        out.step(k, StepOutcome.NOT_REACHED, lanes.without(walk, live))
+        node = program.protocol_node[k]
+        when = lanes.truth(node)
+        out.step(k, StepOutcome.NO_MATCH, lanes.both(live, lanes.is_(when, _F)))
+        undecided = lanes.both(live, lanes.is_(when, _U))
+        if lanes.any(undecided):
+            out.step(k, StepOutcome.UNDECIDED, undecided)
+            out.questions(k, lanes.undecided(node, undecided))
+        here = lanes.both(live, lanes.is_(when, _T))
+        if not lanes.any(here):
+            continue
+        if protocol.is_referral:
+            out.step(k, StepOutcome.REFERRAL, here)
+            live = lanes.without(live, here)
+            continue
+        taken = _try_protocol(lanes, program, out, k, here, general, state)
+        live = lanes.without(live, taken)
+    return state
+
+
+def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], k: int,
+                  here: M, general: Mapping[str, T], state: _Walk[M]) -> M:
+    """One protocol whose condition is true on ``here``: the lanes that take it."""
+    steering = program.steering[k]
+    absolute = [lanes.truth(program.rule_node[r.id]) for r in steering.absolute]
+    blocking = lanes.any_is(absolute, _T)
+    blocked = lanes.both(here, blocking)
+    if lanes.any(blocked):
+        out.findings(steering.absolute, absolute, k, FindingRole.EXCLUDES, blocked, (_T,))
+        out.step(k, StepOutcome.EXCLUDED_BY_RULE, blocked,
+                 [(r, lanes.both(blocked, lanes.is_(t, _T)))
+                  for r, t in zip(steering.absolute, absolute, strict=True)])
+        state.blocked = lanes.either(state.blocked, blocked)
+        state.excluded = lanes.either(state.excluded, blocked)
+    rest = lanes.without(here, blocking)
+    pending = lanes.both(rest, lanes.any_is(absolute, _U))
+    if lanes.any(pending):
+        out.findings(steering.absolute, absolute, k, FindingRole.MUST_ANSWER, pending, (_U,))
+        waiting = [(r, lanes.both(pending, lanes.is_(t, _U)))
+                   for r, t in zip(steering.absolute, absolute, strict=True)]
+        out.step(k, StepOutcome.PENDING, pending, waiting)
+        state.pending_rules += waiting
+        state.pending = lanes.either(state.pending, pending)
+    planned = lanes.without(rest, pending)
+    soft = [lanes.truth(program.rule_node[r.id]) for r in steering.soft]
+    feasible = lanes.none
+    if lanes.any(planned):
+        truths = {**general, **dict(zip((r.id for r in steering.soft), soft, strict=True))}
+        caps = [(r, applies(lanes, truths[r.id])) for r in program.caps[k]]
+        soft_applying = [(r, applies(lanes, t)) for r, t in zip(steering.soft, soft, strict=True)]
+        feasible = out.plan(k, planned, caps, soft_applying)
+        state.excluded = lanes.either(state.excluded, lanes.without(planned, feasible))
+    taken = lanes.either(pending, feasible)
+    if steering.soft and lanes.any(taken):
+        out.findings(steering.soft, soft, k, FindingRole.APPLIES, taken, FINDING_STATUSES)
+        soft_true = lanes.both(taken, lanes.any_is(soft, _T))
+        state.scoped_soft_true = lanes.either(state.scoped_soft_true, soft_true)
+        state.steered_findings = lanes.either(
+            state.steered_findings, lanes.either(soft_true,
+                                                 lanes.both(taken, lanes.any_is(soft, _U))))
+        state.soft_unknown += [(r, lanes.both(taken, lanes.is_(t, _U)))
+                               for r, t in zip(steering.soft, soft, strict=True)]
+    if lanes.any(feasible):
+        out.step(k, StepOutcome.CHOSEN, feasible,
+                 [(r, lanes.both(feasible, applies(lanes, t)))
+                  for r, t in zip(steering.soft, soft, strict=True)])
+    return taken
+
+
+def evaluate(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]) -> None:
+    """Run the whole policy on every lane; the collector keeps the results."""
+    truths = {r.id: lanes.truth(program.rule_node[r.id]) for r in program.general}
+    absolute = [truths[r.id] for r in program.general_absolute]
+    soft = [truths[r.id] for r in program.general_soft]
+    required = lanes.none
+    for fact in program.required:
+        required = lanes.either(required, lanes.unanswered(fact))
+    soft_true = lanes.any_is(soft, _T)
+    groups = Groups(
+        absolute_true=lanes.any_is(absolute, _T),
+        absolute_unknown=lanes.any_is(absolute, _U),
+        required_missing=required,
+        soft_true=soft_true,
+        soft=lanes.either(soft_true, lanes.any_is(soft, _U)),
+        everyone=lanes.everyone,
+        pending=lanes.none,
+        steered=lanes.none,
+    )
+    out.findings(program.general, list(truths.values()), None, FindingRole.DECISION,
+                 lanes.everyone, FINDING_STATUSES)
+    screen, decided, screen_held = _table(lanes, groups)
+    by_decision = dict(zip((row.decision for row in DECISION_TABLE), decided, strict=True))
+    walk = lanes.none
+    if program.protocols:
+        for decision in WALK_AFTER:
+            walk = lanes.either(walk, by_decision[decision])
+    state = _walk(lanes, program, out, walk, truths) if lanes.any(walk) else _Walk(
+        lanes.none, lanes.none, lanes.none, lanes.none, lanes.none, lanes.none, [], [])
+    final, held = screen, screen_held
+    if lanes.any(state.walked):
+        groups.pending = state.pending
+        groups.steered = lanes.both(state.walked,
+                                    lanes.either(state.excluded, state.steered_findings))
+        final, _, held = _table(lanes, groups)
+    out.decision(screen, final, screen_held, held)
+    _missing(lanes, program, out, groups, by_decision, state, absolute, soft)
+
+
+def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y],
+             groups: Groups[M], by_decision: Mapping[Decision, M], state: _Walk[M],
+             absolute: Sequence[Any], soft: Sequence[Any]) -> None:
+    """The facts to ask for the rules that can still move each lane's decision."""
+    tally = out.tally()
+    asks: _Asks[T, M, C, D] = _Asks(lanes, program)
+    needs = by_decision[Decision.NEEDS_INFORMATION]
+    # Before any walk: unknown absolutes while information is needed; unknown soft rules when
+    # none is true (else the lane stays with precautions whatever the answer).
+    _ask(tally, asks, [(r, lanes.both(needs, lanes.is_(t, _U)))
+                       for r, t in zip(program.general_absolute, absolute, strict=True)])
+    open_soft = lanes.without(
+        lanes.either(needs, by_decision[Decision.ELIGIBLE_WITH_PRECAUTIONS]),
+        lanes.either(groups.soft_true, state.walked))
+    # After the walk: a pending protocol's questions; else the unknown soft rules, general and
+    # the chosen protocol's, unless a soft or steering finding is already true.
+    settled = lanes.either(groups.soft_true, lanes.either(state.blocked, state.scoped_soft_true))
+    walked_open = lanes.without(lanes.without(state.walked, state.pending), settled)
+    _ask(tally, asks, [(r, lanes.both(lanes.either(open_soft, walked_open), lanes.is_(t, _U)))
+                       for r, t in zip(program.general_soft, soft, strict=True)])
+    _ask(tally, asks, [(r, lanes.without(rows, lanes.either(state.pending, settled)))
+                       for r, rows in state.soft_unknown])
+    _ask(tally, asks, state.pending_rules)
+    for fact in program.required:
+        tally.first(fact, lanes.both(needs, lanes.unanswered(fact)))
+    out.missing(tally)

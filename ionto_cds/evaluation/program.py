@@ -1,0 +1,151 @@
+"""The rule set compiled once into a program that every evaluator interprets.
+
+Every distinct sub-condition (by value: two rules that both test ``site in [palms, soles]``
+share it) becomes one :class:`Node`, numbered so that a node's parts come before it. The
+program also fixes, once, the groups the decision policy reads: the general rules by severity,
+each protocol's steering rules, the rules whose effect caps a plan, the required facts and the
+applicability (``asked_when``) of each question, in catalog order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from ionto_cds.language.facts import FactCatalog
+from ionto_cds.language.model import AllOf, Condition, Leaf, Not, Rule, Severity
+from ionto_cds.language.treatment import Protocol
+
+
+class NodeKind(IntEnum):
+    """What a program node computes from its parts."""
+
+    LEAF = 0
+    ALL = 1
+    ANY = 2
+    NOT = 3
+
+
+@dataclass(frozen=True)
+class Node:
+    """One distinct condition of the rule set: a leaf test, or a combinator over parts."""
+
+    id: int
+    kind: NodeKind
+    parts: tuple[int, ...] = ()
+    leaf: Leaf | None = None
+
+
+@dataclass(frozen=True)
+class Steering:
+    """The rules that steer one protocol: its modality's and its drug's."""
+
+    absolute: tuple[Rule, ...]
+    soft: tuple[Rule, ...]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every steering rule of the protocol, absolute first, each in file order."""
+        return (*self.absolute, *self.soft)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled rule set: the node list and the groups the decision policy reads."""
+
+    catalog: FactCatalog
+    nodes: tuple[Node, ...]
+    rules: tuple[Rule, ...]
+    protocols: tuple[Protocol, ...]
+    rule_node: Mapping[str, int]
+    protocol_node: tuple[int, ...]
+    general: tuple[Rule, ...]
+    general_absolute: tuple[Rule, ...]
+    general_soft: tuple[Rule, ...]
+    steering: tuple[Steering, ...]
+    caps: tuple[tuple[Rule, ...], ...]
+    asked_when: tuple[tuple[str, int], ...]
+    required: tuple[str, ...]
+    _index: Mapping[Condition, int] = field(repr=False, compare=False)
+
+    def node_of(self, condition: Condition) -> int:
+        """The node id of a condition of this rule set."""
+        return self._index[condition]
+
+    def protocol_index(self, protocol_id: str) -> int | None:
+        """The position of a protocol in priority order, or None."""
+        return next((k for k, p in enumerate(self.protocols) if p.id == protocol_id), None)
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.index: dict[Condition, int] = {}
+
+    def add(self, condition: Condition) -> int:
+        found = self.index.get(condition)
+        if found is not None:
+            return found
+        if isinstance(condition, Leaf):
+            node = Node(len(self.nodes), NodeKind.LEAF, leaf=condition)
+        elif isinstance(condition, Not):
+            part = self.add(condition.part)
+            node = Node(len(self.nodes), NodeKind.NOT, (part,))
+        else:
+            parts = tuple(self.add(p) for p in condition.parts)
+            kind = NodeKind.ALL if isinstance(condition, AllOf) else NodeKind.ANY
+            node = Node(len(self.nodes), kind, parts)
+        self.nodes.append(node)
+        self.index[condition] = node.id
+        return node.id
+
+
+def _steering(rules: Iterable[Rule], protocol: Protocol) -> Steering:
+    targets = protocol.targets()
+    mine = [r for r in rules if not r.is_general and r.applies_to & targets]
+    return Steering(tuple(r for r in mine if r.severity is Severity.ABSOLUTE),
+                    tuple(r for r in mine if r.severity is not Severity.ABSOLUTE))
+
+
+def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
+                    protocols: tuple[Protocol, ...]) -> Program:
+    """Compile a checked rule set (rules in file order, protocols by priority) once."""
+    compiler = _Compiler()
+    asked = tuple((f.name, compiler.add(f.asked_when)) for f in catalog
+                  if f.asked_when is not None)
+    rule_node = {r.id: compiler.add(r.when) for r in rules}
+    protocol_node = tuple(compiler.add(p.when) for p in protocols)
+    general = tuple(r for r in rules if r.is_general)
+    steering = tuple(_steering(rules, p) for p in protocols)
+    # The rules whose effect may cap a plan of a protocol: the general rules with an effect,
+    # then the protocol's own relative and precaution rules with an effect.
+    caps = tuple((*(r for r in general if r.effect), *(r for r in s.soft if r.effect))
+                 for s in steering)
+    return Program(
+        catalog=catalog,
+        nodes=tuple(compiler.nodes),
+        rules=rules,
+        protocols=protocols,
+        rule_node=rule_node,
+        protocol_node=protocol_node,
+        general=general,
+        general_absolute=tuple(r for r in general if r.severity is Severity.ABSOLUTE),
+        general_soft=tuple(r for r in general if r.severity is not Severity.ABSOLUTE),
+        steering=steering,
+        caps=caps,
+        asked_when=asked,
+        required=catalog.required,
+        _index=compiler.index,
+    )
+
+
+def single_condition(condition: Condition) -> tuple[Program, int]:
+    """A program of one condition alone (for lint and one-off evaluation) and its root node."""
+    compiler = _Compiler()
+    root = compiler.add(condition)
+    empty = FactCatalog({}, ())
+    return Program(catalog=empty, nodes=tuple(compiler.nodes), rules=(), protocols=(),
+                   rule_node={}, protocol_node=(), general=(), general_absolute=(),
+                   general_soft=(), steering=(), caps=(), asked_when=(), required=(),
+                   _index=compiler.index), root

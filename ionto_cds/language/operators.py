@@ -1,0 +1,118 @@
+"""The operator table: every leaf operator of the rule language, declared once.
+
+Each entry says what the operator is called, how it is written for a reader, which fact types
+it fits, how its YAML value is read, and what it means for one patient's answer. The reader,
+:func:`describe`, lint and the sensitivity analysis read this table; the one-patient evaluator
+calls :attr:`Operator.test`; the frame evaluator registers its own meaning for every name here
+(and refuses to load if one is missing). Adding an operator is one entry here and one in
+``evaluation/frame_operators.py``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ionto_cds.language.model import AllOf, AnyOf, Condition, FactType, Leaf, Not
+
+
+class ValueShape(StrEnum):
+    """How an operator's value is written in YAML."""
+
+    FLAG = "flag"  # true or false (is, known)
+    ONE = "one"  # one value of the fact's kind (a number with unit, an enum value, a list item)
+    SET = "set"  # a non-empty list of values (in)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One leaf operator of the rule language."""
+
+    name: str
+    symbol: str
+    words: str
+    fits: frozenset[FactType]
+    shape: ValueShape
+    test: Callable[[Any, Any], bool]
+    """The meaning for one answered fact: ``test(answer, expected)``."""
+    ordered: bool = False
+    """True for the comparisons whose thresholds split a number line (lt, le, gt, ge, eq, ne)."""
+    reads_presence: bool = False
+    """True for ``known``: it looks at whether the fact is answered, never at the answer."""
+
+
+_NUMBERS = frozenset({FactType.INT, FactType.QUANTITY})
+_ALL_TYPES = frozenset(FactType)
+
+
+def _is_in(answer: Any, expected: Any) -> bool:
+    return bool(answer in expected)
+
+
+def _contains(answer: Any, expected: Any) -> bool:
+    return bool(expected in answer)
+
+
+def _known(answer: Any, expected: Any) -> bool:  # the evaluators handle presence themselves
+    return bool(expected)
+
+
+def _compare(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool]:
+    def test(answer: Any, expected: Any) -> bool:
+        return bool(fn(answer, expected))
+
+    return test
+
+
+OPERATORS: Mapping[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("is", "is", "is", frozenset({FactType.BOOL}), ValueShape.FLAG,
+                 _compare(operator.eq)),
+        Operator("eq", "=", "is", frozenset({FactType.ENUM, *_NUMBERS}), ValueShape.ONE,
+                 _compare(operator.eq), ordered=True),
+        Operator("ne", "≠", "is not", frozenset({FactType.ENUM, *_NUMBERS}), ValueShape.ONE,
+                 _compare(operator.ne), ordered=True),
+        Operator("lt", "<", "is under", _NUMBERS, ValueShape.ONE, _compare(operator.lt),
+                 ordered=True),
+        Operator("le", "≤", "is at most", _NUMBERS, ValueShape.ONE, _compare(operator.le),
+                 ordered=True),
+        Operator("gt", ">", "is over", _NUMBERS, ValueShape.ONE, _compare(operator.gt),
+                 ordered=True),
+        Operator("ge", "≥", "is at least", _NUMBERS, ValueShape.ONE, _compare(operator.ge),
+                 ordered=True),
+        Operator("in", "in", "is one of", frozenset({FactType.ENUM, FactType.INT}),
+                 ValueShape.SET, _is_in),
+        Operator("contains", "contains", "includes", frozenset({FactType.LIST}), ValueShape.ONE,
+                 _contains),
+        Operator("known", "known", "is answered", _ALL_TYPES, ValueShape.FLAG, _known,
+                 reads_presence=True),
+    )
+}
+"""Every leaf operator, in the order the language documentation lists them."""
+
+
+def fitting(kind: FactType) -> tuple[str, ...]:
+    """The operators that fit a fact type, in table order."""
+    return tuple(name for name, op in OPERATORS.items() if kind in op.fits)
+
+
+def describe(condition: Condition) -> str:
+    """A compact reading of a condition, e.g. 'age < 6 year and site in [palms, soles]'."""
+    if isinstance(condition, Leaf):
+        op = OPERATORS[condition.op]
+        if op.shape is ValueShape.FLAG and not op.reads_presence:
+            return condition.fact if condition.value else f"not {condition.fact}"
+        if op.reads_presence:
+            return f"{condition.fact} {'answered' if condition.value else 'unanswered'}"
+        return f"{condition.fact} {op.symbol} {condition.shown}"
+    if isinstance(condition, Not):
+        return f"not ({describe(condition.part)})"
+    joiner = " and " if isinstance(condition, AllOf) else " or "
+    return joiner.join(
+        f"({describe(p)})" if isinstance(p, AllOf | AnyOf) else describe(p)
+        for p in condition.parts
+    )

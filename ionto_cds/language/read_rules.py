@@ -1,0 +1,125 @@
+"""Read the rules of a rule file: severity, applies_to, condition, metadata and effect."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ionto_cds.errors import Location
+from ionto_cds.language.facts import FactCatalog
+from ionto_cds.language.model import ALL_MODALITIES, Reference, Rule, RuleMetadata, Severity
+from ionto_cds.language.read_references import check_references
+from ionto_cds.language.reader import Reader
+from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
+from ionto_cds.suggestions import did_you_mean
+
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+EFFECT_UNITS = {"max_current": "mA", "max_dose": "mA*min", "max_current_density": "mA/cm^2"}
+"""The limits a rule's effect may set, with the unit of each."""
+_RULE_KEYS = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
+              "references", "effect", "metadata")
+_METADATA_KEYS = ("version", "author", "last_reviewed")
+
+
+def read_rule_list(
+    reader: Reader, doc: LocatedMap, catalog: FactCatalog, references: Mapping[str, Reference],
+    drug_keys: tuple[str, ...], ids: list[tuple[str, Location]],
+) -> list[Rule]:
+    raw = doc.get("rules")
+    if raw is None:
+        return []
+    items = reader.sequence(raw, key_line(doc, "rules"), "'rules'")
+    rules: list[Rule] = []
+    for i, item in enumerate(items or []):
+        if isinstance(item, LocatedMap) and isinstance(item.get("id"), str):
+            ids.append((item["id"], reader.at(item.line)))
+        rule = _read_rule(reader, item, item_line(items, i), catalog, references, drug_keys)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _read_rule(
+    reader: Reader, item: Any, line: int | None, catalog: FactCatalog,
+    references: Mapping[str, Reference], drug_keys: tuple[str, ...],
+) -> Rule | None:
+    required = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
+                "references", "metadata")
+    e = reader.mapping(item, line, "a rule", _RULE_KEYS, required)
+    if e is None:
+        return None
+    rule_id = e.get("id")
+    what = f"rule '{rule_id}'"
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        reader.error(key_line(e, "id"), f"rule id '{rule_id}' must be kebab-case, e.g. metal-iud")
+    severity_raw = e.get("severity")
+    try:
+        severity = Severity(str(severity_raw))
+    except ValueError:
+        names = [s.value for s in Severity]
+        reader.error(key_line(e, "severity"), f"{what}: bad severity '{severity_raw}'"
+                     f"{did_you_mean(str(severity_raw), names)}; use one of: {', '.join(names)}")
+        severity = Severity.PRECAUTION
+    targets = reader.text_list(e, "applies_to", what)
+    allowed_targets = (*sorted(ALL_MODALITIES), *drug_keys)
+    raw_targets = e.get("applies_to")
+    for i, target in enumerate(targets):
+        if target not in allowed_targets:
+            reader.error(item_line(raw_targets, i), f"{what}: applies_to '{target}' is neither a "
+                         f"modality nor a drug{did_you_mean(target, allowed_targets)}; use "
+                         f"{', '.join(allowed_targets)}")
+    if "applies_to" in e and not targets:
+        reader.error(key_line(e, "applies_to"), f"{what}: applies_to needs at least one entry")
+    condition = reader.condition(e.get("when"), key_line(e, "when"), catalog.facts, f"{what}: when")
+    refs = check_references(reader, e, what, references) if "references" in e else ()
+    metadata = _read_metadata(reader, e, what)
+    effect = _read_effect(reader, e, what)
+    if condition is None or metadata is None or not isinstance(rule_id, str):
+        return None
+    return Rule(
+        id=rule_id,
+        title=reader.text(e, "title", what),
+        severity=severity,
+        applies_to=frozenset(targets),
+        when=condition,
+        rationale=reader.text(e, "rationale", what),
+        action=reader.text(e, "action", what),
+        references=refs,
+        metadata=metadata,
+        effect=effect,
+        location=reader.at(e.line),
+    )
+
+
+def _read_metadata(reader: Reader, e: LocatedMap, what: str) -> RuleMetadata | None:
+    if "metadata" not in e:
+        return None
+    m = reader.mapping(e["metadata"], key_line(e, "metadata"), f"{what}: metadata",
+                       _METADATA_KEYS, _METADATA_KEYS)
+    if m is None:
+        return None
+    return RuleMetadata(
+        version=str(m.get("version", "")),
+        author=str(m.get("author", "")),
+        last_reviewed=str(m.get("last_reviewed", "")),
+    )
+
+
+def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
+    if "effect" not in e:
+        return {}
+    effect = reader.mapping(e["effect"], key_line(e, "effect"), f"{what}: effect", ("set",),
+                            ("set",))
+    if effect is None:
+        return {}
+    settings = reader.mapping(effect.get("set"), key_line(effect, "set"), f"{what}: effect set",
+                              tuple(EFFECT_UNITS))
+    out: dict[str, Any] = {}
+    for key, value in (settings or {}).items():
+        if key in EFFECT_UNITS:
+            q = reader.quantity(value, key_line(settings, key), EFFECT_UNITS[key],
+                                f"{what}: effect '{key}'")
+            if q is not None:
+                out[key] = q
+    return out

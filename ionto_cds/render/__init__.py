@@ -1,0 +1,1 @@
+"""Renderers: they read an Assessment (or a rule set) and show it; they never decide."""

@@ -1,0 +1,185 @@
+"""Render an Assessment as JSON, Markdown or HTML. Renderers show; they never decide."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from ionto_cds.engine.assessment import Assessment
+
+_MARK = {"true": "TRUE", "unknown": "UNKNOWN (unanswered)", "false": "false"}
+
+
+def to_json(assessment: Assessment) -> str:
+    """The assess JSON contract, pretty-printed, keys in a stable order."""
+    return json.dumps(assessment.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _trace_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
+    pad = "  " * depth
+    if "fact" in node:
+        seen = node["seen"] if node["seen"] is not None else "unanswered"
+        return [f"{pad}- `{node['fact']}` {node['op']} {node['expected']}: answer "
+                f"**{seen}** -> {node['result']}"]
+    lines = [f"{pad}- {node['op']} -> {node['result']}"]
+    for part in node["parts"]:
+        lines.extend(_trace_lines(part, depth + 1))
+    return lines
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def schedule_lines(schedule: dict[str, Any]) -> list[str]:
+    """A plan's schedule (as in Plan.to_dict()) as sentences: induction, when to judge
+    response, maintenance, minimum interval."""
+    lines: list[str] = []
+    ind = schedule["induction"]
+    parts = []
+    if ind["sessions_per_week"]:
+        parts.append(f"{_count(ind['sessions_per_week'], 'session')} a week")
+    if ind["sessions"]:
+        parts.append(f"{_count(ind['sessions'], 'session')} in all")
+    head = "Induction: " + (", ".join(parts) + "." if parts else "")
+    lines.append(f"{head} {ind['note'] or ''}".strip())
+    judge = schedule["judge_response"]
+    if judge["after_sessions"] or judge["note"]:
+        after = (f"Judge response after {_count(judge['after_sessions'], 'session')}."
+                 if judge["after_sessions"] else "Judging response:")
+        lines.append(f"{after} {judge['note'] or ''}".strip())
+    if schedule["maintenance"]:
+        lines.append(f"Maintenance: {schedule['maintenance']}")
+    if schedule["min_interval"]:
+        lines.append(f"Minimum interval between sessions: {schedule['min_interval']}")
+    return lines
+
+
+def to_markdown(assessment: Assessment) -> str:
+    """A printable report: decision, questions, findings with reasons, plan, provenance."""
+    d = assessment.to_dict()
+    refs = assessment.ruleset.references
+    out = [f"# Iontophoresis assessment: {assessment.decision.words.upper()}", ""]
+    if d["missing"]:
+        out += ["## Questions to answer first", ""]
+        out += [f"- **{q['label']}** (`{q['fact']}`): {q['help']}" for q in d["questions"]]
+        out.append("")
+    if d["findings"]:
+        out += ["## Findings", ""]
+        for f in d["findings"]:
+            scope = "" if f["scope"] == "decision" else f" [{f['scope']}]"
+            out.append(f"### {f['title']}: {f['severity']}, {_MARK[f['status']]}{scope}")
+            out.append("")
+            if f["outcome"]:
+                out += [f"*{f['outcome']}*", ""]
+            out += [f"**Why:** {f['rationale']}", "", f"**What to do:** {f['action']}", ""]
+            out += ["Answers read:", "", *_trace_lines(f["trace"]), ""]
+            cites = "; ".join(refs[k].citation for k in f["references"] if k in refs)
+            out += [f"Sources: {cites}", ""]
+    else:
+        out += ["No contraindication or precaution applies.", ""]
+    plan = d["protocol"]
+    if plan:
+        out += [f"## Plan: {plan['title']}", "", plan["summary"], ""]
+        rows = [
+            ("Modality", plan["modality"]), ("Drug", plan["drug"] or "none (tap water)"),
+            ("Active electrode", plan["polarity"]), ("Current", plan["current"]),
+            ("Duration", plan["duration"]), ("Dose", plan["dose"]),
+            ("Electrode area", plan["electrode_area"] or "not given"),
+            ("Current density", plan["current_density"] or "not computed (area unknown)"),
+            ("Solution", plan["solution"]),
+        ]
+        if plan["concentration"]:
+            rows.append(("Concentration", plan["concentration"]))
+        out += ["| parameter | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+        if plan["polarity_note"]:
+            out += [f"Polarity: {plan['polarity_note']}", ""]
+        if plan["ramp"]:
+            out += [f"Ramp: {plan['ramp']}", ""]
+        for title, key in (("Adjustments", "adjustments"), ("Precautions", "precautions"),
+                           ("Additives", "additives"), ("Aftercare", "aftercare"),
+                           ("Monitoring", "monitoring")):
+            if plan[key]:
+                out += [f"**{title}**", "", *[f"- {x}" for x in plan[key]], ""]
+        schedule = plan["schedule"]
+        if schedule:
+            out += ["**Schedule**", "", *[f"- {line}" for line in schedule_lines(schedule)]]
+            out.append("")
+        if plan["side_effects"]:
+            out += ["**On side effects**", ""]
+            out += [f"- {s['effect']} ({s['response'].replace('_', ' ')}): {s['action']}"
+                    for s in plan["side_effects"]]
+            out.append("")
+        if plan["expected_efficacy"]:
+            out += [f"Expected efficacy: {plan['expected_efficacy']}", ""]
+        cites = "; ".join(refs[k].citation for k in plan["references"] if k in refs)
+        out += [f"Sources: {cites}", ""]
+    elif d["referral"]:
+        out += [f"## No standard protocol: {d['referral']['title']}", "",
+                d["referral"]["summary"], ""]
+    elif d["no_plan_reason"] and assessment.decision.allows_treatment:
+        out += ["## No plan", "", d["no_plan_reason"], ""]
+    if d["plan_questions"]:
+        out += ["Answers that could change the plan: "
+                + ", ".join(f"`{q}`" for q in d["plan_questions"]), ""]
+    if d["excluded_protocols"]:
+        out += ["Protocols excluded: " + "; ".join(d["excluded_protocols"]), ""]
+    out += ["---", "", f"Ruleset {d['ruleset']['version']} (sha256 {d['ruleset']['sha256']}), "
+            f"ionto-cds {d['ionto_cds_version']}.", "", f"*{d['notice']}*", ""]
+    return "\n".join(out)
+
+
+def to_html(assessment: Assessment) -> str:
+    """A standalone printable HTML page of the Markdown report (no external assets)."""
+    body: list[str] = []
+    in_list = in_table = False
+    for line in to_markdown(assessment).splitlines():
+        text = html.escape(line)
+        if in_list and not line.startswith(("- ", "  ")):
+            body.append("</ul>")
+            in_list = False
+        if in_table and not line.startswith("|"):
+            body.append("</table>")
+            in_table = False
+        if line.startswith("# "):
+            body.append(f"<h1>{text[2:]}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{text[3:]}</h2>")
+        elif line.startswith("### "):
+            body.append(f"<h3>{text[4:]}</h3>")
+        elif line.startswith(("- ", "  ")):
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{_inline(text.strip()[2:])}</li>")
+        elif line.startswith("|"):
+            cells = [c.strip() for c in text.strip("|").split("|")]
+            if set("".join(cells)) <= {"-"}:
+                continue
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+            body.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
+        elif line == "---":
+            body.append("<hr>")
+        elif line:
+            body.append(f"<p>{_inline(text)}</p>")
+    if in_list:
+        body.append("</ul>")
+    if in_table:
+        body.append("</table>")
+    style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}"
+             "table{border-collapse:collapse}td{border:1px solid #888;padding:.2em .6em}"
+             "code{background:#eee}@media print{body{margin:0}}")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>Iontophoresis assessment</title><style>{style}</style></head><body>"
+            + "\n".join(body) + "</body></html>")
+
+
+def _inline(text: str) -> str:
+    import re
+
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+    return re.sub(r"(?<!\w)\*(.+?)\*(?!\w)", r"<em>\1</em>", text)

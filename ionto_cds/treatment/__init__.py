@@ -1,0 +1,1 @@
+"""Dose arithmetic, the limits of a session and their one check, plans."""

@@ -1,0 +1,142 @@
+"""The limits a session must keep, gathered once and checked once.
+
+:func:`limits_for` gathers every limit on a session of a protocol (the protocol's, its drug's,
+the global current density for its active electrode, and the caps of the patient's rules);
+:func:`check_limits` checks given numbers against them and says, for each, whether it was
+kept, broken, or could not be checked (current density without an electrode area). Plans, the
+course log, ``ionto-cds dose`` and the dose-calculator widget all use these two functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ionto_cds.language.treatment import Drug, Limits, Protocol
+from ionto_cds.treatment.dosing import current_density, dose_for
+from ionto_cds.units import format_quantity, pretty_quantity
+
+Q = Any  # a pint Quantity
+
+TOLERANCE = 1e-9
+"""Relative slack so that a value set exactly at its limit never fails on rounding."""
+
+
+class LimitKind(StrEnum):
+    """What a limit caps."""
+
+    MAX_CURRENT = "max_current"
+    MAX_DOSE = "max_dose"
+    MAX_CURRENT_DENSITY = "max_current_density"
+
+    @property
+    def label(self) -> str:
+        """'maximum current', 'maximum dose', 'maximum current density'."""
+        return {"max_current": "maximum current", "max_dose": "maximum dose",
+                "max_current_density": "maximum current density"}[self.value]
+
+    @property
+    def quantity(self) -> str:
+        """What is compared with it: 'current', 'dose', 'current density'."""
+        return self.label.removeprefix("maximum ")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A ceiling on one quantity and where it comes from (a protocol, a drug, a rule)."""
+
+    kind: LimitKind
+    value: Q
+    source: str
+
+    @property
+    def name(self) -> str:
+        """The kind as written in rule files and JSON ('max_current')."""
+        return self.kind.value
+
+    def describe(self) -> str:
+        """E.g. 'maximum current 10 mA (rule child-current-cap)'."""
+        return f"{self.kind.label} {pretty_quantity(self.value)} ({self.source})"
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-friendly (value pint-parsable)."""
+        return {"name": self.name, "value": format_quantity(self.value), "source": self.source}
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """One limit against the numbers given: kept, broken, or not checked (and why)."""
+
+    limit: Limit
+    actual: Q | None
+    unchecked: str = ""
+
+    @property
+    def checked(self) -> bool:
+        """False when the quantity could not be worked out from what was given."""
+        return self.actual is not None
+
+    @property
+    def broken(self) -> bool:
+        """True when the quantity is above the limit."""
+        return self.actual is not None and self.actual > self.limit.value * (1 + TOLERANCE)
+
+    def __str__(self) -> str:
+        if self.actual is None:
+            return f"{self.limit.describe()}: not checked, {self.unchecked}"
+        verb = "exceeds" if self.broken else "is within"
+        return f"{pretty_quantity(self.actual)} {verb} the {self.limit.describe()}"
+
+
+def limits_for(protocol: Protocol | None, drug: Drug | None, global_limits: Limits,
+               rule_caps: Sequence[tuple[str, Q, str]] = (), polarity: str | None = None
+               ) -> list[Limit]:
+    """Every limit on a session: the protocol's (and its current range), the drug's, the
+    global current density for the active electrode, and the patient's rule caps."""
+    limits: list[Limit] = []
+    if protocol is not None:
+        source = f"protocol {protocol.id}"
+        for kind, value, where in ((LimitKind.MAX_CURRENT, protocol.max_current, source),
+                                   (LimitKind.MAX_CURRENT, protocol.current_max,
+                                    f"{source} range"),
+                                   (LimitKind.MAX_DOSE, protocol.max_dose, source),
+                                   (LimitKind.MAX_CURRENT_DENSITY, protocol.max_current_density,
+                                    source)):
+            if value is not None:
+                limits.append(Limit(kind, value, where))
+    if drug is not None:
+        if drug.max_current is not None:
+            limits.append(Limit(LimitKind.MAX_CURRENT, drug.max_current, f"drug {drug.key}"))
+        if drug.dose_max is not None:
+            limits.append(Limit(LimitKind.MAX_DOSE, drug.dose_max, f"drug {drug.key}"))
+    active = polarity or (protocol.polarity if protocol is not None else None) or (
+        drug.polarity if drug is not None else None) or "alternating"
+    if active in global_limits.max_current_density:
+        limits.append(Limit(LimitKind.MAX_CURRENT_DENSITY,
+                            global_limits.max_current_density[active],
+                            f"{active} current-density limit"))
+    for name, value, rule_id in rule_caps:
+        limits.append(Limit(LimitKind(name), value, f"rule {rule_id}"))
+    return limits
+
+
+def tightest(limits: Sequence[Limit], kind: LimitKind) -> Limit | None:
+    """The lowest limit of one kind, or None."""
+    found = [lim for lim in limits if lim.kind is kind]
+    return min(found, key=lambda lim: lim.value) if found else None
+
+
+def check_limits(limits: Sequence[Limit], current: Q, duration: Q, area: Q | None
+                 ) -> tuple[LimitCheck, ...]:
+    """Every limit against a current, a duration and (when known) an electrode area."""
+    actual: dict[LimitKind, Q] = {LimitKind.MAX_CURRENT: current,
+                                  LimitKind.MAX_DOSE: dose_for(current, duration)}
+    if area is not None:
+        actual[LimitKind.MAX_CURRENT_DENSITY] = current_density(current, area)
+    return tuple(
+        LimitCheck(lim, actual.get(lim.kind),
+                   "" if lim.kind in actual else "electrode area not given")
+        for lim in limits
+    )

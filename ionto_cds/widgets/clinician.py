@@ -1,0 +1,241 @@
+"""The clinician app: generated form, live results, overrides, export, load and reset."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import yaml
+
+from ionto_cds.analysis.record import Override, build_record, make_override, write_record
+from ionto_cds.engine.assess import assess
+from ionto_cds.engine.assessment import Assessment
+from ionto_cds.engine.ruleset import RuleSet, default_ruleset
+from ionto_cds.errors import OverrideError, PatientDataError
+from ionto_cds.render.report import to_html, to_markdown
+from ionto_cds.widgets.form import PatientForm
+from ionto_cds.widgets.results import ResultPanel
+
+EXPORT_DIR_ENV = "IONTO_CDS_EXPORT_DIR"
+
+_LAYOUT_CSS = """
+<style>
+.ionto-app { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+/* The decision stays in view while the long form scrolls: the banner is sticky within the
+   full-height results column. Sticky needs every box between it and the page's scroller to
+   let it out, and widget boxes and notebook output areas default to overflow:auto. */
+.ionto-app .ionto-decision-box { position: sticky; top: 0; z-index: 5; background: #fff;
+  padding: 4px 0 6px 0;
+  /* white above hides text scrolling through the page's top padding; shade below */
+  box-shadow: 0 -24px 0 0 #fff, 0 6px 6px -6px rgba(0, 0, 0, 0.35); }
+.ionto-app, .ionto-app .ionto-layout, .ionto-app .ionto-results-column,
+.ionto-app .ionto-decision-box { overflow: visible !important; }
+.jp-OutputArea:has(.ionto-app), .jp-OutputArea-child:has(.ionto-app),
+.jp-OutputArea-output:has(.ionto-app) { overflow: visible !important; }
+.ionto-app .ionto-title { font-size: 22px; font-weight: 700; color: #1f4e79; }
+.ionto-app .ionto-status { font-size: 13px; }
+</style>
+"""
+
+
+def default_export_dir() -> Path:
+    """Where exports go: $IONTO_CDS_EXPORT_DIR, else ~/ionto-cds-exports."""
+    env = os.environ.get(EXPORT_DIR_ENV)
+    return Path(env) if env else Path.home() / "ionto-cds-exports"
+
+
+def _download_link(path: Path, mime: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f"<a download='{html.escape(path.name)}' href='data:{mime};base64,{data}'>"
+            f"download {html.escape(path.suffix[1:].upper())}</a>")
+
+
+class ClinicianApp:
+    """Form on the left, live result on the right. Widgets only call assess and show it."""
+
+    def __init__(self, rs: RuleSet | None = None) -> None:
+        self.rs = rs if rs is not None else default_ruleset()
+        self.form = PatientForm(self.rs)
+        self.results = ResultPanel(self.rs, self.form.focus, self._acknowledge)
+        self.overrides: dict[str, Override] = {}
+        self.assessment: Assessment = assess({}, self.rs)
+        self.problem: str | None = None
+
+        self.upload = w.FileUpload(accept=".yaml,.yml,.json", multiple=False,
+                                   description="Load patient file")
+        self.upload.add_class("ionto-load")
+        self.upload.observe(self._uploaded, "value")
+        self.reset_button = w.Button(description="Reset", icon="undo")
+        self.reset_button.add_class("ionto-reset")
+        self.reset_button.on_click(lambda _b: self.reset())
+        self.load_status = w.HTML("")
+        self.load_status.add_class("ionto-load-status")
+
+        self.export_dir = w.Text(value=str(default_export_dir()), description="Save to",
+                                 layout=w.Layout(width="100%"))
+        self.export_dir.add_class("ionto-export-dir")
+        self.plan_button = w.Button(description="Save plan (Markdown + HTML)", icon="file",
+                                    layout=w.Layout(width="auto"))
+        self.plan_button.add_class("ionto-export-plan")
+        self.plan_button.on_click(lambda _b: self._export(plan=True))
+        self.record_button = w.Button(description="Save decision record (JSON)", icon="save",
+                                      layout=w.Layout(width="auto"))
+        self.record_button.add_class("ionto-export-record")
+        self.record_button.on_click(lambda _b: self._export(plan=False))
+        self.export_status = w.HTML("")
+        self.export_status.add_class("ionto-export-status")
+        export = w.VBox([w.HTML("<h3 style='color:#1f4e79'>Export</h3>"), self.export_dir,
+                         w.HBox([self.plan_button, self.record_button],
+                                layout=w.Layout(flex_flow="row wrap")),
+                         self.export_status])
+
+        header = w.VBox([
+            w.HTML(_LAYOUT_CSS + "<div>Answer what you know; unanswered questions stay "
+                   "<b>Unknown</b>, never \u201cNo\u201d. The result updates as you go.</div>"),
+            w.HBox([self.upload, self.reset_button]), self.load_status])
+        left = w.VBox([self.form.widget], layout=w.Layout(width="56%", padding="0 12px 0 0"))
+        right = w.VBox([self.results.banner_box, self.results.details, export],
+                       layout=w.Layout(width="44%"))
+        right.add_class("ionto-results-column")
+        columns = w.HBox([left, right], layout=w.Layout(width="100%"))
+        columns.add_class("ionto-layout")
+        self.widget = w.VBox([header, columns], layout=w.Layout(width="100%"))
+        self.widget.add_class("ionto-app")
+        self.form.on_change(self.update)
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # --- the one path from answers to the screen ----------------------------------------
+    def update(self) -> None:
+        """Assess the current answers and show the result."""
+        try:
+            self.assessment = assess(self.form.answers(), self.rs)
+        except PatientDataError as exc:
+            self.problem = "; ".join(f"{p.fact}: {p.message}" for p in exc.problems)
+            self.results.show_problem(self.problem)
+            return
+        self.problem = None
+        present = {f.rule.id for f in self.assessment.findings}
+        self.overrides = {k: v for k, v in self.overrides.items() if k in present}
+        self.results.show(self.assessment, self.overrides, self.form.problems)
+
+    def _acknowledge(self, rule_id: str, reason: str, comment: str) -> str | None:
+        try:
+            self.acknowledge(rule_id, reason, comment)
+        except OverrideError as exc:
+            return str(exc)
+        return None
+
+    def acknowledge(self, rule_id: str, reason: str, comment: str) -> Override:
+        """Record an override of a relative contraindication or precaution."""
+        override = make_override(self.assessment, rule_id, reason, comment)
+        self.overrides[rule_id] = override
+        self.update()
+        return override
+
+    # --- records and files --------------------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        """The decision record of what is on screen now."""
+        return build_record(self.assessment, self.overrides.values(), self.form.raw_answers())
+
+    def export_plan(self, folder: str | Path | None = None) -> list[Path]:
+        """Write the plan as Markdown and HTML; returns the two paths."""
+        target = Path(folder) if folder is not None else Path(self.export_dir.value)
+        target.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        markdown = to_markdown(self.assessment) + self._overrides_markdown()
+        md = target / f"iontophoresis-plan-{stamp}.md"
+        md.write_text(markdown, encoding="utf-8")
+        page = target / f"iontophoresis-plan-{stamp}.html"
+        page.write_text(to_html(self.assessment).replace(
+            "</body>", self._overrides_html() + "</body>"), encoding="utf-8")
+        return [md, page]
+
+    def export_record(self, folder: str | Path | None = None) -> Path:
+        """Write the decision record JSON; returns its path."""
+        target = Path(folder) if folder is not None else Path(self.export_dir.value)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return write_record(self.record(), target / f"decision-record-{stamp}.json")
+
+    def _overrides_markdown(self) -> str:
+        if not self.overrides:
+            return ""
+        lines = ["", "## Overrides recorded", ""] + [
+            f"- `{o.rule}` ({o.severity}): {o.reason_text}. {o.comment} ({o.time_utc})"
+            for o in self.overrides.values()]
+        return "\n".join(lines) + "\n"
+
+    def _overrides_html(self) -> str:
+        if not self.overrides:
+            return ""
+        items = "".join(f"<li><code>{html.escape(o.rule)}</code> ({o.severity}): "
+                        f"{html.escape(o.reason_text)}. {html.escape(o.comment)} "
+                        f"({o.time_utc})</li>" for o in self.overrides.values())
+        return f"<h2>Overrides recorded</h2><ul>{items}</ul>"
+
+    def _export(self, plan: bool) -> None:
+        try:
+            if plan:
+                paths = self.export_plan()
+                mimes = ["text/markdown", "text/html"]
+            else:
+                paths = [self.export_record()]
+                mimes = ["application/json"]
+        except OSError as exc:
+            self.export_status.value = (f"<span style='color:#a00000'>\u26a0 Could not save: "
+                                        f"{html.escape(str(exc))}</span>")
+            return
+        items = "".join(f"<li>Saved <code>{html.escape(str(p))}</code> "
+                        f"({_download_link(p, m)})</li>" for p, m in zip(paths, mimes, strict=True))
+        self.export_status.value = f"<div class='ionto-status'><ul>{items}</ul></div>"
+
+    def load_patient(self, answers: Mapping[str, object], source: str | None = None) -> None:
+        """Fill the form from answers (checked first); raises PatientDataError if unusable."""
+        self.rs.validate(answers, source)
+        self.overrides.clear()
+        self.form.load(answers)
+
+    def _uploaded(self, change: Mapping[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+        name = str(item["name"])
+        try:
+            text = bytes(item["content"]).decode("utf-8")
+            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+            if not isinstance(data, dict):
+                raise ValueError("expected a mapping of question: answer")
+            self.load_patient(data, name)
+        except PatientDataError as exc:
+            problems = "".join(f"<li><b>{html.escape(p.fact)}</b>: {html.escape(p.message)}"
+                               "</li>" for p in exc.problems)
+            self.load_status.value = (f"<div style='color:#a00000'>\u26a0 {html.escape(name)} "
+                                      f"was not loaded:<ul>{problems}</ul></div>")
+            return
+        except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            self.load_status.value = (f"<div style='color:#a00000'>\u26a0 {html.escape(name)} "
+                                      f"was not loaded: {html.escape(str(exc))}</div>")
+            return
+        self.load_status.value = f"<div>Loaded {html.escape(name)}.</div>"
+
+    def reset(self) -> None:
+        """Clear every answer and override."""
+        self.overrides.clear()
+        self.load_status.value = ""
+        self.export_status.value = ""
+        self.form.reset()
+
+
+def clinician_app(rs: RuleSet | None = None) -> ClinicianApp:
+    """The clinician app over the packaged rules (displayable in a notebook)."""
+    return ClinicianApp(rs)
