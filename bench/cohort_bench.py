@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ionto_cds import assess, load_ruleset
-from ionto_cds.cli import read_patient_file
-from ionto_cds.cohort import fictional_cohort
-from ionto_cds.language.vectorised import CHUNK_ROWS, evaluate_frame
+from ionto_cds import assess, evaluate_frame, load_ruleset
+from ionto_cds.cohort.synthetic import fictional_cohort
+from ionto_cds.evaluation.frame_run import CHUNK_ROWS
+from ionto_cds.inputs import read_patient_file
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -122,7 +122,7 @@ def main() -> None:
     sparse_med, sparse_p99 = single_latency({"age": 40, "indication": "hyperhidrosis",
                                              "site": "palms"})
     rows = []
-    big = fictional_cohort(rs.catalog, 1_000_000, seed=2026, unknown=UNKNOWN, yes=YES)
+    big = fictional_cohort(rs.program, 1_000_000, seed=2026, unknown=UNKNOWN, yes=YES)
     check = evaluate_frame(big.head(100_000), rs)
     agree = (check["decision"].to_numpy() == baseline_decision(big.head(100_000))).mean()
     for size in (10_000, 100_000, 1_000_000):

@@ -149,17 +149,31 @@ def _read_text(text: str, expected: Any, unit_name: str) -> Any:
         raise _Unreadable(f"no number: write e.g. '12 {pretty_unit(expected)}'")
     magnitude = float(match.group(1))
     rest = text[match.end():].strip()
-    units = _unit_expression(rest) if rest else expected
+    if not rest:
+        raise _Unreadable(f"a plain number: write its unit, e.g. '{match.group(1).strip()} "
+                          f"{pretty_unit(expected)}'")
+    units = _unit_expression(rest)
     if not math.isfinite(magnitude) or abs(magnitude) > MAX_MAGNITUDE:
         raise _Unreadable("not a finite number in range")
     return Quantity(magnitude, units)
 
 
+def plain_number(text: str) -> float | None:
+    """The number a text is, when it is only a number in the grammar ("34", "-2.5", "1e3"),
+    finite and in range; else None (words, units, "nan", "inf", thousands separators)."""
+    match = _NUMBER.fullmatch(text.strip()) if len(text) <= MAX_TEXT else None
+    if match is None:
+        return None
+    number = float(match.group(1))
+    return number if math.isfinite(number) and abs(number) <= MAX_MAGNITUDE else None
+
+
 def parse_quantity(value: object, unit_name: str) -> pint.Quantity[Any]:
     """Read a clinician's quantity ("20 mA", "0.02 A", "4 cm2", 15) in the dimension of ``unit``.
 
-    A bare number means ``unit_name``. Raises :class:`UnitError` for text that is not a number
-    with a known unit, for a unit of the wrong dimension and for a magnitude out of range.
+    A bare number (int or float, not text) means ``unit_name``; text must name its unit.
+    Raises :class:`UnitError` for text that is not a number with a known unit, for a unit of
+    the wrong dimension and for a magnitude out of range.
     """
     expected = unit(unit_name)
     want = expected_text(unit_name)

@@ -190,8 +190,31 @@ def test_dose_within_limits_exits_0(capsys):
     code, out, _ = run(capsys, "dose", "--current", "3mA", "--dose", "40mA*min", "--area",
                        "6cm^2", "--drug", "dexamethasone")
     assert code == 0
-    assert "duration         13.33 min" in out
-    assert out.strip().endswith("OK: within every limit checked")
+    assert "duration         13 min 20 s" in out
+    assert out.strip().endswith("OK: within every limit of dexamethasone-musculoskeletal")
+
+
+def test_dose_of_a_drug_without_an_area_is_never_ok(capsys):
+    code, out, _ = run(capsys, "dose", "--current", "3mA", "--dose", "40mA*min", "--drug",
+                       "dexamethasone")
+    assert code == 1
+    assert "OK" not in out
+    assert ("maximum current density 0.5 mA/cm² (cathode current-density limit): not checked, "
+            "electrode area not given") in out
+    assert out.strip().splitlines()[-1].startswith("NOT CONFIRMED")
+
+
+def test_dose_is_held_to_the_protocols_limits(capsys):
+    # The case: the tap-water protocol allows at most 20 mA.
+    code, out, _ = run(capsys, "dose", "--current", "30mA", "--duration", "20min", "--area",
+                       "100cm^2", "--protocol", "tap-water-palmoplantar")
+    assert code == 2
+    assert "REFUSED: 30 mA exceeds the maximum current 20 mA (protocol tap-water-palmoplantar)" \
+        in out
+    code, out, _ = run(capsys, "dose", "--current", "30mA", "--duration", "20min", "--area",
+                       "100cm^2")
+    assert code == 1
+    assert "protocol limits (maximum current and dose): not checked, no protocol given" in out
 
 
 def test_dose_refuses_an_unsafe_combination_naming_the_limit(capsys):
@@ -200,14 +223,14 @@ def test_dose_refuses_an_unsafe_combination_naming_the_limit(capsys):
     assert code == 2
     text = out + err
     assert "REFUSED: 5 mA exceeds the maximum current 4 mA (drug dexamethasone)" in text
-    assert "REFUSED: 150 mA * min exceeds the maximum dose 80 mA * min (drug dexamethasone)" in text
+    assert "REFUSED: 150 mA·min exceeds the maximum dose 80 mA·min (drug dexamethasone)" in text
 
 
 def test_dose_density_refusal(capsys):
     code, out, err = run(capsys, "dose", "--current", "20mA", "--duration", "30min", "--area",
-                         "10cm^2")
+                         "10cm^2", "--protocol", "tap-water-palmoplantar")
     assert code == 2
-    assert ("REFUSED: 2 mA / cm ** 2 exceeds the maximum current density 0.5 mA / cm ** 2 "
+    assert ("REFUSED: 2 mA/cm² exceeds the maximum current density 0.5 mA/cm² "
             "(alternating current-density limit)") in out + err
 
 
@@ -233,7 +256,7 @@ def test_course_log_stores_a_session(capsys, tmp_path):
                          "--db", str(db))
     assert (code, err) == (0, "")
     assert out == ("logged session 1 of course 'c1': 2025-03-03, tap-water-palmoplantar, "
-                   f"15 mA x 20 min = 300 mA * min (in {db})\n")
+                   f"15 mA x 20 min = 300 mA·min (in {db})\n")
 
 
 def test_course_log_refuses_bad_input_with_the_session_error(capsys, tmp_path):

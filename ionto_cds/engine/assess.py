@@ -9,9 +9,9 @@ import pandas as pd
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.evaluation.answers import FactSet
-from ionto_cds.evaluation.frame_text import SEPARATOR
 from ionto_cds.evaluation.frame_run import CHUNK_ROWS
 from ionto_cds.evaluation.frame_run import evaluate_frame as _evaluate_frame
+from ionto_cds.evaluation.frame_text import SEPARATOR
 from ionto_cds.evaluation.one_patient import evaluate_patient
 
 

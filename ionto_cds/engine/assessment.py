@@ -3,108 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from ionto_cds._version import __version__
+from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.evaluation.answers import FactSet
-from ionto_cds.evaluation.one_patient import OneLane, Outcome, Step
-from ionto_cds.evaluation.outcomes import Decision, FindingRole, StepOutcome
+from ionto_cds.evaluation.one_patient import Finding, OneLane, Outcome, ProtocolStep
+from ionto_cds.evaluation.outcomes import Decision
 from ionto_cds.evaluation.policy import Reason, applies
-from ionto_cds.language.model import Rule, Truth
+from ionto_cds.language.model import Truth
 from ionto_cds.language.treatment import Protocol
 from ionto_cds.treatment.plan import Plan
 
-if TYPE_CHECKING:
-    from ionto_cds.engine.ruleset import RuleSet
+__all__ = ["NOTICE", "Assessment", "Finding", "ProtocolStep"]
 
 NOTICE = ("Decision support for health-care professionals: it supports, and does not replace, "
           "clinical judgement. Review the reasons and sources before acting.")
 """Shown with every assessment, report and decision record (FDA CDS guidance, criterion 4)."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A rule that is true, or could be true, for this patient, with its explanation.
-
-    The trace (every condition node with the answer it read) is worked out when first asked
-    for, from the answers the rule was evaluated on.
-    """
-
-    rule: Rule
-    status: Truth
-    env: Mapping[str, Any] = field(repr=False, compare=False)
-    ruleset: RuleSet = field(repr=False, compare=False)
-    protocol: str | None = None
-    role: FindingRole = FindingRole.DECISION
-
-    @property
-    def scope(self) -> str:
-        """'decision', or 'protocol:<id>' for a finding about one protocol."""
-        return "decision" if self.protocol is None else f"protocol:{self.protocol}"
-
-    @property
-    def outcome(self) -> str:
-        """What the finding does to its protocol ('' for decision findings)."""
-        return self.role.outcome_text(self.protocol)
-
-    @cached_property
-    def trace(self) -> Mapping[str, Any]:
-        """Each leaf: fact, operator, expected value as written, the answer seen, the result."""
-        rs = self.ruleset
-        return rs.scalar.trace(rs.program.rule_node[self.rule.id], self.env,
-                               lambda f, v: rs.catalog[f].show(v))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly, with the rule's metadata so a report never looks it up again."""
-        r = self.rule
-        return {
-            "rule": r.id,
-            "severity": r.severity.value,
-            "status": self.status.label,
-            "title": r.title,
-            "rationale": r.rationale,
-            "action": r.action,
-            "references": list(r.references),
-            "applies_to": sorted(r.applies_to),
-            "scope": self.scope,
-            "outcome": self.outcome or None,
-            "metadata": {
-                "version": r.metadata.version,
-                "author": r.metadata.author,
-                "last_reviewed": r.metadata.last_reviewed,
-            },
-            "location": str(r.location),
-            "trace": dict(self.trace),
-        }
-
-
-@dataclass(frozen=True)
-class ProtocolStep:
-    """One protocol looked at while choosing the plan, and what came of it.
-
-    ``rules`` are the steering rules that excluded it, left it pending, or apply to the chosen
-    plan; ``condition`` is None for a protocol the walk never reached.
-    """
-
-    protocol: str
-    condition: Truth | None
-    outcome: StepOutcome
-    rules: tuple[str, ...] = ()
-    reason: str = ""
-
-    @classmethod
-    def of(cls, step: Step) -> ProtocolStep:
-        """From the evaluator's record."""
-        return cls(step.protocol, step.condition, step.outcome, step.rules, step.reason)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly."""
-        return {"protocol": self.protocol,
-                "condition": self.condition.label if self.condition is not None else None,
-                "outcome": self.outcome.value, "rules": list(self.rules),
-                "reason": self.reason or None}
 
 
 @dataclass(frozen=True)
@@ -129,11 +45,9 @@ class Assessment:
     @classmethod
     def of(cls, outcome: Outcome, answers: FactSet, ruleset: RuleSet) -> Assessment:
         """The assessment of the policy's outcome for one patient."""
-        env = answers.env
         return cls(
             decision=outcome.decision,
-            findings=tuple(Finding(f.rule, f.status, env, ruleset, f.protocol, f.role)
-                           for f in outcome.findings),
+            findings=tuple(outcome.findings),
             missing=outcome.missing,
             protocol=outcome.plan,
             factset=answers,
@@ -143,7 +57,7 @@ class Assessment:
             plan_questions=tuple(outcome.plan_questions),
             excluded=tuple(outcome.excluded),
             screen_decision=outcome.screen,
-            protocol_walk=tuple(ProtocolStep.of(s) for s in outcome.steps),
+            protocol_walk=tuple(outcome.steps),
             reasons=outcome.reasons,
             screen_reasons=outcome.screen_reasons,
         )

@@ -94,14 +94,17 @@ class FrameLanes:
     """The lane algebra over numpy arrays: one lane per row of a chunk."""
 
     def __init__(self, truths: FrameTruths) -> None:
-        self.truths = truths
+        self.frame = truths
         n = truths.n
         self.none: Bools = np.zeros(n, dtype=bool)
         self.everyone: Bools = np.ones(n, dtype=bool)
         self._compared: dict[tuple[int, int], tuple[Int8, Bools]] = {}
 
     def truth(self, node: int) -> Int8:
-        return self.truths.truth(node)
+        return self.frame.truth(node)
+
+    def truths(self, nodes: Sequence[int]) -> list[Int8]:
+        return [self.frame.truth(n) for n in nodes]
 
     def is_(self, truth: Int8, value: int) -> Bools:
         key = (id(truth), value)
@@ -133,11 +136,11 @@ class FrameLanes:
         return bool(rows.any())
 
     def unanswered(self, fact: str) -> Bools:
-        column = self.truths.facts[fact]
+        column = self.frame.facts[fact]
         return ~column.answered & ~column.not_applicable
 
     def undecided(self, node: int, rows: Bools) -> dict[str, Bools]:
-        return self.truths.undecided(node, rows)
+        return self.frame.undecided(node, rows)
 
     @staticmethod
     def count(rows: Bools) -> Int16:

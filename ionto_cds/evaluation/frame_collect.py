@@ -93,12 +93,12 @@ class FrameCollector:
     def tally(self) -> FrameTally:
         return FrameTally(self.n)
 
-    def findings(self, rules: Sequence[Rule], truths: Sequence[object], protocol: int | None,
+    def findings(self, rules: Sequence[Rule], truths: Sequence[Int8], protocol: int | None,
                  role: FindingRole, rows: Bools, statuses: tuple[int, ...]) -> None:
         for rule, truth in zip(rules, truths, strict=True):
             for status in statuses:
                 mask = rows & (truth == status)
-                bucket = finding_order(rule.severity, status, protocol is not None)
+                bucket = finding_order(self.program.rank[rule.id], status, protocol is not None)
                 self.joiners[bucket].add(mask, rule.id)
 
     def step(self, protocol: int, outcome: StepOutcome, rows: Bools,

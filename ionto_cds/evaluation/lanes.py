@@ -34,6 +34,9 @@ class Lanes(Protocol[T, M, C, D_co]):
     def truth(self, node: int) -> T:
         """The truth of a program node on every lane."""
 
+    def truths(self, nodes: Sequence[int]) -> list[T]:
+        """The truths of several program nodes."""
+
     def is_(self, truth: T, value: int) -> M:
         """Lanes where ``truth`` is ``value``."""
 
@@ -84,7 +87,7 @@ class Collector(Protocol[M_contra, D_contra, Y]):
     def tally(self) -> Y:
         """A fresh tally of facts to ask."""
 
-    def findings(self, rules: Sequence[Rule], truths: Sequence[object], protocol: int | None,
+    def findings(self, rules: Sequence[Rule], truths: Sequence[Any], protocol: int | None,
                  role: FindingRole, rows: M_contra, statuses: tuple[int, ...]) -> None:
         """Each rule is a finding on the lanes of ``rows`` where its truth is in ``statuses``."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ionto_cds.errors import PlanInfeasible
@@ -35,6 +36,12 @@ Planner = Callable[[Protocol, Caps, Any, tuple[str, ...]], Plan]
 :class:`~ionto_cds.errors.PlanInfeasible`."""
 
 
+_TRUTHS = (Truth.FALSE, Truth.UNKNOWN, Truth.TRUE)
+_CONDITION = {StepOutcome.NO_MATCH: Truth.FALSE, StepOutcome.UNDECIDED: Truth.UNKNOWN,
+              StepOutcome.NOT_REACHED: None}
+"""A protocol's condition by the outcome of its step (the rest were true)."""
+
+
 class OneLane:
     """Lanes of one patient: truths are 0/1/2, masks are bools, counts are ints."""
 
@@ -57,13 +64,15 @@ class OneLane:
     def truth(self, node: int) -> int:
         return self.closures[node](self.env)
 
+    def truths(self, nodes: Sequence[int]) -> list[int]:
+        closures, env = self.closures, self.env
+        return [closures[n](env) for n in nodes]
+
     def unanswered(self, fact: str) -> bool:
         return self.env.get(fact, UNKNOWN) is UNKNOWN
 
     def undecided(self, node: int, rows: bool) -> dict[str, bool]:
-        if not rows:
-            return {}
-        return dict.fromkeys(self.scalar.undecided(node, self.env), True)
+        return self.scalar.undecided(node, self.env) if rows else {}
 
     @staticmethod
     def select(conditions: Sequence[bool]) -> int:
@@ -79,8 +88,10 @@ class OneTally:
 
     def add(self, fact: str, rows: bool, times: int, severity: int) -> None:
         if rows and times:
-            self.counts[fact] = min(self.counts.get(fact, 0) + times, MAX_ASKS)
-            self.ranks[fact] = min(self.ranks.get(fact, 3), severity)
+            count = self.counts.get(fact, 0) + times
+            self.counts[fact] = count if count < MAX_ASKS else MAX_ASKS
+            if severity < self.ranks.get(fact, 3):
+                self.ranks[fact] = severity
 
     def first(self, fact: str, rows: bool) -> None:
         if rows:
@@ -94,24 +105,81 @@ class OneTally:
 
 
 @dataclass(frozen=True)
-class FoundRule:
-    """A rule that is true or unknown for the patient, and why it is shown."""
+class Finding:
+    """A rule that is true, or could be true, for this patient, and why it is shown.
+
+    The trace (every condition node with the answer it read) is worked out when first asked
+    for, from the answers the rule was evaluated on.
+    """
 
     rule: Rule
     status: Truth
-    protocol: str | None
-    role: FindingRole
+    env: Mapping[str, Any] = field(repr=False, compare=False)
+    scalar: ScalarProgram = field(repr=False, compare=False)
+    protocol: str | None = None
+    role: FindingRole = FindingRole.DECISION
+
+    @property
+    def scope(self) -> str:
+        """'decision', or 'protocol:<id>' for a finding about one protocol."""
+        return "decision" if self.protocol is None else f"protocol:{self.protocol}"
+
+    @property
+    def outcome(self) -> str:
+        """What the finding does to its protocol ('' for decision findings)."""
+        return self.role.outcome_text(self.protocol)
+
+    @cached_property
+    def trace(self) -> Mapping[str, Any]:
+        """Each leaf: fact, operator, expected value as written, the answer seen, the result."""
+        program = self.scalar.program
+        return self.scalar.trace(program.rule_node[self.rule.id], self.env,
+                                 lambda f, v: program.catalog[f].show(v))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly, with the rule's metadata so a report never looks it up again."""
+        r = self.rule
+        return {
+            "rule": r.id,
+            "severity": r.severity.value,
+            "status": self.status.label,
+            "title": r.title,
+            "rationale": r.rationale,
+            "action": r.action,
+            "references": list(r.references),
+            "applies_to": sorted(r.applies_to),
+            "scope": self.scope,
+            "outcome": self.outcome or None,
+            "metadata": {
+                "version": r.metadata.version,
+                "author": r.metadata.author,
+                "last_reviewed": r.metadata.last_reviewed,
+            },
+            "location": str(r.location),
+            "trace": dict(self.trace),
+        }
 
 
 @dataclass(frozen=True)
-class Step:
-    """One protocol looked at while choosing the plan, and what came of it."""
+class ProtocolStep:
+    """One protocol looked at while choosing the plan, and what came of it.
+
+    ``rules`` are the steering rules that excluded it, left it pending, or apply to the chosen
+    plan; ``condition`` is None for a protocol the walk never reached.
+    """
 
     protocol: str
     condition: Truth | None
     outcome: StepOutcome
     rules: tuple[str, ...] = ()
     reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly."""
+        return {"protocol": self.protocol,
+                "condition": self.condition.label if self.condition is not None else None,
+                "outcome": self.outcome.value, "rules": list(self.rules),
+                "reason": self.reason or None}
 
 
 @dataclass
@@ -120,11 +188,11 @@ class Outcome:
 
     screen: Decision = Decision.ELIGIBLE
     decision: Decision = Decision.ELIGIBLE
-    findings: list[FoundRule] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     missing: tuple[str, ...] = ()
     plan: Plan | None = None
     referral: Protocol | None = None
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ProtocolStep] = field(default_factory=list)
     plan_questions: dict[str, None] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
     screen_reasons: tuple[Reason, ...] = ()
@@ -142,32 +210,31 @@ class OneCollector:
         self.planner = planner
         self.area = area
         self.out = Outcome()
-        self._found: list[tuple[int, int, FoundRule]] = []
+        self._found: list[tuple[int, int, Finding]] = []
 
     def tally(self) -> OneTally:
         return OneTally()
 
-    def findings(self, rules: Sequence[Rule], truths: Sequence[object], protocol: int | None,
+    def findings(self, rules: Sequence[Rule], truths: Sequence[int], protocol: int | None,
                  role: FindingRole, rows: bool, statuses: tuple[int, ...]) -> None:
         if not rows:
             return
         pid = self.program.protocols[protocol].id if protocol is not None else None
-        found = self._found
+        found, env, scalar, rank = self._found, self.lane.env, self.lane.scalar, self.program.rank
         for rule, truth in zip(rules, truths, strict=True):
             if truth in statuses:
-                status = Truth(truth)
-                found.append((finding_order(rule.severity, int(status), pid is not None),
-                              len(found), FoundRule(rule, status, pid, role)))
+                status = _TRUTHS[truth]
+                found.append((finding_order(rank[rule.id], truth, pid is not None),
+                              len(found), Finding(rule, status, env, scalar, pid, role)))
 
     def step(self, protocol: int, outcome: StepOutcome, rows: bool,
              rules: Sequence[tuple[Rule, bool]] = ()) -> None:
         if not rows:
             return
         p = self.program.protocols[protocol]
-        condition = None if outcome is StepOutcome.NOT_REACHED else Truth(
-            self.lane.truth(self.program.protocol_node[protocol]))
+        condition = _CONDITION.get(outcome, Truth.TRUE)
         ids = tuple(r.id for r, on in rules if on)
-        self.out.steps.append(Step(p.id, condition, outcome, ids))
+        self.out.steps.append(ProtocolStep(p.id, condition, outcome, ids))
         if outcome is StepOutcome.REFERRAL:
             self.out.referral = p
         elif outcome is StepOutcome.EXCLUDED_BY_RULE:
@@ -193,7 +260,7 @@ class OneCollector:
             self.out.plan = self.planner(p, limits, self.area, texts)
         except PlanInfeasible as exc:
             self.out.excluded.append(f"{p.id} ({exc})")
-            self.out.steps.append(Step(p.id, Truth.TRUE, StepOutcome.EXCLUDED_BY_LIMIT,
+            self.out.steps.append(ProtocolStep(p.id, Truth.TRUE, StepOutcome.EXCLUDED_BY_LIMIT,
                                        reason=str(exc)))
             return False
         return True
@@ -213,6 +280,10 @@ class OneCollector:
         """The outcome, findings in reading order."""
         out = self.out
         out.findings = [f for _, _, f in sorted(self._found, key=lambda x: (x[0], x[1]))]
+        if out.steps:  # the protocols after the walk ended were never looked at
+            seen = {step.protocol for step in out.steps}
+            out.steps += [ProtocolStep(p.id, None, StepOutcome.NOT_REACHED)
+                          for p in self.program.protocols if p.id not in seen]
         if not out.decision.allows_treatment:
             out.plan = None
         if out.steps and out.plan is None:

@@ -25,7 +25,7 @@ from typing import Any, Generic
 from ionto_cds.evaluation.lanes import C, Collector, D, Lanes, M, T, Tally, Y
 from ionto_cds.evaluation.outcomes import Basis, Decision, FindingRole, StepOutcome
 from ionto_cds.evaluation.program import Program
-from ionto_cds.language.model import Rule, Severity, Truth
+from ionto_cds.language.model import Rule, Truth
 
 _F, _U, _T = int(Truth.FALSE), int(Truth.UNKNOWN), int(Truth.TRUE)
 
@@ -39,7 +39,7 @@ class Reason:
 
     basis: Basis
     edge: str
-    group: str  # a field of Groups
+    group: str  # one of GROUPS
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ DECISION_TABLE: tuple[DecisionRow, ...] = (
 REASONS: tuple[Reason, ...] = tuple(r for row in DECISION_TABLE for r in row.reasons)
 """Every reason of the table, in order (collectors receive which ones held)."""
 
+_ROWS = tuple(tuple(REASONS.index(r) for r in row.reasons) for row in DECISION_TABLE)
+
 WALK_AFTER = frozenset({Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE})
 """The screen decisions after which protocols are tried."""
 
@@ -75,10 +77,11 @@ MAX_ASKS = 63
 """The most times a fact is counted as asked (the ranking's count saturates here)."""
 
 
-def finding_order(severity: Severity, status: int, scoped: bool) -> int:
-    """Where a finding is listed: most serious first, true before unknown, the decision's
-    findings before a protocol's; equal places keep the order they were found in."""
-    return severity.rank * 4 + (0 if status == _T else 2) + int(scoped)
+def finding_order(rank: int, status: int, scoped: bool) -> int:
+    """Where a finding is listed (``rank`` its rule's severity rank): most serious first, true
+    before unknown, the decision's findings before a protocol's; equal places keep the order
+    they were found in."""
+    return rank * 4 + (0 if status == _T else 2) + scoped
 
 
 def fact_score(rank: Any, count: Any) -> Any:
@@ -88,18 +91,9 @@ def fact_score(rank: Any, count: Any) -> Any:
     return (rank + 1) * (MAX_ASKS + 1) + (MAX_ASKS - count)
 
 
-@dataclass
-class Groups(Generic[M]):
-    """The lanes each reason of the decision table reads."""
-
-    absolute_true: M
-    absolute_unknown: M
-    required_missing: M
-    soft_true: M
-    soft: M
-    everyone: M
-    pending: M
-    steered: M
+GROUPS = ("absolute_true", "absolute_unknown", "required_missing", "soft_true", "soft",
+          "everyone", "pending", "steered")
+"""The groups of lanes the reasons of the decision table read."""
 
 
 def applies(lanes: Lanes[T, M, C, D], truth: T) -> M:
@@ -108,17 +102,15 @@ def applies(lanes: Lanes[T, M, C, D], truth: T) -> M:
     return lanes.without(lanes.everyone, lanes.is_(truth, _F))
 
 
-def _table(lanes: Lanes[T, M, C, D], groups: Groups[M]) -> tuple[D, list[M], list[M]]:
+def _table(lanes: Lanes[T, M, C, D], groups: Mapping[str, M]) -> tuple[D, list[M], list[M]]:
     """Decision codes, the lanes each row decides, and the lanes of each reason."""
-    held = [getattr(groups, reason.group) for reason in REASONS]
+    held = [groups[reason.group] for reason in REASONS]
     holds: list[M] = []
-    at = 0
-    for row in DECISION_TABLE:
-        mask = held[at]
-        for extra in held[at + 1:at + len(row.reasons)]:
-            mask = lanes.either(mask, extra)
+    for row in _ROWS:
+        mask = held[row[0]]
+        for extra in row[1:]:
+            mask = lanes.either(mask, held[extra])
         holds.append(mask)
-        at += len(row.reasons)
     decided: list[M] = []
     taken = lanes.none
     for mask in holds:
@@ -133,9 +125,20 @@ class _Asks(Generic[T, M, C, D]):
     def __init__(self, lanes: Lanes[T, M, C, D], program: Program) -> None:
         self.lanes = lanes
         self.program = program
-        self.gates = {name: node for name, node in program.asked_when}
-        self.required = frozenset(program.required)
+        self.gates = program.gates
+        self.required = program.required
         self.memo: dict[int, dict[str, C]] = {}
+        self.gate_memo: dict[str, Mapping[str, M]] = {}
+
+    def gate(self, fact: str) -> Mapping[str, M]:
+        """Per fact, the lanes where an answer to it could still settle whether ``fact`` is
+        asked (empty for a question that is always asked)."""
+        found = self.gate_memo.get(fact)
+        if found is None:
+            node = self.gates.get(fact)
+            found = self.gate_memo[fact] = (
+                self.lanes.undecided(node, self.lanes.everyone) if node is not None else {})
+        return found
 
     def of(self, node: int) -> Mapping[str, C]:
         found = self.memo.get(node)
@@ -158,12 +161,14 @@ class _Asks(Generic[T, M, C, D]):
                 out[fact] = count if prior is None else lanes.plus(prior, count)
 
         for fact, rows in lanes.undecided(node, lanes.everyone).items():
-            gate_node = self.gates.get(fact)
-            gate = lanes.undecided(gate_node, rows) if gate_node is not None else {}
+            gate = self.gate(fact) if fact in self.gates else None
+            if not gate:
+                add(fact, rows)
+                continue
             gated = lanes.none
             for g, g_rows in gate.items():
                 if g in self.required:
-                    gated = lanes.either(gated, g_rows)
+                    gated = lanes.either(gated, lanes.both(rows, g_rows))
             add(fact, lanes.without(rows, gated))
             for g, g_rows in gate.items():
                 if g in self.required:
@@ -179,7 +184,7 @@ def _ask(tally: Tally[M, C], asks: _Asks[T, M, C, D], rule_rows: Sequence[tuple[
     for rule, rows in rule_rows:
         if not lanes.any(rows):
             continue
-        rank = rule.severity.rank
+        rank = program.rank[rule.id]
         for fact, times in asks.of(program.rule_node[rule.id]).items():
             tally.add(fact, rows, times, rank)
 
@@ -198,20 +203,19 @@ class _Walk(Generic[M]):
     soft_unknown: list[tuple[Rule, M]]
 
 
-def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y],
-          walk: M, general: Mapping[str, T]) -> _Walk[M]:
+def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], walk: M
+          ) -> _Walk[M]:
     state: _Walk[M] = _Walk(walk, lanes.none, lanes.none, lanes.none, lanes.none, lanes.none,
                             [], [])
     live = walk
     for k, protocol in enumerate(program.protocols):
         if not lanes.any(live):
-            for rest in range(k, len(program.protocols)):
-                out.step(rest, StepOutcome.NOT_REACHED, walk)
-            break
-        out.step(k, StepOutcome.NOT_REACHED, lanes.without(walk, live))
+            break  # the protocols after it are not reached (collectors record that)
         node = program.protocol_node[k]
         when = lanes.truth(node)
-        out.step(k, StepOutcome.NO_MATCH, lanes.both(live, lanes.is_(when, _F)))
+        no_match = lanes.both(live, lanes.is_(when, _F))
+        if lanes.any(no_match):
+            out.step(k, StepOutcome.NO_MATCH, no_match)
         undecided = lanes.both(live, lanes.is_(when, _U))
         if lanes.any(undecided):
             out.step(k, StepOutcome.UNDECIDED, undecided)
@@ -223,16 +227,16 @@ def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y],
             out.step(k, StepOutcome.REFERRAL, here)
             live = lanes.without(live, here)
             continue
-        taken = _try_protocol(lanes, program, out, k, here, general, state)
+        taken = _try_protocol(lanes, program, out, k, here, state)
         live = lanes.without(live, taken)
     return state
 
 
 def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], k: int,
-                  here: M, general: Mapping[str, T], state: _Walk[M]) -> M:
+                  here: M, state: _Walk[M]) -> M:
     """One protocol whose condition is true on ``here``: the lanes that take it."""
     steering = program.steering[k]
-    absolute = [lanes.truth(program.rule_node[r.id]) for r in steering.absolute]
+    absolute = lanes.truths(steering.absolute_nodes)
     blocking = lanes.any_is(absolute, _T)
     blocked = lanes.both(here, blocking)
     if lanes.any(blocked):
@@ -252,11 +256,11 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
         state.pending_rules += waiting
         state.pending = lanes.either(state.pending, pending)
     planned = lanes.without(rest, pending)
-    soft = [lanes.truth(program.rule_node[r.id]) for r in steering.soft]
+    soft = lanes.truths(steering.soft_nodes)
     feasible = lanes.none
     if lanes.any(planned):
-        truths = {**general, **dict(zip((r.id for r in steering.soft), soft, strict=True))}
-        caps = [(r, applies(lanes, truths[r.id])) for r in program.caps[k]]
+        caps = [(r, applies(lanes, t)) for r, t in
+                zip(program.caps[k], lanes.truths(program.cap_nodes[k]), strict=True)]
         soft_applying = [(r, applies(lanes, t)) for r, t in zip(steering.soft, soft, strict=True)]
         feasible = out.plan(k, planned, caps, soft_applying)
         state.excluded = lanes.either(state.excluded, lanes.without(planned, feasible))
@@ -279,24 +283,25 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
 
 def evaluate(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]) -> None:
     """Run the whole policy on every lane; the collector keeps the results."""
-    truths = {r.id: lanes.truth(program.rule_node[r.id]) for r in program.general}
-    absolute = [truths[r.id] for r in program.general_absolute]
-    soft = [truths[r.id] for r in program.general_soft]
+    absolute = lanes.truths(program.general_absolute_nodes)
+    soft = lanes.truths(program.general_soft_nodes)
     required = lanes.none
     for fact in program.required:
         required = lanes.either(required, lanes.unanswered(fact))
     soft_true = lanes.any_is(soft, _T)
-    groups = Groups(
-        absolute_true=lanes.any_is(absolute, _T),
-        absolute_unknown=lanes.any_is(absolute, _U),
-        required_missing=required,
-        soft_true=soft_true,
-        soft=lanes.either(soft_true, lanes.any_is(soft, _U)),
-        everyone=lanes.everyone,
-        pending=lanes.none,
-        steered=lanes.none,
-    )
-    out.findings(program.general, list(truths.values()), None, FindingRole.DECISION,
+    groups = {
+        "absolute_true": lanes.any_is(absolute, _T),
+        "absolute_unknown": lanes.any_is(absolute, _U),
+        "required_missing": required,
+        "soft_true": soft_true,
+        "soft": lanes.either(soft_true, lanes.any_is(soft, _U)),
+        "everyone": lanes.everyone,
+        "pending": lanes.none,
+        "steered": lanes.none,
+    }
+    out.findings(program.general_absolute, absolute, None, FindingRole.DECISION,
+                 lanes.everyone, FINDING_STATUSES)
+    out.findings(program.general_soft, soft, None, FindingRole.DECISION,
                  lanes.everyone, FINDING_STATUSES)
     screen, decided, screen_held = _table(lanes, groups)
     by_decision = dict(zip((row.decision for row in DECISION_TABLE), decided, strict=True))
@@ -304,20 +309,20 @@ def evaluate(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
     if program.protocols:
         for decision in WALK_AFTER:
             walk = lanes.either(walk, by_decision[decision])
-    state = _walk(lanes, program, out, walk, truths) if lanes.any(walk) else _Walk(
+    state = _walk(lanes, program, out, walk) if lanes.any(walk) else _Walk(
         lanes.none, lanes.none, lanes.none, lanes.none, lanes.none, lanes.none, [], [])
     final, held = screen, screen_held
     if lanes.any(state.walked):
-        groups.pending = state.pending
-        groups.steered = lanes.both(state.walked,
-                                    lanes.either(state.excluded, state.steered_findings))
+        groups["pending"] = state.pending
+        groups["steered"] = lanes.both(state.walked,
+                                       lanes.either(state.excluded, state.steered_findings))
         final, _, held = _table(lanes, groups)
     out.decision(screen, final, screen_held, held)
     _missing(lanes, program, out, groups, by_decision, state, absolute, soft)
 
 
 def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y],
-             groups: Groups[M], by_decision: Mapping[Decision, M], state: _Walk[M],
+             groups: Mapping[str, M], by_decision: Mapping[Decision, M], state: _Walk[M],
              absolute: Sequence[Any], soft: Sequence[Any]) -> None:
     """The facts to ask for the rules that can still move each lane's decision."""
     tally = out.tally()
@@ -325,20 +330,24 @@ def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
     needs = by_decision[Decision.NEEDS_INFORMATION]
     # Before any walk: unknown absolutes while information is needed; unknown soft rules when
     # none is true (else the lane stays with precautions whatever the answer).
-    _ask(tally, asks, [(r, lanes.both(needs, lanes.is_(t, _U)))
-                       for r, t in zip(program.general_absolute, absolute, strict=True)])
+    if lanes.any(lanes.both(needs, groups["absolute_unknown"])):
+        _ask(tally, asks, [(r, lanes.both(needs, lanes.is_(t, _U)))
+                           for r, t in zip(program.general_absolute, absolute, strict=True)])
     open_soft = lanes.without(
         lanes.either(needs, by_decision[Decision.ELIGIBLE_WITH_PRECAUTIONS]),
-        lanes.either(groups.soft_true, state.walked))
+        lanes.either(groups["soft_true"], state.walked))
     # After the walk: a pending protocol's questions; else the unknown soft rules, general and
     # the chosen protocol's, unless a soft or steering finding is already true.
-    settled = lanes.either(groups.soft_true, lanes.either(state.blocked, state.scoped_soft_true))
+    settled = lanes.either(groups["soft_true"], lanes.either(state.blocked, state.scoped_soft_true))
     walked_open = lanes.without(lanes.without(state.walked, state.pending), settled)
-    _ask(tally, asks, [(r, lanes.both(lanes.either(open_soft, walked_open), lanes.is_(t, _U)))
-                       for r, t in zip(program.general_soft, soft, strict=True)])
+    soft_open = lanes.both(lanes.either(open_soft, walked_open), lanes.any_is(soft, _U))
+    if lanes.any(soft_open):
+        _ask(tally, asks, [(r, lanes.both(soft_open, lanes.is_(t, _U)))
+                           for r, t in zip(program.general_soft, soft, strict=True)])
     _ask(tally, asks, [(r, lanes.without(rows, lanes.either(state.pending, settled)))
                        for r, rows in state.soft_unknown])
     _ask(tally, asks, state.pending_rules)
-    for fact in program.required:
-        tally.first(fact, lanes.both(needs, lanes.unanswered(fact)))
+    if lanes.any(lanes.both(needs, groups["required_missing"])):
+        for fact in program.required:
+            tally.first(fact, lanes.both(needs, lanes.unanswered(fact)))
     out.missing(tally)

@@ -43,6 +43,8 @@ class Steering:
 
     absolute: tuple[Rule, ...]
     soft: tuple[Rule, ...]
+    absolute_nodes: tuple[int, ...]
+    soft_nodes: tuple[int, ...]
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -63,10 +65,16 @@ class Program:
     general: tuple[Rule, ...]
     general_absolute: tuple[Rule, ...]
     general_soft: tuple[Rule, ...]
+    general_absolute_nodes: tuple[int, ...]
+    general_soft_nodes: tuple[int, ...]
     steering: tuple[Steering, ...]
     caps: tuple[tuple[Rule, ...], ...]
     asked_when: tuple[tuple[str, int], ...]
     required: tuple[str, ...]
+    cap_nodes: tuple[tuple[int, ...], ...]
+    gates: Mapping[str, int]
+    rank: Mapping[str, int]
+    """Each rule's severity rank (0 absolute, 1 relative, 2 precaution), by rule id."""
     _index: Mapping[Condition, int] = field(repr=False, compare=False)
 
     def node_of(self, condition: Condition) -> int:
@@ -101,11 +109,13 @@ class _Compiler:
         return node.id
 
 
-def _steering(rules: Iterable[Rule], protocol: Protocol) -> Steering:
+def _steering(rules: Iterable[Rule], protocol: Protocol, node: Mapping[str, int]) -> Steering:
     targets = protocol.targets()
     mine = [r for r in rules if not r.is_general and r.applies_to & targets]
-    return Steering(tuple(r for r in mine if r.severity is Severity.ABSOLUTE),
-                    tuple(r for r in mine if r.severity is not Severity.ABSOLUTE))
+    absolute = tuple(r for r in mine if r.severity is Severity.ABSOLUTE)
+    soft = tuple(r for r in mine if r.severity is not Severity.ABSOLUTE)
+    return Steering(absolute, soft, tuple(node[r.id] for r in absolute),
+                    tuple(node[r.id] for r in soft))
 
 
 def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
@@ -117,7 +127,9 @@ def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
     rule_node = {r.id: compiler.add(r.when) for r in rules}
     protocol_node = tuple(compiler.add(p.when) for p in protocols)
     general = tuple(r for r in rules if r.is_general)
-    steering = tuple(_steering(rules, p) for p in protocols)
+    steering = tuple(_steering(rules, p, rule_node) for p in protocols)
+    absolute = tuple(r for r in general if r.severity is Severity.ABSOLUTE)
+    soft = tuple(r for r in general if r.severity is not Severity.ABSOLUTE)
     # The rules whose effect may cap a plan of a protocol: the general rules with an effect,
     # then the protocol's own relative and precaution rules with an effect.
     caps = tuple((*(r for r in general if r.effect), *(r for r in s.soft if r.effect))
@@ -130,12 +142,17 @@ def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
         rule_node=rule_node,
         protocol_node=protocol_node,
         general=general,
-        general_absolute=tuple(r for r in general if r.severity is Severity.ABSOLUTE),
-        general_soft=tuple(r for r in general if r.severity is not Severity.ABSOLUTE),
+        general_absolute=absolute,
+        general_soft=soft,
+        general_absolute_nodes=tuple(rule_node[r.id] for r in absolute),
+        general_soft_nodes=tuple(rule_node[r.id] for r in soft),
         steering=steering,
         caps=caps,
         asked_when=asked,
         required=catalog.required,
+        cap_nodes=tuple(tuple(rule_node[r.id] for r in rules_) for rules_ in caps),
+        gates=dict(asked),
+        rank={r.id: r.severity.rank for r in rules},
         _index=compiler.index,
     )
 
@@ -147,5 +164,6 @@ def single_condition(condition: Condition) -> tuple[Program, int]:
     empty = FactCatalog({}, ())
     return Program(catalog=empty, nodes=tuple(compiler.nodes), rules=(), protocols=(),
                    rule_node={}, protocol_node=(), general=(), general_absolute=(),
-                   general_soft=(), steering=(), caps=(), asked_when=(), required=(),
-                   _index=compiler.index), root
+                   general_soft=(), general_absolute_nodes=(), general_soft_nodes=(),
+                   steering=(), caps=(), asked_when=(), required=(), cap_nodes=(),
+                   gates={}, rank={}, _index=compiler.index), root

@@ -110,13 +110,14 @@ class ScalarProgram:
         """0, 1 or 2 (false, unknown, true) of one node for one patient's answers."""
         return self.closures[node](env)
 
-    def undecided(self, node: int, env: Env) -> tuple[str, ...]:
-        """Facts of the unknown leaves that still decide an unknown node.
+    def undecided(self, node: int, env: Env) -> dict[str, bool]:
+        """Facts of the unknown leaves that still decide an unknown node (each mapped to True),
+        in the order written.
 
         Parts that are already true or false cannot change the result and are skipped, so a fact
         is listed only when some answer to it could still change the node.
         """
-        found: dict[str, None] = {}
+        found: dict[str, bool] = {}
         nodes, closures = self.program.nodes, self.closures
 
         def walk(i: int) -> None:
@@ -124,12 +125,12 @@ class ScalarProgram:
                 return
             n = nodes[i]
             if n.leaf is not None:
-                found.setdefault(n.leaf.fact, None)
+                found.setdefault(n.leaf.fact, True)
             for part in n.parts:
                 walk(part)
 
         walk(node)
-        return tuple(found)
+        return found
 
     def trace(self, node: int, env: Env, show: Show) -> dict[str, Any]:
         """The evaluation of every part of a node, for explanations.

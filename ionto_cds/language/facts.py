@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,7 +20,7 @@ from ionto_cds.errors import (
 from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, Condition, FactType
 from ionto_cds.language.operators import describe
 from ionto_cds.suggestions import did_you_mean
-from ionto_cds.units import format_quantity, parse_quantity, unit
+from ionto_cds.units import parse_quantity, plain_number, pretty_quantity, pretty_unit, unit
 
 _TRUE_WORDS = {"true", "yes", "y"}
 _FALSE_WORDS = {"false", "no", "n"}
@@ -116,10 +117,12 @@ class FactDef:
 
     def _quantity(self, raw: object) -> float:
         unit_name = self.unit or ""
+        if isinstance(raw, str) and (number := plain_number(raw)) is not None:
+            raw = number  # a bare number in a file or cell means the default unit
         if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw) \
                 and abs(raw) < 1e9:
             # A bare number is already in the default unit: no parsing needed.
-            self._check_range(float(raw), f"{raw:g} {unit_name}")
+            self._check_range(float(raw), f"{raw:g} {pretty_unit(unit(unit_name))}")
             return float(raw)
         if isinstance(raw, str):
             magnitude, shown = _parsed_magnitude(raw, unit_name)
@@ -149,7 +152,7 @@ class FactDef:
 
     def range_text(self) -> str:
         """The allowed range as written for a clinician, e.g. '0 year to 120 year'."""
-        unit_name = f" {self.unit}" if self.unit else ""
+        unit_name = f" {pretty_unit(unit(self.unit))}" if self.unit else ""
 
         def fmt(x: float) -> str:
             return f"{x:g}{unit_name}"
@@ -186,7 +189,15 @@ def _magnitude(raw: object, unit_name: str) -> tuple[float, str]:
         quantity = parse_quantity(raw, unit_name)
     except UnitError as exc:
         raise AnswerError(raw, exc.message) from None
-    return float(quantity.to(unit(unit_name)).magnitude), format_quantity(quantity)
+    return float(quantity.to(unit(unit_name)).magnitude), pretty_quantity(quantity)
+
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]{1,60}$")
+
+
+def _name(name: object) -> str:
+    """A key as a message shows it: plain names as written, anything else quoted safely."""
+    return name if isinstance(name, str) and _PLAIN_NAME.match(name) else quote(name)
 
 
 class FactCatalog:
@@ -229,7 +240,7 @@ class FactCatalog:
         values: dict[str, Any] = {}
         for name, raw in answers.items():
             if not isinstance(name, str) or name not in self.facts:
-                problems.append(AnswerProblem(quote(name), raw, "unknown fact"
+                problems.append(AnswerProblem(_name(name), raw, "unknown fact"
                                               f"{did_you_mean(name, self.facts)}"))
                 if len(problems) > 50:
                     break

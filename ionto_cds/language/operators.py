@@ -52,38 +52,33 @@ def _is_in(answer: Any, expected: Any) -> bool:
     return bool(answer in expected)
 
 
-def _contains(answer: Any, expected: Any) -> bool:
-    return bool(expected in answer)
-
-
 def _known(answer: Any, expected: Any) -> bool:  # the evaluators handle presence themselves
     return bool(expected)
 
 
-def _compare(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool]:
-    def test(answer: Any, expected: Any) -> bool:
-        return bool(fn(answer, expected))
-
-    return test
+# The comparisons are the builtins themselves (answers are plain bools, numbers and words, so
+# they return bools): a leaf costs one C call.
+_eq: Callable[[Any, Any], bool] = operator.eq
+_ne: Callable[[Any, Any], bool] = operator.ne
+_lt: Callable[[Any, Any], bool] = operator.lt
+_le: Callable[[Any, Any], bool] = operator.le
+_gt: Callable[[Any, Any], bool] = operator.gt
+_ge: Callable[[Any, Any], bool] = operator.ge
+_contains: Callable[[Any, Any], bool] = operator.contains  # contains(answer, item)
 
 
 OPERATORS: Mapping[str, Operator] = {
     op.name: op
     for op in (
-        Operator("is", "is", "is", frozenset({FactType.BOOL}), ValueShape.FLAG,
-                 _compare(operator.eq)),
-        Operator("eq", "=", "is", frozenset({FactType.ENUM, *_NUMBERS}), ValueShape.ONE,
-                 _compare(operator.eq), ordered=True),
+        Operator("is", "is", "is", frozenset({FactType.BOOL}), ValueShape.FLAG, _eq),
+        Operator("eq", "=", "is", frozenset({FactType.ENUM, *_NUMBERS}), ValueShape.ONE, _eq,
+                 ordered=True),
         Operator("ne", "≠", "is not", frozenset({FactType.ENUM, *_NUMBERS}), ValueShape.ONE,
-                 _compare(operator.ne), ordered=True),
-        Operator("lt", "<", "is under", _NUMBERS, ValueShape.ONE, _compare(operator.lt),
-                 ordered=True),
-        Operator("le", "≤", "is at most", _NUMBERS, ValueShape.ONE, _compare(operator.le),
-                 ordered=True),
-        Operator("gt", ">", "is over", _NUMBERS, ValueShape.ONE, _compare(operator.gt),
-                 ordered=True),
-        Operator("ge", "≥", "is at least", _NUMBERS, ValueShape.ONE, _compare(operator.ge),
-                 ordered=True),
+                 _ne, ordered=True),
+        Operator("lt", "<", "is under", _NUMBERS, ValueShape.ONE, _lt, ordered=True),
+        Operator("le", "≤", "is at most", _NUMBERS, ValueShape.ONE, _le, ordered=True),
+        Operator("gt", ">", "is over", _NUMBERS, ValueShape.ONE, _gt, ordered=True),
+        Operator("ge", "≥", "is at least", _NUMBERS, ValueShape.ONE, _ge, ordered=True),
         Operator("in", "in", "is one of", frozenset({FactType.ENUM, FactType.INT}),
                  ValueShape.SET, _is_in),
         Operator("contains", "contains", "includes", frozenset({FactType.LIST}), ValueShape.ONE,

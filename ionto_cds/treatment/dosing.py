@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ionto_cds.errors import UnitError
-from ionto_cds.units import Quantity, dimension_name, expected_text, unit
+from ionto_cds.units import Quantity, dimension_name, expected_text, pretty_quantity, unit
 
 Q = Any  # pint Quantity
 
@@ -15,17 +15,19 @@ FARADAY = Quantity(96485.33212, "C/mol")
 
 def _require(value: Q, unit_name: str) -> Q:
     expected = unit(unit_name)
-    if not hasattr(value, "dimensionality") or value.dimensionality != expected.dimensionality:
-        got = dimension_name(value.dimensionality) if hasattr(value, "dimensionality") else (
-            "a bare number")
-        raise UnitError(value, expected_text(unit_name), got)
+    if not hasattr(value, "dimensionality"):
+        raise UnitError(value, expected_text(unit_name), "a bare number")
+    if value.dimensionality != expected.dimensionality:
+        raise UnitError(pretty_quantity(value), expected_text(unit_name),
+                        dimension_name(value.dimensionality))
     return value
 
 
 def _positive(value: Q, unit_name: str, what: str) -> Q:
     _require(value, unit_name)
     if not value.magnitude > 0:
-        raise UnitError(value, expected_text(unit_name), f"{what} must be above zero")
+        raise UnitError(pretty_quantity(value), expected_text(unit_name),
+                        f"{what} must be above zero")
     return value
 
 

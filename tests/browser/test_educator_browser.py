@@ -20,7 +20,7 @@ from test_app_browser import (  # type: ignore[import-not-found]
     running_app,
 )
 
-from ionto_cds.cases import read_cases
+from ionto_cds.analysis.cases import read_cases
 
 TIMEOUT = 20_000
 CASES = {c.id: c for c in read_cases(ROOT / "rules" / "cases")[0]}

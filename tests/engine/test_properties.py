@@ -8,12 +8,9 @@ from helpers import patient
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from ionto_cds import assess, load_ruleset
-from ionto_cds.engine import Decision
+from ionto_cds import Decision, assess, load_ruleset
 from ionto_cds.errors import PatientDataError
-from ionto_cds.facts import FactType
-from ionto_cds.language.conditions import undecided_facts
-from ionto_cds.language.model import UNKNOWN, Severity, Truth
+from ionto_cds.language.model import UNKNOWN, FactType, Severity, Truth
 
 RS = load_ruleset()
 CATALOG = RS.catalog
@@ -55,7 +52,7 @@ def patients(draw) -> dict[str, Any]:
     # error (tested elsewhere), so drop such answers.
     for _ in range(3):
         try:
-            CATALOG.validate(answers)
+            RS.validate(answers)
             break
         except PatientDataError as exc:
             for problem in exc.problems:
@@ -87,7 +84,7 @@ def treatable_patients(draw) -> dict[str, Any]:
             answers[name] = draw(OPTIONAL[name])
     answers["indication"], answers["site"] = indication, site
     try:
-        CATALOG.validate(answers)
+        RS.validate(answers)
     except PatientDataError as exc:
         for problem in exc.problems:
             answers.pop(problem.fact, None)
@@ -123,7 +120,7 @@ def test_true_general_absolute_contraindication_never_yields_a_plan(answers):
     result = _assess(answers)
     env = result.factset.env
     absolute_true = [r for r in RS.general if r.severity is Severity.ABSOLUTE
-                     and RS.compiled[r.id](env) == Truth.TRUE]
+                     and RS.rule_truth(r.id, env) is Truth.TRUE]
     if absolute_true:
         assert result.decision is Decision.NOT_ELIGIBLE
         assert result.protocol is None
@@ -137,14 +134,15 @@ def test_true_general_absolute_contraindication_never_yields_a_plan(answers):
 def test_unknown_absolute_contraindication_needs_information_listing_its_facts(answers):
     result = _assess(answers)
     env = result.factset.env
-    status = {r.id: RS.compiled[r.id](env) for r in RS.general if r.severity is Severity.ABSOLUTE}
+    status = {r.id: RS.rule_truth(r.id, env) for r in RS.general
+              if r.severity is Severity.ABSOLUTE}
     assume(Truth.TRUE not in status.values())
     unknown = [rid for rid, s in status.items() if s == Truth.UNKNOWN]
     if unknown:
         assert result.decision is Decision.NEEDS_INFORMATION
         assert result.protocol is None
         for rid in unknown:
-            facts = set(undecided_facts(RS.by_id[rid].when, env))
+            facts = set(RS.scalar.undecided(RS.program.rule_node[rid], env))
             assert facts, rid
             assert facts <= set(result.missing), (rid, facts, result.missing)
         # every missing fact is really unanswered

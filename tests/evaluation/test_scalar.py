@@ -6,27 +6,21 @@ import itertools
 
 import pytest
 
-from ionto_cds.language.conditions import (
-    compile_condition,
-    evaluate,
-    kleene_all,
-    kleene_any,
-    kleene_not,
-    trace,
-    undecided_facts,
-)
+from ionto_cds.evaluation.program import single_condition
+from ionto_cds.evaluation.scalar import ScalarProgram, compile_condition, evaluate
 from ionto_cds.language.model import (
     NOT_APPLICABLE,
     UNKNOWN,
     AllOf,
     AnyOf,
+    Condition,
     Leaf,
     Not,
     Truth,
-    describe,
     facts_read,
     leaves,
 )
+from ionto_cds.language.operators import describe
 
 F, U, T = Truth.FALSE, Truth.UNKNOWN, Truth.TRUE
 TRUTHS = (F, U, T)
@@ -43,6 +37,16 @@ ANY_TABLE = {
     (T, F): T, (T, U): T, (T, T): T,
 }
 NOT_TABLE = {F: T, U: U, T: F}
+
+
+def undecided_facts(condition: Condition, env: dict[str, object]) -> tuple[str, ...]:
+    program, root = single_condition(condition)
+    return tuple(ScalarProgram(program).undecided(root, env))
+
+
+def trace(condition: Condition, env: dict[str, object], show) -> dict[str, object]:
+    program, root = single_condition(condition)
+    return ScalarProgram(program).trace(root, env, show)
 
 
 def _leaf_for(name: str) -> Leaf:
@@ -65,20 +69,17 @@ def _env_for(values: dict[str, Truth]) -> dict[str, object]:
 def test_all_truth_table(a, b):
     cond = AllOf((_leaf_for("x"), _leaf_for("y")))
     assert evaluate(cond, _env_for({"x": a, "y": b})) is ALL_TABLE[(a, b)]
-    assert kleene_all([a, b]) is ALL_TABLE[(a, b)]
 
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.product(TRUTHS, TRUTHS)))
 def test_any_truth_table(a, b):
     cond = AnyOf((_leaf_for("x"), _leaf_for("y")))
     assert evaluate(cond, _env_for({"x": a, "y": b})) is ANY_TABLE[(a, b)]
-    assert kleene_any([a, b]) is ANY_TABLE[(a, b)]
 
 
 @pytest.mark.parametrize("a", TRUTHS)
 def test_not_truth_table(a):
     assert evaluate(Not(_leaf_for("x")), _env_for({"x": a})) is NOT_TABLE[a]
-    assert kleene_not(a) is NOT_TABLE[a]
 
 
 @pytest.mark.parametrize("values", list(itertools.product(TRUTHS, repeat=3)))
@@ -92,11 +93,6 @@ def test_three_way_all_and_any_fold_the_binary_tables(values):
     assert evaluate(AnyOf(parts), env) is want_any
     # De Morgan holds in Kleene logic.
     assert evaluate(Not(AllOf(parts)), env) is evaluate(AnyOf(tuple(Not(p) for p in parts)), env)
-
-
-def test_empty_combinators_are_identities():
-    assert kleene_all([]) is T
-    assert kleene_any([]) is F
 
 
 @pytest.mark.parametrize(

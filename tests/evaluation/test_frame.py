@@ -5,15 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ionto_cds.cohort import fictional_cohort
-from ionto_cds.engine import assess, default_ruleset
-from ionto_cds.language.vectorised import (
-    RESULT_COLUMNS,
-    assessment_row,
-    encode_facts,
-    evaluate_frame,
-    row_values,
-)
+from ionto_cds import assess, evaluate_frame
+from ionto_cds.cohort.synthetic import fictional_cohort
+from ionto_cds.engine.assess import assessment_row
+from ionto_cds.engine.ruleset import default_ruleset
+from ionto_cds.evaluation.frame import FrameTruths, encode_facts, row_values
+from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +18,7 @@ def differential() -> tuple[pd.DataFrame, pd.DataFrame]:
     """10,000 seeded fictional patients in four mixes of unknowns and yes answers."""
     rs = default_ruleset()
     mixes = [(0.3, 0.2), (0.1, 0.05), (0.03, 0.015), (0.0, 0.01)]
-    frame = pd.concat([fictional_cohort(rs.catalog, 2500, seed=100 + k, unknown=u, yes=y)
+    frame = pd.concat([fictional_cohort(rs.program, 2500, seed=100 + k, unknown=u, yes=y)
                        for k, (u, y) in enumerate(mixes)], ignore_index=True)
     return frame, evaluate_frame(frame, rs)
 
@@ -36,7 +33,7 @@ def test_vectorised_equals_assess_row_by_row(differential: tuple[pd.DataFrame, p
     mismatches = []
     for i in range(len(frame)):
         answers = row_values(frame, rs.catalog, i)
-        expected = assessment_row(assess(rs.catalog.factset(answers), rs))
+        expected = assessment_row(assess(rs.answers(answers), rs))
         if tuple(got[i]) != expected:
             mismatches.append((i, expected, got[i]))
     assert mismatches[:3] == []
@@ -66,7 +63,7 @@ def test_unanswered_column_is_unknown_everywhere() -> None:
 def test_not_applicable_questions_follow_the_catalog() -> None:
     rs = default_ruleset()
     frame = pd.DataFrame({"sex": ["male", "female", None]})
-    facts = encode_facts(frame, rs.catalog)
+    facts = encode_facts(frame, rs.program)
     assert facts["pregnant"].not_applicable.tolist() == [True, False, False]
 
 
@@ -92,10 +89,9 @@ def test_no_chunk_outlives_the_call(differential: tuple[pd.DataFrame, pd.DataFra
     """Nothing (such as a cached PlanInfeasible's traceback) keeps a chunk's arrays alive."""
     import gc
 
-    from ionto_cds.engine import load_ruleset
-    from ionto_cds.language.vectorised import FrameEvaluator
+    from ionto_cds import load_ruleset
 
     frame, _ = differential
     evaluate_frame(frame, load_ruleset(), chunk_rows=2000)
     gc.collect()
-    assert not [o for o in gc.get_objects() if isinstance(o, FrameEvaluator)]
+    assert not [o for o in gc.get_objects() if isinstance(o, FrameTruths)]

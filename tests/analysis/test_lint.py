@@ -6,7 +6,7 @@ from pathlib import Path
 
 from helpers import LIMITS_YAML, protocol_yaml, rule_yaml, tiny_rules
 
-from ionto_cds.language.lint import lint_warnings
+from ionto_cds.analysis.lint import lint_warnings
 from ionto_cds.language.loader import read_rules
 
 
@@ -25,7 +25,7 @@ def _line(folder: Path, file: str, needle: str) -> int:
 
 
 def test_packaged_rules_have_no_warnings():
-    assert _warnings(Path(__file__).resolve().parent.parent / "rules") == []
+    assert _warnings(Path(__file__).resolve().parents[2] / "rules") == []
 
 
 def test_rule_that_can_never_fire(tmp_path):

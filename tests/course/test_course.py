@@ -14,22 +14,17 @@ from typing import Any
 import pytest
 from helpers import executed_notebook, has_output, patient
 
-from ionto_cds.course import (
-    DB_ENV,
-    CourseLog,
-    SessionRecord,
-    default_db_path,
-    session_frame,
-    session_schema,
-    validate_session,
-)
-from ionto_cds.course_vocabulary import load_course_vocabulary
-from ionto_cds.engine import RuleSet, assess, default_ruleset
+from ionto_cds import RuleSet, assess
+from ionto_cds.course.records import SessionRecord, session_frame
+from ionto_cds.course.store import DB_ENV, CourseLog, default_db_path
+from ionto_cds.course.validate import session_schema, validate_session
+from ionto_cds.engine.ruleset import default_ruleset
 from ionto_cds.errors import CourseLogError, RuleSetError, SessionDataError, UnknownCourseError
-from ionto_cds.protocols import plan_limits
+from ionto_cds.language.vocabulary import load_course_vocabulary
+from ionto_cds.treatment.limits import limits_for
 from ionto_cds.units import Quantity
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TAP = "tap-water-palmoplantar"
 GLYCO = "glycopyrronium-palmoplantar"
 DEX = "dexamethasone-musculoskeletal"
@@ -142,21 +137,21 @@ def test_over_the_drugs_limits_names_each_limit(log: CourseLog) -> None:
         "the session for course 'c1' cannot be logged (2 problems):\n"
         "  current: 5 mA exceeds the maximum current 4 mA (protocol "
         "dexamethasone-musculoskeletal): the session is refused\n"
-        "  dose: 100 mA * min exceeds the maximum dose 80 mA * min (protocol "
+        "  dose: 100 mA·min exceeds the maximum dose 80 mA·min (protocol "
         "dexamethasone-musculoskeletal): the session is refused")
 
 
 def test_over_the_max_dose_is_refused(log: CourseLog) -> None:
     assert refusal(log, protocol=GLYCO, current="20 mA", duration="13 min") == (
         "the session for course 'c1' cannot be logged (1 problem):\n"
-        "  dose: 260 mA * min exceeds the maximum dose 240 mA * min (protocol "
+        "  dose: 260 mA·min exceeds the maximum dose 240 mA·min (protocol "
         "glycopyrronium-palmoplantar): the session is refused")
 
 
 def test_over_the_current_density_limit_is_refused(log: CourseLog) -> None:
     assert refusal(log, electrode_area="20 cm^2") == (
         "the session for course 'c1' cannot be logged (1 problem):\n"
-        "  electrode_area: 0.75 mA / cm ** 2 exceeds the maximum current density 0.5 mA / cm ** 2 "
+        "  electrode_area: 0.75 mA/cm² exceeds the maximum current density 0.5 mA/cm² "
         "(alternating current-density limit): the session is refused")
 
 
@@ -186,9 +181,9 @@ def test_assessment_caps_are_the_caps_the_plan_had(rs: RuleSet) -> None:
     plan = child.protocol
     drug = rs.drugs.get(plan.protocol.drug) if plan.protocol.drug else None
     caps = child.rule_caps(plan.protocol.id)
-    assert [(n, str(v), r) for n, v, r in caps] == [
-        ("max_current", "10 milliampere", "paediatric-current-cap")]
-    assert plan_limits(plan.protocol, drug, rs.limits, caps) == list(plan.limits)
+    assert [(n, v.to("mA").magnitude, r) for n, v, r in caps] == [
+        ("max_current", 10, "paediatric-current-cap")]
+    assert limits_for(plan.protocol, drug, rs.limits, caps) == list(plan.limits)
 
 
 def test_a_session_exactly_at_the_limit_is_logged(log: CourseLog) -> None:
@@ -199,8 +194,8 @@ def test_a_session_exactly_at_the_limit_is_logged(log: CourseLog) -> None:
 def test_dose_must_agree_with_current_times_duration(log: CourseLog) -> None:
     assert refusal(log, dose="250 mA*min") == (
         "the session for course 'c1' cannot be logged (1 problem):\n"
-        "  dose: 250 mA * min does not match current x duration = 15 mA x 20 min = "
-        "300 mA * min")
+        "  dose: 250 mA·min does not match current x duration = 15 mA x 20 min = "
+        "300 mA·min")
     s = log.log_session({**BASE, "dose": "0.3 A*min"})
     assert s.dose.to("mA*min").magnitude == pytest.approx(300)
 
@@ -213,7 +208,8 @@ def test_every_problem_is_reported_at_once(log: CourseLog) -> None:
         "  sitee: unknown field (did you mean 'site'?)\n"
         "  course_id: required\n"
         "  current: expected a current (mA), got '5 min' (a time)\n"
-        "  dose: expected a dose (charge) (mA * min), got '3' (a plain number)\n"
+        "  dose: expected a dose (charge) (mA·min), got '3' (a plain number: write its unit, "
+        "e.g. '3 mA·min')\n"
         "  hdss_after: expected a whole number, got 'two'")
 
 
@@ -455,7 +451,7 @@ def test_vocabulary_errors_carry_file_and_line(tmp_path: Path) -> None:
 
 WRITER = r"""
 import os, sys, time
-from ionto_cds.course import CourseLog
+from ionto_cds.course.store import CourseLog
 path, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 log = CourseLog(path)
 print("ready", flush=True)

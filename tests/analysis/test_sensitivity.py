@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from helpers import LIMITS_YAML, RULES, patient, protocol_yaml, rule_yaml, tiny_rules
 
-from ionto_cds import assess, load_ruleset
-from ionto_cds.cases import read_cases
-from ionto_cds.engine import Decision
-from ionto_cds.sensitivity import (
+from ionto_cds import Decision, assess, load_ruleset
+from ionto_cds.analysis.cases import read_cases
+from ionto_cds.analysis.sensitivity import (
     CLEAR,
     alternatives,
     apply,

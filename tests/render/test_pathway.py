@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from helpers import LIMITS_YAML, RULES, protocol_yaml, rule_yaml, tiny_rules
 
-from ionto_cds import assess, load_ruleset
-from ionto_cds.cases import read_cases
-from ionto_cds.engine import Decision
+from ionto_cds import Decision, assess, load_ruleset
+from ionto_cds.analysis.cases import read_cases
 from ionto_cds.language.model import Severity
-from ionto_cds.pathway import Status, build_pathway, evaluation_steps
+from ionto_cds.render.pathway.graph import Status, build_pathway
+from ionto_cds.render.pathway.steps import evaluation_steps
+from ionto_cds.render.pathway.svg import render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 BASE = {"indication": "hyperhidrosis", "site": "palms"}
@@ -158,7 +159,7 @@ def test_highlighting_agrees_with_assess_on_every_vignette() -> None:
 
 def test_svg_is_well_formed_with_a_legend_and_deterministic(tiny: Any) -> None:
     a = assess({**BASE, "pacemaker": True}, tiny)
-    svg = build_pathway(tiny, a).to_svg()
+    svg = render_svg(build_pathway(tiny, a))
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
     legend = root.find(f"{SVG}g[@class='legend']")
@@ -169,12 +170,12 @@ def test_svg_is_well_formed_with_a_legend_and_deterministic(tiny: Any) -> None:
     assert "path taken" in words and "not taken" in words
     drawn = {g.get("data-id") for g in root.iter(f"{SVG}g") if "node" in (g.get("class") or "")}
     assert drawn == {n.id for n in build_pathway(tiny).nodes}
-    assert svg == build_pathway(tiny, a).to_svg()
+    assert svg == render_svg(build_pathway(tiny, a))
     assert float(root.get("width") or 0) > 800 and float(root.get("height") or 0) > 400
 
 
 def test_each_status_has_its_own_fill_stroke_and_marker() -> None:
-    from ionto_cds.pathway_svg import STYLES
+    from ionto_cds.render.pathway.svg import STYLES
 
     shown = [Status.TRUE, Status.FALSE, Status.UNKNOWN, Status.NOT_REACHED, Status.TAKEN]
     looks = {(STYLES[s].fill, STYLES[s].hatch, STYLES[s].dash, STYLES[s].double) for s in shown}
@@ -184,12 +185,12 @@ def test_each_status_has_its_own_fill_stroke_and_marker() -> None:
 
 def test_a_rule_edit_changes_the_picture(tmp_path: Path) -> None:
     folder = tiny_rules(tmp_path, _rules_text("Renamed device rule"), _protocols_text())
-    svg = build_pathway(load_ruleset(folder)).to_svg()
+    svg = render_svg(build_pathway(load_ruleset(folder)))
     assert "Renamed device rule" in svg and "Synthetic pacemaker rule" not in svg
 
 
 def test_focus_ring_marks_one_step(tiny: Any) -> None:
-    svg = build_pathway(tiny).to_svg(focus="rule:abs-two")
+    svg = render_svg(build_pathway(tiny), focus="rule:abs-two")
     root = ET.fromstring(svg)
     assert len([g for g in root.iter(f"{SVG}g") if g.get("class") == "focus"]) == 1
 
@@ -245,17 +246,16 @@ def test_around_focus_shows_a_window_that_contains_the_focused_step():
     import re as _re
 
     from ionto_cds import assess, load_ruleset
-    from ionto_cds.pathway import build_pathway
-    from ionto_cds.pathway_svg import WINDOW
+    from ionto_cds.render.pathway.svg import WINDOW
 
     rs = load_ruleset()
     a = assess({"age": 30, "sex": "male", "indication": "hyperhidrosis", "site": "palms"}, rs)
     pathway = build_pathway(rs, a)
-    whole = pathway.to_svg()
+    whole = render_svg(pathway)
     full_w, full_h = (float(v) for v in _re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"',
                                                    whole).groups())
     for node in (pathway.nodes[0], pathway.nodes[len(pathway.nodes) // 2], pathway.nodes[-1]):
-        svg = pathway.to_svg(focus=node.id, around_focus=True)
+        svg = render_svg(pathway, focus=node.id, around_focus=True)
         x0, y0, w, h = (float(v) for v in _re.search(
             r'viewBox="([\d.-]+) ([\d.-]+) ([\d.]+) ([\d.]+)"', svg).groups())
         assert (w, h) == (min(full_w, WINDOW[0]), min(full_h, WINDOW[1]))

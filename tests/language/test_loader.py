@@ -10,7 +10,8 @@ from helpers import RULES, copy_rules, line_of, replace_in
 
 from ionto_cds import load_ruleset
 from ionto_cds.errors import RuleError, RuleSetError
-from ionto_cds.language.loader import packaged_rules_dir, read_rules
+from ionto_cds.language.loader import read_rules
+from ionto_cds.language.packaged import packaged_rules_dir
 
 CI = "contraindications.yaml"
 

@@ -11,8 +11,7 @@ import nbformat
 import pytest
 from helpers import REPO
 
-from ionto_cds import assess, load_ruleset
-from ionto_cds.engine import Decision
+from ionto_cds import Decision, assess, load_ruleset
 from ionto_cds.serve import notebook_path
 from ionto_cds.widgets.educator import EducatorApp, pathway_html
 

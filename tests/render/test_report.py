@@ -8,7 +8,7 @@ import pytest
 from helpers import patient
 
 from ionto_cds import assess, load_ruleset
-from ionto_cds.report import to_html, to_json, to_markdown
+from ionto_cds.render.report import to_html, to_json, to_markdown
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,21 @@ import pandas as pd
 import pytest
 from helpers import executed_notebook, has_output
 
+from ionto_cds import assess
 from ionto_cds.cli import main
-from ionto_cds.cohort import (
-    ID_COLUMN,
-    cohort_schema,
-    fictional_cohort,
-    read_cohort,
-    screen_file,
-    screen_frame,
-    validate_cohort,
-)
-from ionto_cds.engine import assess, default_ruleset
+from ionto_cds.cohort.files import screen_file
+from ionto_cds.cohort.schema import ID_COLUMN, cohort_schema
+from ionto_cds.cohort.screen import read_cohort, screen_frame
+from ionto_cds.cohort.synthetic import fictional_cohort
+from ionto_cds.cohort.validate import validate_cohort
+from ionto_cds.engine.assess import assessment_row
+from ionto_cds.engine.ruleset import default_ruleset
 from ionto_cds.errors import InputFileError
-from ionto_cds.facts import FactType
-from ionto_cds.language.vectorised import RESULT_COLUMNS, assessment_row
+from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
+from ionto_cds.language.model import FactType
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = default_ruleset().program
 EXAMPLE = ROOT / "examples" / "cohort-small.csv"
 
 
@@ -43,7 +42,6 @@ def test_schema_has_one_nullable_column_per_fact() -> None:
 
 
 def test_every_bad_cell_is_reported_with_row_column_value_and_why() -> None:
-    catalog = default_ruleset().catalog
     raw = pd.DataFrame({
         "age": ["34", "130", "", "2 year"],
         "sex": ["female", "femal", "male", "male"],
@@ -51,7 +49,7 @@ def test_every_bad_cell_is_reported_with_row_column_value_and_why() -> None:
         "weight": ["62 kg", "70", "62 cm", ""],
         "hdss": ["3", "", "", "9"],
     })
-    checked = validate_cohort(raw, catalog)
+    checked = validate_cohort(raw, PROGRAM)
     assert checked.problems.to_dict("records") == [
         {"row": 2, "column": "sex", "value": "femal",
          "why": "'femal' is not one of: female, male, other (did you mean 'female'?)"},
@@ -68,19 +66,17 @@ def test_every_bad_cell_is_reported_with_row_column_value_and_why() -> None:
 
 
 def test_yes_to_a_question_that_does_not_apply_is_quarantined() -> None:
-    catalog = default_ruleset().catalog
     raw = pd.DataFrame({"sex": ["male", "female"], "pregnant": ["yes", "yes"]})
-    checked = validate_cohort(raw, catalog)
+    checked = validate_cohort(raw, PROGRAM)
     assert checked.problems[["row", "column"]].values.tolist() == [[1, "pregnant"]]
     assert "does not apply (asked only when sex ≠ male)" in checked.problems["why"][0]
     assert checked.good.tolist() == [False, True]
 
 
 def test_header_units_and_strings_with_units_convert_to_default_units() -> None:
-    catalog = default_ruleset().catalog
     raw = pd.DataFrame({"age[month]": ["18", "30 year", ""], "weight[lb]": ["150", "", "62 kg"],
                         "electrode_area": ["6", "4 cm^2", ""]})
-    checked = validate_cohort(raw, catalog)
+    checked = validate_cohort(raw, PROGRAM)
     assert checked.problems.empty
     canonical = checked.canonical
     assert canonical["age"].tolist()[:2] == [1.5, 30.0]
@@ -90,24 +86,22 @@ def test_header_units_and_strings_with_units_convert_to_default_units() -> None:
 
 
 def test_lists_and_booleans_read_as_in_single_answers() -> None:
-    catalog = default_ruleset().catalog
     raw = pd.DataFrame({"drug_allergies": ["lidocaine;dexamethasone", "none", "", "aspirin"],
                         "pacemaker": ["Yes", "false", "", "no"]})
-    checked = validate_cohort(raw, catalog)
+    checked = validate_cohort(raw, PROGRAM)
     assert checked.problems[["row", "column"]].values.tolist() == [[4, "drug_allergies"]]
     assert checked.canonical["drug_allergies"].tolist()[:2] == ["dexamethasone;lidocaine", ""]
     assert pd.isna(checked.canonical["drug_allergies"][2])
 
 
 def test_unknown_and_doubled_columns_are_unusable() -> None:
-    catalog = default_ruleset().catalog
     with pytest.raises(InputFileError, match=r"unknown column 'pacemakr' \(did you mean "
                                              r"'pacemaker'\?\)"):
-        validate_cohort(pd.DataFrame({"pacemakr": ["yes"]}), catalog)
+        validate_cohort(pd.DataFrame({"pacemakr": ["yes"]}), PROGRAM)
     with pytest.raises(InputFileError, match="both answer 'age'"):
-        validate_cohort(pd.DataFrame({"age": ["3"], "age[month]": ["40"]}), catalog)
-    with pytest.raises(InputFileError, match="expected a mass"):
-        validate_cohort(pd.DataFrame({"weight[cm]": ["3"]}), catalog)
+        validate_cohort(pd.DataFrame({"age": ["3"], "age[month]": ["40"]}), PROGRAM)
+    with pytest.raises(InputFileError, match="expected a unit of a mass"):
+        validate_cohort(pd.DataFrame({"weight[cm]": ["3"]}), PROGRAM)
 
 
 def test_screened_rows_equal_single_assessments_of_the_same_text() -> None:
@@ -163,7 +157,7 @@ def test_screen_command_unknown_column(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_dask_equals_pandas_on_parquet_files(tmp_path: Path) -> None:
     rs = default_ruleset()
-    cohort = fictional_cohort(rs.catalog, 3000, seed=11, unknown=0.05, yes=0.03)
+    cohort = fictional_cohort(rs.program, 3000, seed=11, unknown=0.05, yes=0.03)
     cohort.loc[[5, 2100], "age"] = np.array([300.0, -1.0])  # two bad rows, two partitions
     folder = tmp_path / "cohort"
     folder.mkdir()
@@ -198,7 +192,7 @@ def test_dask_on_a_scheduler_address_equals_pandas(tmp_path: Path) -> None:
     from dask.distributed import LocalCluster
 
     rs = default_ruleset()
-    cohort = fictional_cohort(rs.catalog, 1200, seed=12, unknown=0.05, yes=0.03)
+    cohort = fictional_cohort(rs.program, 1200, seed=12, unknown=0.05, yes=0.03)
     folder = tmp_path / "cohort"
     folder.mkdir()
     cohort.iloc[:600].to_parquet(folder / "part-0.parquet", index=False)
