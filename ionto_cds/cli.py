@@ -136,7 +136,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_pathway(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.cases import read_cases
     from ionto_cds.engine.assess import assess
-    from ionto_cds.render.pathway.graph import build_pathway
+    from ionto_cds.render.pathway.build import build_pathway
     from ionto_cds.render.pathway.svg import render_svg
     from ionto_cds.suggestions import did_you_mean
 

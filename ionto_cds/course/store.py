@@ -20,7 +20,8 @@ import pandera.pandas as pa
 
 from ionto_cds.course.guidance import Guidance, course_guidance
 from ionto_cds.course.records import SessionRecord, typed_frame
-from ionto_cds.course.validate import session_schema, validate_sessions
+from ionto_cds.course.schema import session_schema
+from ionto_cds.course.validate import validate_sessions
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import CourseLogError, UnknownCourseError

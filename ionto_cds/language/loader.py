@@ -52,32 +52,30 @@ class LoadReport:
     errors: list[RuleError]
 
 
-def read_rules(directory: str | Path | None = None) -> LoadReport:
-    """Read and check a rules folder, collecting every error instead of stopping at one."""
-    folder = Path(directory) if directory is not None else packaged_rules_dir()
-    errors: list[RuleError] = []
-    if not folder.is_dir():
-        errors.append(RuleError(Location(str(folder)), "no such rules folder"))
-        return LoadReport(None, errors)
-    documents: dict[str, Any] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            data = load_yaml_file(path)
-        except RuleError as exc:
-            errors.append(exc)
-            continue
-        documents[path.name] = (path, data)
-    for needed in (FACTS_FILE, REFERENCES_FILE):
-        if needed not in documents and not (folder / needed).exists():
-            errors.append(RuleError(Location(str(folder / needed)), "missing file: every rules "
-                                    f"folder needs {needed}"))
-    versions: dict[str, tuple[str, int | None]] = {}
+class _Folder:
+    """The YAML documents of one rules folder, the errors found so far, and each file's version."""
 
-    def top(name: str, allowed: tuple[str, ...]) -> tuple[Reader, LocatedMap] | None:
-        if name not in documents:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.errors: list[RuleError] = []
+        self.documents: dict[str, tuple[Path, Any]] = {}
+        self.versions: dict[str, tuple[str, int | None]] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                self.documents[path.name] = (path, load_yaml_file(path))
+            except RuleError as exc:
+                self.errors.append(exc)
+        for needed in (FACTS_FILE, REFERENCES_FILE):
+            if needed not in self.documents and not (folder / needed).exists():
+                self.errors.append(RuleError(Location(str(folder / needed)), "missing file: "
+                                             f"every rules folder needs {needed}"))
+
+    def top(self, name: str, allowed: tuple[str, ...]) -> tuple[Reader, LocatedMap] | None:
+        """A file's top-level mapping with only ``allowed`` keys, its version noted."""
+        if name not in self.documents:
             return None
-        path, data = documents[name]
-        reader = Reader(str(path), errors)
+        path, data = self.documents[name]
+        reader = Reader(str(path), self.errors)
         if data is None:
             reader.error(None, "the file is empty")
             return None
@@ -88,69 +86,74 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
         if not isinstance(version, str | int | float) or isinstance(version, bool):
             reader.error(mapping.line, "missing 'version:' (a text such as \"2026.1\")")
         else:
-            versions[name] = (str(version), key_line(mapping, "version"))
+            self.versions[name] = (str(version), key_line(mapping, "version"))
         return reader, mapping
 
-    drug_doc = top(DRUGS_FILE, ("version", "drugs", "rules"))
+    def rule_files(self) -> list[str]:
+        """The files of plain rules (every file but the special ones)."""
+        return [n for n in self.documents if n not in _SPECIAL]
+
+
+def read_rules(directory: str | Path | None = None) -> LoadReport:
+    """Read and check a rules folder, collecting every error instead of stopping at one."""
+    folder = Path(directory) if directory is not None else packaged_rules_dir()
+    if not folder.is_dir():
+        return LoadReport(None, [RuleError(Location(str(folder)), "no such rules folder")])
+    docs = _Folder(folder)
+    drug_doc = docs.top(DRUGS_FILE, ("version", "drugs", "rules"))
     drug_keys: tuple[str, ...] = ()
     if drug_doc and isinstance(drug_doc[1].get("drugs"), LocatedMap):
         drug_keys = tuple(drug_doc[1]["drugs"])
-    facts_doc = top(FACTS_FILE, ("version", "groups", "facts"))
+    facts_doc = docs.top(FACTS_FILE, ("version", "groups", "facts"))
     catalog = read_catalog(*facts_doc, drug_keys) if facts_doc else FactCatalog({}, ())
-    refs_doc = top(REFERENCES_FILE, ("version", "references"))
+    refs_doc = docs.top(REFERENCES_FILE, ("version", "references"))
     references = read_references(*refs_doc) if refs_doc else {}
 
     rules: list[Rule] = []
     ids: list[tuple[str, Location]] = []
-    rule_files = [n for n in documents if n not in _SPECIAL]
-    for name in rule_files:
-        doc = top(name, ("version", "rules"))
+    for name in docs.rule_files():
+        doc = docs.top(name, ("version", "rules"))
         if doc:
             rules.extend(read_rule_list(doc[0], doc[1], catalog, references, drug_keys, ids))
     drugs: dict[str, Drug] = {}
     if drug_doc:
-        reader, mapping = drug_doc
-        drugs = read_drugs(reader, mapping, catalog, references)
-        rules.extend(read_rule_list(reader, mapping, catalog, references, drug_keys, ids))
+        drugs = read_drugs(drug_doc[0], drug_doc[1], catalog, references)
+        rules.extend(read_rule_list(drug_doc[0], drug_doc[1], catalog, references, drug_keys,
+                                    ids))
     protocols: tuple[Protocol, ...] = ()
     limits = Limits.none()
-    protocol_doc = top(PROTOCOLS_FILE, ("version", "limits", "protocols"))
+    protocol_doc = docs.top(PROTOCOLS_FILE, ("version", "limits", "protocols"))
     if protocol_doc:
-        reader, mapping = protocol_doc
-        limits = read_limits(reader, mapping, references)
-        protocols = read_protocols(reader, mapping, catalog, references, drugs,
-                                   _adverse_effect_labels(folder, errors))
+        limits = read_limits(protocol_doc[0], protocol_doc[1], references)
+        protocols = read_protocols(protocol_doc[0], protocol_doc[1], catalog, references, drugs,
+                                   _adverse_effect_labels(folder, docs.errors))
+    _check_unique_ids(ids, docs.errors)
+    version = _agreed_version(docs.versions, docs.documents, docs.errors)
+    docs.errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
+    if docs.errors:
+        return LoadReport(None, docs.errors)
+    try:
+        digest = _content_hash(_hashed_content(docs))
+    except RuleError as exc:  # already reported through the vocabulary; never hash garbage
+        return LoadReport(None, [exc])
+    source = RuleSource(
+        directory=folder, version=version, sha256=digest, catalog=catalog, rules=tuple(rules),
+        references=references, drugs=drugs, protocols=protocols, limits=limits,
+        files=tuple(sorted(docs.documents)),
+    )
+    return LoadReport(source, [])
 
-    _check_unique_ids(ids, errors)
-    version = _agreed_version(versions, documents, errors)
-    errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
-    if errors:
-        return LoadReport(None, errors)
-    hashed = {n: documents[n][1] for n in documents}
-    # The course vocabulary in use (the folder's own, else the packaged one) gives the
-    # side-effect labels shown in plans, so it is content too.
-    course = folder / COURSE_DIR
+
+def _hashed_content(docs: _Folder) -> dict[str, Any]:
+    """Every document of the folder, and the course vocabulary in use (the folder's own, else
+    the packaged one): it gives the side-effect labels shown in plans, so it is content too."""
+    hashed = {n: data for n, (_, data) in docs.documents.items()}
+    course = docs.folder / COURSE_DIR
     if not any(course.glob("*.yaml")):
         course = packaged_rules_dir() / COURSE_DIR
     for extra in sorted(course.glob("*.yaml")):
-        try:
-            hashed[f"course/{extra.name}"] = load_yaml_file(extra)
-        except RuleError as exc:  # already reported through the vocabulary; never hash garbage
-            return LoadReport(None, [exc])
-    digest = _content_hash(hashed)
-    source = RuleSource(
-        directory=folder,
-        version=version,
-        sha256=digest,
-        catalog=catalog,
-        rules=tuple(rules),
-        references=references,
-        drugs=drugs,
-        protocols=protocols,
-        limits=limits,
-        files=tuple(sorted(documents)),
-    )
-    return LoadReport(source, [])
+        hashed[f"course/{extra.name}"] = load_yaml_file(extra)
+    return hashed
 
 
 def _adverse_effect_labels(folder: Path, errors: list[RuleError]) -> dict[str, str] | None:

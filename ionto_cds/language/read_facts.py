@@ -76,54 +76,27 @@ def _read_fact(
         kind = FactType(str(kind_raw))
     except ValueError:
         kinds = ", ".join(t.value for t in FactType)
-        reader.error(key_line(e, "type"), f"{what}: unknown type '{kind_raw}'"
-                     f"{did_you_mean(str(kind_raw), [t.value for t in FactType])}; types: {kinds}")
+        reader.error(key_line(e, "type"), f"{what}: unknown type {quote(kind_raw)}"
+                     f"{did_you_mean(kind_raw, [t.value for t in FactType])}; types: {kinds}")
         return None
     group = e.get("group")
     if group not in group_ids:
-        reader.error(key_line(e, "group"), f"{what}: unknown group '{group}'"
-                     f"{did_you_mean(str(group), group_ids)}; groups: {', '.join(group_ids)}")
+        reader.error(key_line(e, "group"), f"{what}: unknown group {quote(group)}"
+                     f"{did_you_mean(group, group_ids)}; groups: {', '.join(group_ids)}")
     unit: str | None = None
     low = high = None
-    values: tuple[str, ...] = ()
     if kind is FactType.QUANTITY:
-        unit_raw = e.get("unit")
-        if not isinstance(unit_raw, str):
-            reader.error(line, f"{what}: a quantity needs 'unit:' (its default unit, e.g. kg)")
+        unit = _unit(reader, e, what)
+        if unit is None:
             return None
-        if not is_unit(unit_raw):
-            reader.error(key_line(e, "unit"), f"{what}: unknown unit {quote(unit_raw)}")
-            return None
-        unit = unit_raw
-        for key in ("min", "max"):
-            if key in e:
-                q = reader.quantity(e[key], key_line(e, key), unit, f"{what}: '{key}'")
-                value = float(q.to(unit).magnitude) if q is not None else None
-                low, high = (value, high) if key == "min" else (low, value)
+        low, high = _quantity_range(reader, e, what, unit)
     elif kind is FactType.INT:
-        for key in ("min", "max"):
-            if key in e:
-                v = e[key]
-                if isinstance(v, bool) or not isinstance(v, int):
-                    reader.error(key_line(e, key), f"{what}: '{key}' must be a whole number")
-                else:
-                    low, high = (float(v), high) if key == "min" else (low, float(v))
+        low, high = _int_range(reader, e, what)
     elif "min" in e or "max" in e:
         reader.error(line, f"{what}: 'min'/'max' only apply to int and quantity facts")
+    values: tuple[str, ...] = ()
     if kind in (FactType.ENUM, FactType.LIST):
-        if e.get("values_from") == "drugs":
-            values = drug_keys
-        elif "values_from" in e:
-            reader.error(key_line(e, "values_from"), f"{what}: values_from takes 'drugs'")
-        else:
-            raw = reader.sequence(e.get("values"), key_line(e, "values"), f"{what}: 'values'")
-            if raw is not None:
-                if not raw or not all(isinstance(v, str) and _FACT_NAME.match(v) for v in raw):
-                    reader.error(raw.line, f"{what}: values must be snake_case words")
-                elif len(set(raw)) != len(raw):
-                    reader.error(raw.line, f"{what}: values are listed twice")
-                else:
-                    values = tuple(raw)
+        values = _values(reader, e, what, drug_keys)
     elif "values" in e or "values_from" in e:
         reader.error(line, f"{what}: 'values' only apply to enum and list facts")
     if kind is not FactType.QUANTITY and "unit" in e:
@@ -145,3 +118,55 @@ def _read_fact(
         required=required,
         location=reader.at(line),
     )
+
+
+def _unit(reader: Reader, e: LocatedMap, what: str) -> str | None:
+    unit_raw = e.get("unit")
+    if not isinstance(unit_raw, str):
+        reader.error(e.line, f"{what}: a quantity needs 'unit:' (its default unit, e.g. kg)")
+        return None
+    if not is_unit(unit_raw):
+        reader.error(key_line(e, "unit"), f"{what}: unknown unit {quote(unit_raw)}")
+        return None
+    return unit_raw
+
+
+def _quantity_range(reader: Reader, e: LocatedMap, what: str, unit: str
+                    ) -> tuple[float | None, float | None]:
+    found: dict[str, float | None] = {"min": None, "max": None}
+    for key in found:
+        if key in e:
+            q = reader.quantity(e[key], key_line(e, key), unit, f"{what}: '{key}'")
+            found[key] = float(q.to(unit).magnitude) if q is not None else None
+    return found["min"], found["max"]
+
+
+def _int_range(reader: Reader, e: LocatedMap, what: str) -> tuple[float | None, float | None]:
+    found: dict[str, float | None] = {"min": None, "max": None}
+    for key in found:
+        if key in e:
+            v = e[key]
+            if isinstance(v, bool) or not isinstance(v, int):
+                reader.error(key_line(e, key), f"{what}: '{key}' must be a whole number")
+            else:
+                found[key] = float(v)
+    return found["min"], found["max"]
+
+
+def _values(reader: Reader, e: LocatedMap, what: str, drug_keys: tuple[str, ...]
+            ) -> tuple[str, ...]:
+    if e.get("values_from") == "drugs":
+        return drug_keys
+    if "values_from" in e:
+        reader.error(key_line(e, "values_from"), f"{what}: values_from takes 'drugs'")
+        return ()
+    raw = reader.sequence(e.get("values"), key_line(e, "values"), f"{what}: 'values'")
+    if raw is None:
+        return ()
+    if not raw or not all(isinstance(v, str) and _FACT_NAME.match(v) for v in raw):
+        reader.error(raw.line, f"{what}: values must be snake_case words")
+    elif len(set(raw)) != len(raw):
+        reader.error(raw.line, f"{what}: values are listed twice")
+    else:
+        return tuple(raw)
+    return ()

@@ -135,7 +135,20 @@ def load_course_vocabulary(path: str | Path | None = None) -> CourseVocabulary:
     for key in data:
         if key not in known:
             r.fail(data, key, f"unknown key '{key}' (expected one of {', '.join(sorted(known))})")
+    responses = _responses(r, data)
+    effects = _effects(r, data)
+    tolerance = _tolerance(r, data)
+    scores = _scores(r, data)
+    raw_escalation = r.mapping(data, "escalation")
+    escalation = Escalation(r.text(raw_escalation, "modality", "escalation"),
+                            r.integer(raw_escalation, "min_hdss_improvement", "escalation"))
+    if r.errors:
+        raise RuleSetError(r.errors)
+    return CourseVocabulary(str(version), responses, effects, tolerance, scores, escalation,
+                            str(file))
 
+
+def _responses(r: _Reader, data: LocatedMap) -> dict[str, str]:
     responses: dict[str, str] = {}
     raw_responses = r.mapping(data, "responses")
     for name in RESPONSES:
@@ -147,7 +160,10 @@ def load_course_vocabulary(path: str | Path | None = None) -> CourseVocabulary:
                    f"(expected one of {', '.join(RESPONSES)})")
         else:
             responses[name] = r.text(raw_responses, name, "responses")
+    return responses
 
+
+def _effects(r: _Reader, data: LocatedMap) -> dict[str, AdverseEffect]:
     effects: dict[str, AdverseEffect] = {}
     for key, entry in r.mapping(data, "adverse_effects").items():
         owner = f"adverse effect '{key}'"
@@ -160,7 +176,10 @@ def load_course_vocabulary(path: str | Path | None = None) -> CourseVocabulary:
                        "and action)")
         effects[key] = AdverseEffect(key, r.text(entry, "label", owner),
                                      r.response(entry, owner), r.text(entry, "action", owner))
+    return effects
 
+
+def _tolerance(r: _Reader, data: LocatedMap) -> dict[str, Tolerance]:
     tolerance: dict[str, Tolerance] = {}
     for key, entry in r.mapping(data, "tolerance").items():
         owner = f"tolerance '{key}'"
@@ -168,7 +187,10 @@ def load_course_vocabulary(path: str | Path | None = None) -> CourseVocabulary:
             r.fail(data["tolerance"], key, f"{owner} must be a mapping")
             continue
         tolerance[key] = Tolerance(key, r.text(entry, "label", owner), r.response(entry, owner))
+    return tolerance
 
+
+def _scores(r: _Reader, data: LocatedMap) -> dict[str, Score]:
     scores: dict[str, Score] = {}
     raw_scores = r.mapping(data, "scores")
     for needed in ("hdss", "pain"):
@@ -183,14 +205,7 @@ def load_course_vocabulary(path: str | Path | None = None) -> CourseVocabulary:
         if low >= high:
             r.fail(entry, "max", f"{owner}: 'max' must be above 'min'")
         scores[key] = Score(key, r.text(entry, "label", owner), low, high)
-
-    raw_escalation = r.mapping(data, "escalation")
-    escalation = Escalation(r.text(raw_escalation, "modality", "escalation"),
-                            r.integer(raw_escalation, "min_hdss_improvement", "escalation"))
-    if r.errors:
-        raise RuleSetError(r.errors)
-    return CourseVocabulary(str(version), responses, effects, tolerance, scores, escalation,
-                            str(file))
+    return scores
 
 
 def vocabulary_for(rules_dir: Path | None) -> CourseVocabulary:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from ionto_cds.engine.assessment import Assessment
+from ionto_cds.language.model import Reference
 
 _MARK = {"true": "TRUE", "unknown": "UNKNOWN (unanswered)", "false": "false"}
 
@@ -65,56 +68,10 @@ def to_markdown(assessment: Assessment) -> str:
         out += ["## Questions to answer first", ""]
         out += [f"- **{q['label']}** (`{q['fact']}`): {q['help']}" for q in d["questions"]]
         out.append("")
-    if d["findings"]:
-        out += ["## Findings", ""]
-        for f in d["findings"]:
-            scope = "" if f["scope"] == "decision" else f" [{f['scope']}]"
-            out.append(f"### {f['title']}: {f['severity']}, {_MARK[f['status']]}{scope}")
-            out.append("")
-            if f["outcome"]:
-                out += [f"*{f['outcome']}*", ""]
-            out += [f"**Why:** {f['rationale']}", "", f"**What to do:** {f['action']}", ""]
-            out += ["Answers read:", "", *_trace_lines(f["trace"]), ""]
-            cites = "; ".join(refs[k].citation for k in f["references"] if k in refs)
-            out += [f"Sources: {cites}", ""]
-    else:
-        out += ["No contraindication or precaution applies.", ""]
+    out += _findings_md(d["findings"], refs)
     plan = d["protocol"]
     if plan:
-        out += [f"## Plan: {plan['title']}", "", plan["summary"], ""]
-        rows = [
-            ("Modality", plan["modality"]), ("Drug", plan["drug"] or "none (tap water)"),
-            ("Active electrode", plan["polarity"]), ("Current", plan["current"]),
-            ("Duration", plan["duration"]), ("Dose", plan["dose"]),
-            ("Electrode area", plan["electrode_area"] or "not given"),
-            ("Current density", plan["current_density"] or "not computed (area unknown)"),
-            ("Solution", plan["solution"]),
-        ]
-        if plan["concentration"]:
-            rows.append(("Concentration", plan["concentration"]))
-        out += ["| parameter | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
-        if plan["polarity_note"]:
-            out += [f"Polarity: {plan['polarity_note']}", ""]
-        if plan["ramp"]:
-            out += [f"Ramp: {plan['ramp']}", ""]
-        for title, key in (("Adjustments", "adjustments"), ("Precautions", "precautions"),
-                           ("Additives", "additives"), ("Aftercare", "aftercare"),
-                           ("Monitoring", "monitoring")):
-            if plan[key]:
-                out += [f"**{title}**", "", *[f"- {x}" for x in plan[key]], ""]
-        schedule = plan["schedule"]
-        if schedule:
-            out += ["**Schedule**", "", *[f"- {line}" for line in schedule_lines(schedule)]]
-            out.append("")
-        if plan["side_effects"]:
-            out += ["**On side effects**", ""]
-            out += [f"- {s['effect']} ({s['response'].replace('_', ' ')}): {s['action']}"
-                    for s in plan["side_effects"]]
-            out.append("")
-        if plan["expected_efficacy"]:
-            out += [f"Expected efficacy: {plan['expected_efficacy']}", ""]
-        cites = "; ".join(refs[k].citation for k in plan["references"] if k in refs)
-        out += [f"Sources: {cites}", ""]
+        out += _plan_md(plan, refs)
     elif d["referral"]:
         out += [f"## No standard protocol: {d['referral']['title']}", "",
                 d["referral"]["summary"], ""]
@@ -130,56 +87,118 @@ def to_markdown(assessment: Assessment) -> str:
     return "\n".join(out)
 
 
+def _citations(keys: list[str], refs: Mapping[str, Reference]) -> str:
+    return "; ".join(refs[k].citation for k in keys if k in refs)
+
+
+def _findings_md(findings: list[dict[str, Any]], refs: Mapping[str, Reference]) -> list[str]:
+    if not findings:
+        return ["No contraindication or precaution applies.", ""]
+    out = ["## Findings", ""]
+    for f in findings:
+        scope = "" if f["scope"] == "decision" else f" [{f['scope']}]"
+        out += [f"### {f['title']}: {f['severity']}, {_MARK[f['status']]}{scope}", ""]
+        if f["outcome"]:
+            out += [f"*{f['outcome']}*", ""]
+        out += [f"**Why:** {f['rationale']}", "", f"**What to do:** {f['action']}", ""]
+        out += ["Answers read:", "", *_trace_lines(f["trace"]), ""]
+        out += [f"Sources: {_citations(f['references'], refs)}", ""]
+    return out
+
+
+def _plan_md(plan: dict[str, Any], refs: Mapping[str, Reference]) -> list[str]:
+    out = [f"## Plan: {plan['title']}", "", plan["summary"], ""]
+    rows = [
+        ("Modality", plan["modality"]), ("Drug", plan["drug"] or "none (tap water)"),
+        ("Active electrode", plan["polarity"]), ("Current", plan["current"]),
+        ("Duration", plan["duration"]), ("Dose", plan["dose"]),
+        ("Electrode area", plan["electrode_area"] or "not given"),
+        ("Current density", plan["current_density"] or "not computed (area unknown)"),
+        ("Solution", plan["solution"]),
+    ]
+    if plan["concentration"]:
+        rows.append(("Concentration", plan["concentration"]))
+    out += ["| parameter | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+    if plan["polarity_note"]:
+        out += [f"Polarity: {plan['polarity_note']}", ""]
+    if plan["ramp"]:
+        out += [f"Ramp: {plan['ramp']}", ""]
+    for title, key in (("Adjustments", "adjustments"), ("Precautions", "precautions"),
+                       ("Additives", "additives"), ("Aftercare", "aftercare"),
+                       ("Monitoring", "monitoring")):
+        if plan[key]:
+            out += [f"**{title}**", "", *[f"- {x}" for x in plan[key]], ""]
+    if plan["schedule"]:
+        out += ["**Schedule**", "", *[f"- {line}" for line in schedule_lines(plan["schedule"])],
+                ""]
+    if plan["side_effects"]:
+        out += ["**On side effects**", ""]
+        out += [f"- {s['effect']} ({s['response'].replace('_', ' ')}): {s['action']}"
+                for s in plan["side_effects"]]
+        out.append("")
+    if plan["expected_efficacy"]:
+        out += [f"Expected efficacy: {plan['expected_efficacy']}", ""]
+    return [*out, f"Sources: {_citations(plan['references'], refs)}", ""]
+
+
+_HEADINGS = (("### ", "h3"), ("## ", "h2"), ("# ", "h1"))
+
+
+class _Html:
+    """The Markdown report's lines as HTML, opening and closing lists and tables."""
+
+    def __init__(self) -> None:
+        self.body: list[str] = []
+        self.open: str | None = None  # "ul" or "table"
+
+    def block(self, kind: str | None) -> None:
+        if self.open != kind:
+            if self.open is not None:
+                self.body.append(f"</{self.open}>")
+            if kind is not None:
+                self.body.append(f"<{kind}>")
+            self.open = kind
+
+    def line(self, line: str) -> None:
+        text = html.escape(line)
+        heading = next(((prefix, tag) for prefix, tag in _HEADINGS if line.startswith(prefix)),
+                       None)
+        if line.startswith(("- ", "  ")):
+            self.block("ul")
+            self.body.append(f"<li>{_inline(text.strip()[2:])}</li>")
+            return
+        if line.startswith("|"):
+            cells = [c.strip() for c in text.strip("|").split("|")]
+            if not set("".join(cells)) <= {"-"}:
+                self.block("table")
+                self.body.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells)
+                                 + "</tr>")
+            return
+        self.block(None)
+        if heading is not None:
+            prefix, tag = heading
+            self.body.append(f"<{tag}>{text[len(prefix):]}</{tag}>")
+        elif line == "---":
+            self.body.append("<hr>")
+        elif line:
+            self.body.append(f"<p>{_inline(text)}</p>")
+
+
 def to_html(assessment: Assessment) -> str:
     """A standalone printable HTML page of the Markdown report (no external assets)."""
-    body: list[str] = []
-    in_list = in_table = False
+    page = _Html()
     for line in to_markdown(assessment).splitlines():
-        text = html.escape(line)
-        if in_list and not line.startswith(("- ", "  ")):
-            body.append("</ul>")
-            in_list = False
-        if in_table and not line.startswith("|"):
-            body.append("</table>")
-            in_table = False
-        if line.startswith("# "):
-            body.append(f"<h1>{text[2:]}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{text[3:]}</h2>")
-        elif line.startswith("### "):
-            body.append(f"<h3>{text[4:]}</h3>")
-        elif line.startswith(("- ", "  ")):
-            if not in_list:
-                body.append("<ul>")
-                in_list = True
-            body.append(f"<li>{_inline(text.strip()[2:])}</li>")
-        elif line.startswith("|"):
-            cells = [c.strip() for c in text.strip("|").split("|")]
-            if set("".join(cells)) <= {"-"}:
-                continue
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-            body.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
-        elif line == "---":
-            body.append("<hr>")
-        elif line:
-            body.append(f"<p>{_inline(text)}</p>")
-    if in_list:
-        body.append("</ul>")
-    if in_table:
-        body.append("</table>")
+        page.line(line)
+    page.block(None)
     style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}"
              "table{border-collapse:collapse}td{border:1px solid #888;padding:.2em .6em}"
              "code{background:#eee}@media print{body{margin:0}}")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>Iontophoresis assessment</title><style>{style}</style></head><body>"
-            + "\n".join(body) + "</body></html>")
+            + "\n".join(page.body) + "</body></html>")
 
 
 def _inline(text: str) -> str:
-    import re
-
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
     text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
     return re.sub(r"(?<!\w)\*(.+?)\*(?!\w)", r"<em>\1</em>", text)

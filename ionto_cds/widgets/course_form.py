@@ -13,8 +13,8 @@ import ipywidgets as w
 from ionto_cds.course.guidance import Guidance
 from ionto_cds.course.plot import plot_course
 from ionto_cds.course.records import SESSION_FIELDS, FieldKind, SessionField, SessionRecord
+from ionto_cds.course.schema import field_choices
 from ionto_cds.course.store import CourseLog
-from ionto_cds.course.validate import field_choices
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.errors import IontoError, SessionDataError
 from ionto_cds.units import format_quantity

@@ -20,7 +20,7 @@ from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import PatientDataError
-from ionto_cds.render.pathway.graph import build_pathway
+from ionto_cds.render.pathway.build import build_pathway
 from ionto_cds.render.pathway.steps import Step, evaluation_steps
 from ionto_cds.render.pathway.svg import render_svg
 from ionto_cds.widgets.form import PatientForm

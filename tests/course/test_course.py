@@ -16,8 +16,9 @@ from helpers import executed_notebook, has_output, patient
 
 from ionto_cds import RuleSet, assess
 from ionto_cds.course.records import SessionRecord, session_frame
+from ionto_cds.course.schema import session_schema
 from ionto_cds.course.store import DB_ENV, CourseLog, default_db_path
-from ionto_cds.course.validate import session_schema, validate_session
+from ionto_cds.course.validate import validate_session
 from ionto_cds.engine.ruleset import default_ruleset
 from ionto_cds.errors import CourseLogError, RuleSetError, SessionDataError, UnknownCourseError
 from ionto_cds.language.vocabulary import load_course_vocabulary

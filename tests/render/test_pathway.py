@@ -12,7 +12,8 @@ from helpers import LIMITS_YAML, RULES, protocol_yaml, rule_yaml, tiny_rules
 from ionto_cds import Decision, assess, load_ruleset
 from ionto_cds.analysis.cases import read_cases
 from ionto_cds.language.model import Severity
-from ionto_cds.render.pathway.graph import Status, build_pathway
+from ionto_cds.render.pathway.build import build_pathway
+from ionto_cds.render.pathway.graph import Status
 from ionto_cds.render.pathway.steps import evaluation_steps
 from ionto_cds.render.pathway.svg import render_svg
 
