@@ -1,4 +1,4 @@
-"""Draw a :class:`~ionto_cds.pathway.Pathway` as SVG with a pure-Python column layout.
+"""Draw a :class:`~ionto_cds.render.pathway.graph.Pathway` as SVG over its column layout.
 
 No system packages (no Graphviz): stages are columns, groups are frames stacked in each
 column, edges are Bezier curves between frame or box sides. The output is deterministic (same
@@ -14,20 +14,20 @@ from dataclasses import dataclass
 from html import escape
 
 from ionto_cds.render.pathway.graph import STAGES, Edge, Group, Node, Pathway, Status
-
-FONT = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
-MARGIN = 20
-GAP = 84  # between columns: room for the edges and their labels
-# wider after the decision column: forward and backward edges meet there
-GAP_AFTER = {"decision": 170}
-COLUMN_WIDTH = {"answers": 210, "screen": 470, "decision": 175, "protocols": 450, "dose": 250}
-PAD = 8
-TITLE_SIZE, TITLE_LINE = 13.0, 16.5
-TEXT_SIZE, TEXT_LINE = 11.5, 14.5
-MARK_SIZE, MARK_LINE = 11.5, 15.0
-GROUP_HEAD = 22.0
-NODE_GAP = 7.0
-INDENT = 20.0  # steering rules sit under their protocol
+from ionto_cds.render.pathway.layout import (
+    FONT,
+    MARGIN,
+    MARK_LINE,
+    MARK_SIZE,
+    PAD,
+    TEXT_LINE,
+    TEXT_SIZE,
+    TITLE_LINE,
+    TITLE_SIZE,
+    Box,
+    Layout,
+    NodeText,
+)
 
 
 @dataclass(frozen=True)
@@ -53,134 +53,6 @@ STYLES = {
 }
 SEVERITY_BAR = {"absolute": "#8b0000", "relative": "#b35900", "precaution": "#806000"}
 LEGEND_ORDER = (Status.TRUE, Status.FALSE, Status.UNKNOWN, Status.NOT_REACHED, Status.TAKEN)
-
-
-def _wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
-    chars = max(8, int((width - 2 * PAD) / (size * (0.64 if bold else 0.58))))
-    # fact names break after their underscores rather than mid-word
-    lines = textwrap.wrap(text.replace("_", "_ "), chars, break_long_words=True,
-                          break_on_hyphens=True)
-    return [line.replace("_ ", "_") for line in lines] or [""]
-
-
-@dataclass
-class Box:
-    """A laid-out rectangle."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def mid_y(self) -> float:
-        return self.y + self.h / 2
-
-
-@dataclass
-class _NodeText:
-    marker: list[str]
-    note: list[str]
-    title: list[str]
-    lines: list[str]
-
-    def height(self) -> float:
-        return (2 * PAD + MARK_LINE * (len(self.marker) + len(self.note))
-                + TITLE_LINE * len(self.title) + TEXT_LINE * len(self.lines))
-
-
-def _node_text(node: Node, width: float) -> _NodeText:
-    marker = [node.status.marker] if node.status.marker else []
-    note = _wrap(node.note, width, MARK_SIZE) if node.note else []
-    lines = [piece for line in node.lines for piece in _wrap(line, width, TEXT_SIZE)]
-    return _NodeText(marker, note, _wrap(node.title, width, TITLE_SIZE, bold=True), lines)
-
-
-class _Layout:
-    """Positions of every node and group."""
-
-    def __init__(self, pathway: Pathway) -> None:
-        self.p = pathway
-        self.nodes: dict[str, Box] = {}
-        self.texts: dict[str, _NodeText] = {}
-        self.groups: dict[str, Box] = {}
-        self.columns: dict[str, float] = {}
-        x = MARGIN
-        for stage, _title in STAGES:
-            self.columns[stage] = x
-            x += COLUMN_WIDTH[stage] + GAP_AFTER.get(stage, GAP)
-        self.width = x - GAP + MARGIN
-        self.top = 0.0
-        self.height = 0.0
-
-    def run(self, top: float) -> None:
-        self.top = top
-        bottoms = []
-        for stage, _title in STAGES:
-            bottoms.append(self._stage(stage, top))
-        self.height = max(bottoms) + MARGIN
-
-    def _stage(self, stage: str, top: float) -> float:
-        x, width = self.columns[stage], COLUMN_WIDTH[stage]
-        tops = [g for g in self.p.groups if g.stage == stage and g.parent is None]
-        y = top
-        for group in tops:
-            children = [g for g in self.p.groups if g.parent == group.id]
-            start = y
-            y += GROUP_HEAD + 4
-            if children:
-                for child in children:
-                    y = self._group(child, x + 6, width - 12, y) + 10
-            else:
-                y = self._nodes(group, x + 6, width - 12, y)
-            self.groups[group.id] = Box(x, start, width, y - start + 4)
-            y += 18
-        return y
-
-    def _group(self, group: Group, x: float, width: float, y: float) -> float:
-        start = y
-        if group.stage == "protocols":
-            y += 6
-        else:
-            y += GROUP_HEAD
-        y = self._nodes(group, x + 6, width - 12, y)
-        self.groups[group.id] = Box(x, start, width, y - start + 2)
-        return y + 2
-
-    def _nodes(self, group: Group, x: float, width: float, y: float) -> float:
-        """Stack a group's nodes; rule nodes flow in two columns to keep the page short."""
-        cols = 2 if group.parent is not None else 1
-        pending: list[tuple[str, float, float]] = []  # a row being filled: (id, x, width)
-
-        def flush(y: float) -> float:
-            if not pending:
-                return y
-            height = 0.0
-            for node_id, _x, nw in pending:
-                text = _node_text(self.p.node(node_id), nw)
-                self.texts[node_id] = text
-                height = max(height, text.height())
-            for node_id, nx, nw in pending:
-                self.nodes[node_id] = Box(nx, y, nw, height)
-            pending.clear()
-            return y + height + NODE_GAP
-
-        for node_id in group.nodes:
-            node = self.p.node(node_id)
-            if node.kind in ("rule", "steering") and cols == 2:
-                indent = INDENT if node.kind == "steering" else 0.0
-                cell = (width - indent - NODE_GAP) / 2
-                pending.append((node_id, x + indent + len(pending) * (cell + NODE_GAP), cell))
-                if len(pending) == 2:
-                    y = flush(y)
-                continue
-            y = flush(y)
-            pending.append((node_id, x, width))
-            y = flush(y)
-        return flush(y)
-
-    def box(self, ref: str) -> Box:
-        return self.nodes[ref] if ref in self.nodes else self.groups[ref]
 
 
 def _attr(**values: object) -> str:
@@ -214,7 +86,7 @@ def _text(x: float, y: float, text: str, size: float, colour: str, weight: str =
             f'font-weight="{weight}" text-anchor="{anchor}"{extra}>{escape(text)}</text>')
 
 
-def _draw_node(node: Node, box: Box, text: _NodeText, prefix: str) -> list[str]:
+def _draw_node(node: Node, box: Box, text: NodeText, prefix: str) -> list[str]:
     style = STYLES[node.status]
     out = [f'<g class="node node-{node.kind} status-{node.status.value}" '
            f'data-id="{escape(node.id)}">', f"<title>{escape(node.title)}</title>"]
@@ -262,7 +134,7 @@ def _draw_group(group: Group, box: Box) -> list[str]:
     return out
 
 
-def _edge_points(edge: Edge, layout: _Layout, offset: float
+def _edge_points(edge: Edge, layout: Layout, offset: float
                  ) -> tuple[float, float, float, float, float, float, float, float]:
     s, t = layout.box(edge.source), layout.box(edge.target)
     if edge.back:  # ``offset`` is the edge's rank among the back edges: spread them out
@@ -279,7 +151,7 @@ def _edge_points(edge: Edge, layout: _Layout, offset: float
     return x1, y1, x1 + bend, y1, x2 - bend, y2, x2, y2
 
 
-def _draw_edges(p: Pathway, layout: _Layout, prefix: str) -> list[str]:
+def _draw_edges(p: Pathway, layout: Layout, prefix: str) -> list[str]:
     out: list[str] = []
     outgoing: dict[str, list[Edge]] = {}
     for edge in p.edges:
@@ -400,7 +272,7 @@ def render_svg(pathway: Pathway, focus: str | None = None, id_prefix: str | None
     """
     prefix = id_prefix or "pw" + hashlib.sha1(
         repr([(n.id, n.status.value) for n in pathway.nodes]).encode()).hexdigest()[:8]
-    layout = _Layout(pathway)
+    layout = Layout(pathway)
     title_y = MARGIN + 18
     legend, legend_bottom = _legend(MARGIN, title_y + 12, prefix, pathway.highlighted)
     stage_y = legend_bottom + 16
