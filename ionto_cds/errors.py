@@ -110,6 +110,18 @@ class UnitError(IontoError, ValueError):
         return self.message
 
 
+class GrammarError(IontoError, ValueError):
+    """Text the quantity grammar cannot read, and why (reported to the user as a UnitError that
+    names the field's expected dimension)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.problem
+
+
 class AnswerError(IontoError, ValueError):
     """One answer that cannot be read for its question (the fact's name is added by the caller).
     """

@@ -15,6 +15,8 @@ import time
 import webbrowser
 from pathlib import Path
 
+from ionto_cds.errors import UsageError
+
 NOTEBOOKS = {
     "clinician": "01_clinician_assessment.ipynb",
     "dose": "02_dose_calculator.ipynb",
@@ -39,7 +41,7 @@ def notebook_path(notebook: str) -> Path:
     path = notebooks_dir() / name
     if not path.is_file():
         known = ", ".join(NOTEBOOKS)
-        raise FileNotFoundError(f"no notebook '{notebook}' in {notebooks_dir()} (known: {known})")
+        raise UsageError(f"no notebook '{notebook}' in {notebooks_dir()} (known: {known})")
     return path
 
 
@@ -58,7 +60,8 @@ def _installed_template_file(template: str, name: str) -> Path:
         candidate = Path(root) / "voila" / "templates" / template / name
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"Voila template file {template}/{name} not found")
+    raise UsageError(f"the Voila template file {template}/{name} is not installed: reinstall "
+                     "ionto-cds")
 
 
 def offline_template(root: Path) -> Path:

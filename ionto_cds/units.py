@@ -16,7 +16,7 @@ from typing import Any
 
 import pint
 
-from ionto_cds.errors import UnitError
+from ionto_cds.errors import GrammarError, UnitError
 
 ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(cache_folder=None)
 # The iontophoretic dose: current x time. `mA_min` is accepted as a spelling of mA * min.
@@ -91,10 +91,6 @@ _POWER = re.compile(r"\s*(?:\^|\*\*)\s*(-?\d{1,2})|(-?\d{1,2})")
 _SQUARE = re.compile(r"^(sq\.?|square)\s+", re.IGNORECASE)
 
 
-class _Unreadable(Exception):
-    """Inside the grammar only: why a text is not a quantity (becomes a UnitError)."""
-
-
 def _exponent(text: str, at: int) -> tuple[int, int]:
     """An exponent written right after a unit name: ^2, **2, ², or UCUM's bare digit."""
     if at < len(text) and text[at] in _SUPERSCRIPTS:
@@ -104,7 +100,7 @@ def _exponent(text: str, at: int) -> tuple[int, int]:
         return 1, at
     value = int(match.group(1) or match.group(2))
     if value == 0 or abs(value) > MAX_EXPONENT:
-        raise _Unreadable(f"unit exponent {value} is not allowed")
+        raise GrammarError(f"unit exponent {value} is not allowed")
     return value, match.end()
 
 
@@ -113,21 +109,21 @@ def _unit_name(name: str) -> Any:
         return ureg.Unit(name)
     except (pint.errors.UndefinedUnitError, AttributeError, ValueError, TypeError,
             KeyError):
-        raise _Unreadable(f"unknown unit '{name}'") from None
+        raise GrammarError(f"unknown unit '{name}'") from None
 
 
 def _unit_expression(text: str) -> Any:
-    """A unit built from the grammar's terms; raises _Unreadable."""
+    """A unit built from the grammar's terms; raises GrammarError."""
     text = _SQUARE.sub("", text.strip(), count=1) + ("^2" if _SQUARE.match(text.strip())
                                                       else "")
     if not text:
-        raise _Unreadable("no unit")
+        raise GrammarError("no unit")
     result = ureg.Unit("")
     at, divide = 0, False
     while True:
         match = _NAME.match(text, at)
         if match is None:
-            raise _Unreadable(f"cannot read the unit at '{text[at:at + 10]}'")
+            raise GrammarError(f"cannot read the unit at '{text[at:at + 10]}'")
         term = _unit_name(match.group(0))
         power, at = _exponent(text, match.end())
         result = result / term ** power if divide else result * term ** power
@@ -135,26 +131,26 @@ def _unit_expression(text: str) -> Any:
             return result
         join = _JOIN.match(text, at)
         if join is None:
-            raise _Unreadable(f"cannot read the unit at '{text[at:at + 10]}'")
+            raise GrammarError(f"cannot read the unit at '{text[at:at + 10]}'")
         divide = join.group(1) == "/"
         at = join.end()
         if at == len(text):
-            raise _Unreadable("the unit ends with an operator")
+            raise GrammarError("the unit ends with an operator")
 
 
 def _read_text(text: str, expected: Any, unit_name: str) -> Any:
-    """Number and unit of a quantity text; raises _Unreadable."""
+    """Number and unit of a quantity text; raises GrammarError."""
     match = _NUMBER.match(text)
     if match is None:
-        raise _Unreadable(f"no number: write e.g. '12 {pretty_unit(expected)}'")
+        raise GrammarError(f"no number: write e.g. '12 {pretty_unit(expected)}'")
     magnitude = float(match.group(1))
     rest = text[match.end():].strip()
     if not rest:
-        raise _Unreadable(f"a plain number: write its unit, e.g. '{match.group(1).strip()} "
+        raise GrammarError(f"a plain number: write its unit, e.g. '{match.group(1).strip()} "
                           f"{pretty_unit(expected)}'")
     units = _unit_expression(rest)
     if not math.isfinite(magnitude) or abs(magnitude) > MAX_MAGNITUDE:
-        raise _Unreadable("not a finite number in range")
+        raise GrammarError("not a finite number in range")
     return Quantity(magnitude, units)
 
 
@@ -201,7 +197,7 @@ def parse_quantity(value: object, unit_name: str) -> pint.Quantity[Any]:
             raise UnitError(value, want, f"longer than {MAX_TEXT} characters")
         try:
             quantity = _read_text(text, expected, unit_name)
-        except _Unreadable as exc:
+        except GrammarError as exc:
             raise UnitError(value, want, str(exc)) from None
     else:
         raise UnitError(value, want)
@@ -217,7 +213,7 @@ def parse_unit(text: str, unit_name: str) -> Any:
         raise UnitError(text, f"a unit of {want}", f"longer than {MAX_TEXT} characters")
     try:
         units = _unit_expression(text)
-    except _Unreadable as exc:
+    except GrammarError as exc:
         raise UnitError(text, f"a unit of {want}", str(exc)) from None
     if units.dimensionality != unit(unit_name).dimensionality:
         raise UnitError(text, f"a unit of {want}", dimension_name(units.dimensionality))
@@ -228,7 +224,7 @@ def is_unit(text: str) -> bool:
     """True when ``text`` is a unit expression the grammar reads (for the rules' `unit:`)."""
     try:
         _unit_expression(text)
-    except _Unreadable:
+    except GrammarError:
         return False
     return True
 

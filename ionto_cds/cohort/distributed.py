@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from pyarrow import ArrowException  # type: ignore[import-untyped]
 
 from ionto_cds.cohort.schema import read_headers
 from ionto_cds.cohort.screen import ScreenSummary, ruleset_for, screen_frame, write_part
@@ -34,7 +35,7 @@ def screen_dask(source: Path, folder: Path, rules: str | None, out_suffix: str,
                              "folder of them")
     try:
         ddf = dd.read_parquet(str(source))
-    except Exception as exc:  # pyarrow and fsspec raise assorted types for unreadable input
+    except (OSError, ValueError, TypeError, ArrowException) as exc:
         raise InputFileError(str(source), f"not a readable Parquet dataset ({exc})") from None
     read_headers(ddf.columns, rs.catalog, str(source))
     cluster = None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from pyarrow import ArrowException  # type: ignore[import-untyped]
 
 from ionto_cds.cohort.validate import validate_cohort
 from ionto_cds.engine.assess import evaluate_frame
@@ -104,7 +105,7 @@ def read_cohort(path: Path) -> pd.DataFrame:
     if suffix in (".parquet", ".pq") or path.is_dir():
         try:
             return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several unrelated types for bad files
+        except (OSError, ValueError, TypeError, ArrowException) as exc:
             raise InputFileError(str(path), f"not a readable Parquet file ({exc})") from None
     raise InputFileError(str(path), "expected a .csv or .parquet cohort file")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ionto_cds.course.records import SessionRecord
 from ionto_cds.engine.ruleset import RuleSet
+from ionto_cds.errors import UsageError
 from ionto_cds.language.treatment import Protocol
 from ionto_cds.language.vocabulary import CourseVocabulary
 from ionto_cds.units import Quantity, format_quantity
@@ -194,7 +195,7 @@ def course_guidance(records: Sequence[SessionRecord], ruleset: RuleSet,
                     vocabulary: CourseVocabulary, today: dt.date | None = None) -> Guidance:
     """Guidance for a course from its sessions (any order), following its latest protocol."""
     if not records:
-        raise ValueError("a course needs at least one session for guidance")
+        raise UsageError("a course needs at least one session for guidance")
     ordered = sorted(records, key=lambda r: (r.date, r.session_id or 0))
     latest = ordered[-1]
     protocol = next(p for p in ruleset.protocols if p.id == latest.protocol)

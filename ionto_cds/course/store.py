@@ -122,24 +122,26 @@ class CourseLog:
             con.close()
 
     def _retrying(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
-        for attempt in range(_RETRIES):
+        """Run ``action`` in a connection, retrying while another writer holds the lock; an
+        unfinished transaction is rolled back, so nothing half-written is ever committed."""
+        attempt = 0
+        while True:
             try:
                 with self._connection() as con:
                     try:
                         return action(con)
-                    except BaseException:
+                    finally:
                         if con.in_transaction:
                             con.execute("ROLLBACK")
-                        raise
             except sqlite3.OperationalError as exc:
-                if _busy(exc) and attempt < _RETRIES - 1:
+                attempt += 1
+                if _busy(exc) and attempt < _RETRIES:
                     time.sleep(0.05 * 2 ** attempt * (1 + random.random()))
                     continue
                 raise CourseLogError(str(self.path), f"the course log cannot be used: {exc}"
                                      ) from None
             except sqlite3.DatabaseError as exc:
                 raise CourseLogError(str(self.path), f"not a usable course log: {exc}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _create(self, con: sqlite3.Connection) -> None:
         version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -181,7 +183,8 @@ class CourseLog:
             con.execute("BEGIN IMMEDIATE")
             cursor = con.execute(sql, list(row.values()))
             con.execute("COMMIT")
-            assert cursor.lastrowid is not None
+            if cursor.lastrowid is None:
+                raise CourseLogError(str(self.path), "the session was not stored")
             return cursor.lastrowid
 
         session_id = self._retrying(insert)

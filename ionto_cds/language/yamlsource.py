@@ -60,13 +60,14 @@ class _Builder:
         self.count = 0
         self.scalars = SafeConstructor()
 
-    def error(self, node: Node, message: str) -> RuleError:
-        return RuleError(Location(self.file, node.start_mark.line + 1), message)
+    def at(self, node: Node) -> Location:
+        """Where a node starts."""
+        return Location(self.file, node.start_mark.line + 1)
 
     def build(self, node: Node) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
-            raise self.error(node, "the file is too large or expands aliases without end")
+            raise RuleError(self.at(node), "the file is too large or expands aliases without end")
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, SequenceNode):
@@ -85,32 +86,31 @@ class _Builder:
             mapping.key_lines = {}
             for key_node, value_node in node.value:
                 if key_node.tag == f"{_CORE}merge":
-                    raise self.error(key_node, "YAML merge keys ('<<') are not supported: "
+                    raise RuleError(self.at(key_node), "YAML merge keys ('<<') are not supported: "
                                      "write the entries out")
                 key = self.build(key_node)
                 if not isinstance(key, str | int | float | bool) or key is None:
-                    raise self.error(key_node, "a key must be a plain word")
+                    raise RuleError(self.at(key_node), "a key must be a plain word")
                 key = str(key) if not isinstance(key, str) else key
                 if key in mapping:
-                    raise self.error(key_node, f"duplicate key '{key}': each key may appear "
-                                     "once in a mapping; remove or rename one")
+                    raise RuleError(self.at(key_node), f"duplicate key '{key}': each key may "
+                                    "appear once in a mapping; remove or rename one")
                 mapping[key] = self.build(value_node)
                 mapping.key_lines[key] = key_node.start_mark.line + 1
             return mapping
-        raise self.error(node, "unsupported YAML node")
+        raise RuleError(self.at(node), "unsupported YAML node")
 
     def check_tag(self, node: Node, allowed: str) -> None:
         if node.tag != allowed:
-            raise self.tag_error(node)
+            raise RuleError(self.at(node), self.tag_problem(node))
 
-    def tag_error(self, node: Node) -> RuleError:
+    def tag_problem(self, node: Node) -> str:
         tag = node.tag.replace(_CORE, "!!", 1) if node.tag.startswith(_CORE) else node.tag
-        return self.error(node, f"YAML tag '{tag}' is not allowed: rules and answers are "
-                          "plain data; remove the tag")
+        return f"YAML tag '{tag}' is not allowed: rules and answers are plain data; remove the tag"
 
     def scalar(self, node: ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
-            raise self.tag_error(node)
+            raise RuleError(self.at(node), self.tag_problem(node))
         if node.tag == f"{_CORE}timestamp":
             return node.value  # dates stay as written ("2026-11-24")
         value = self.scalars.construct_object(node)

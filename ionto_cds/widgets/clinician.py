@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -12,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
-import yaml
 
 from ionto_cds.analysis.record import Override, build_record, make_override, write_record
 from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
-from ionto_cds.errors import OverrideError, PatientDataError
+from ionto_cds.errors import InputFileError, OverrideError, PatientDataError
+from ionto_cds.inputs import read_answers_text
 from ionto_cds.render.report import to_html, to_markdown
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import ResultPanel
@@ -211,18 +210,18 @@ class ClinicianApp:
         item = files[0]
         name = str(item["name"])
         try:
-            text = bytes(item["content"]).decode("utf-8")
-            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
-            if not isinstance(data, dict):
-                raise ValueError("expected a mapping of question: answer")
-            self.load_patient(data, name)
+            try:
+                text = bytes(item["content"]).decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputFileError(name, "the file is not UTF-8 text") from None
+            self.load_patient(read_answers_text(text, name), name)
         except PatientDataError as exc:
             problems = "".join(f"<li><b>{html.escape(p.fact)}</b>: {html.escape(p.message)}"
                                "</li>" for p in exc.problems)
             self.load_status.value = (f"<div style='color:#a00000'>\u26a0 {html.escape(name)} "
                                       f"was not loaded:<ul>{problems}</ul></div>")
             return
-        except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        except InputFileError as exc:
             self.load_status.value = (f"<div style='color:#a00000'>\u26a0 {html.escape(name)} "
                                       f"was not loaded: {html.escape(str(exc))}</div>")
             return
