@@ -59,11 +59,13 @@ _READABLE_SYMBOLS = re.compile(r"\b(a|d|ml)\b")
 _SYMBOL_NAMES = {"a": "year", "d": "day", "ml": "mL"}
 
 
+@lru_cache(maxsize=512)
 def unit_text(units: Any) -> str:
     """A unit in the form pint parses, e.g. 'mA', 'cm ** 2', 'year' (never pint's 'a')."""
     return _READABLE_SYMBOLS.sub(lambda m: _SYMBOL_NAMES[m.group(1)], f"{units:~}")
 
 
+@lru_cache(maxsize=512)
 def pretty_unit(units: Any) -> str:
     """A unit as a clinician reads it: 'mA·min', 'mA/cm²', 'mg/mL', 'year'."""
     return _READABLE_SYMBOLS.sub(lambda m: _SYMBOL_NAMES[m.group(1)], f"{units:~P}")

@@ -17,13 +17,14 @@ from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.loader import RuleSource, read_rules
 from ionto_cds.language.model import Rule, Truth
 from ionto_cds.language.treatment import Protocol
-from ionto_cds.treatment.dosing import current_density
 from ionto_cds.treatment.limits import LimitKind, tightest
 from ionto_cds.treatment.plan import Plan, build_plan
+from ionto_cds.units import Quantity, unit
 
 Caps = Sequence[tuple[str, Any, str]]
 
 _PLAN_CACHE_SIZE = 65536
+_MA, _CM2, _DENSITY = unit("mA"), unit("cm^2"), unit("mA/cm^2")
 
 
 class RuleSet:
@@ -82,8 +83,8 @@ class RuleSet:
 
         Raises :class:`~ionto_cds.errors.PlanInfeasible`, like build_plan.
         """
-        key = (protocol.id, tuple((n, str(v), r) for n, v, r in rule_caps),
-               None if area is None else float(area.magnitude), precautions)
+        key = (protocol.id, tuple((n, r, v.magnitude, v.units) for n, v, r in rule_caps),
+               None if area is None else (area.magnitude, area.units), precautions)
         cached = self._plans.get(key)
         if isinstance(cached, str):  # infeasible: a fresh exception, so no traceback is kept
             raise PlanInfeasible(protocol.id, cached)
@@ -114,11 +115,15 @@ class RuleSet:
             base = self.plan(protocol, rule_caps, None, precautions)
         except PlanInfeasible:
             return None
+        # Plain magnitudes in fixed units (mA, cm², mA/cm²): thousands of areas, one plan each.
+        current = float(base.current.to(_MA).magnitude)
+        cm2 = float(area.to(_CM2).magnitude)
         cap = tightest(base.limits, LimitKind.MAX_CURRENT_DENSITY)
-        if cap is not None and base.current > (cap.value * area).to(base.current.units):
-            return None
+        if cm2 <= 0 or (cap is not None
+                        and current >= float(cap.value.to(_DENSITY).magnitude) * cm2):
+            return None  # the density limit binds (or nearly): the full build lowers the current
         return replace(base, electrode_area=area, area_source="answer",
-                       current_density=current_density(base.current, area))
+                       current_density=Quantity(current / cm2, _DENSITY))
 
     def __repr__(self) -> str:
         return (f"<RuleSet {self.version} sha256={self.sha256[:12]} rules={len(self.rules)} "

@@ -61,7 +61,10 @@ class FactDef:
 
         Raises :class:`~ionto_cds.errors.AnswerError` with a message that says what is expected.
         """
-        if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        if raw is True or raw is False:  # the commonest answer, read without more ado
+            if self.type is FactType.BOOL:
+                return raw
+        elif raw is None or (isinstance(raw, float) and math.isnan(raw)):
             return UNKNOWN
         if isinstance(raw, str) and raw.strip().lower() in UNKNOWN_WORDS and (
             self.type is not FactType.ENUM or raw.strip().lower() not in self.values
