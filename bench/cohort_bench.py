@@ -43,6 +43,24 @@ def run_worker(pythonpath: Path | None, sizes: str, memory: bool) -> dict[str, A
     return result
 
 
+def instructions(pythonpath: Path | None, case: str) -> int:
+    """Instructions per assessment under callgrind (deterministic, unlike wall time here)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+
+    def count(n: int) -> int:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+             str(ROOT / "bench" / "assess_count.py"), case, str(n)],
+            env=env, capture_output=True, text=True, timeout=1800, check=True,
+            cwd=pythonpath or ROOT)
+        found = [line for line in done.stderr.splitlines() if "Collected :" in line]
+        return int(found[-1].split(":")[-1])
+
+    return (count(600) - count(100)) // 500
+
+
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The fastest of several runs, figure by figure."""
     out = json.loads(json.dumps(runs[0]))
@@ -68,6 +86,8 @@ def main() -> None:
     parser.add_argument("--against", default="d5b2a13",
                         help="earlier revision to measure beside this checkout")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per assessment with valgrind (slow)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ionto-bench-") as tmp:
         old_root = checkout(args.against, Path(tmp) / "old")
@@ -80,6 +100,9 @@ def main() -> None:
                       f"{now_runs[-1]['frames'][-1]['warm']:.2f} s; was "
                       f"{old_runs[-1]['single']['median']:.0f} us, "
                       f"{old_runs[-1]['frames'][-1]['warm']:.2f} s", flush=True)
+            counts = {(who, case): instructions(path, case)
+                      for who, path in (("now", None), ("old", old_root))
+                      for case in ("full", "sparse")} if args.instructions else {}
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
                             str(old_root)], capture_output=True, timeout=120, check=False)
@@ -87,11 +110,13 @@ def main() -> None:
     memory = now_runs[0]["frames"]
     for row, mem in zip(now["frames"], memory, strict=True):
         row["peak"], row["baseline_peak"] = mem["peak"], mem["baseline_peak"]
-    write_section(render(now, old, args.against, args.rounds))
-    print(render(now, old, args.against, args.rounds))
+    section = render(now, old, args.against, args.rounds, counts)
+    write_section(section)
+    print(section)
 
 
-def render(now: dict[str, Any], old: dict[str, Any], rev: str, rounds: int) -> str:
+def render(now: dict[str, Any], old: dict[str, Any], rev: str, rounds: int,
+           counts: dict[tuple[str, str], int]) -> str:
     """The markdown of the cohort section."""
     big, was = now["frames"][-1], old["frames"][-1]
     lines = [
@@ -119,6 +144,15 @@ def render(now: dict[str, Any], old: dict[str, Any], rev: str, rounds: int) -> s
         f"| 1M rows warm | {big['warm']:.2f} s ({big['warm'] / big['baseline']:.1f}x baseline) | "
         f"{was['warm']:.2f} s ({was['warm'] / was['baseline']:.1f}x baseline) | not slower |",
         f"| 1M rows cold | {big['cold']:.2f} s | {was['cold']:.2f} s | |",
+    ]
+    if counts:
+        lines += [
+            f"| instructions per assessment, palmar patient (callgrind) | "
+            f"{counts[('now', 'full')]:,} | {counts[('old', 'full')]:,} | |",
+            f"| instructions per assessment, three answers (callgrind) | "
+            f"{counts[('now', 'sparse')]:,} | {counts[('old', 'sparse')]:,} | |",
+        ]
+    lines += [
         "",
         "| rows | frame cold | frame warm | rows/s (warm) | baseline | warm / baseline | "
         "peak memory | input frame | baseline peak |",

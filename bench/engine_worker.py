@@ -36,8 +36,9 @@ def _layout() -> tuple[Callable[..., pd.DataFrame], Callable[..., pd.DataFrame]]
 
         return (lambda rs, n, **kw: fictional_cohort(rs.program, n, **kw)), evaluate_frame
     except ImportError:  # the flat layout before the layers (revision d5b2a13 and earlier)
-        from ionto_cds.cohort import fictional_cohort  # type: ignore[attr-defined, no-redef]
         from ionto_cds.language.vectorised import evaluate_frame as old  # type: ignore[import-not-found]
+
+        from ionto_cds.cohort import fictional_cohort  # type: ignore[attr-defined, no-redef]
 
         return (lambda rs, n, **kw: fictional_cohort(rs.catalog, n, **kw)), old
 

@@ -45,7 +45,8 @@ class Assessment:
     @classmethod
     def of(cls, outcome: Outcome, answers: FactSet, ruleset: RuleSet) -> Assessment:
         """The assessment of the policy's outcome for one patient."""
-        return cls(
+        made = object.__new__(cls)  # frozen: filled in one call (an assessment is made often)
+        made.__dict__.update(
             decision=outcome.decision,
             findings=tuple(outcome.findings),
             missing=outcome.missing,
@@ -61,6 +62,7 @@ class Assessment:
             reasons=outcome.reasons,
             screen_reasons=outcome.screen_reasons,
         )
+        return made
 
     def rule_truth(self, rule_id: str) -> Truth:
         """A rule's truth for this patient (the evaluator's, for renderers)."""

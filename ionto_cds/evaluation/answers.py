@@ -44,8 +44,10 @@ def factset(scalar: ScalarProgram, values: Mapping[str, Any],
         if scalar.truth(node, env) == _FALSE:
             not_applicable.append(name)
             env[name] = NOT_APPLICABLE
-    return FactSet(values=dict(values), env=env, not_applicable=tuple(not_applicable),
-                   unreadable=dict(unreadable or {}))
+    made = object.__new__(FactSet)  # frozen: filled in one call (made for every patient)
+    made.__dict__.update(values=dict(values), env=env, not_applicable=tuple(not_applicable),
+                         unreadable=dict(unreadable) if unreadable else {})
+    return made
 
 
 def validate(scalar: ScalarProgram, answers: Mapping[str, object], source: str | None = None

@@ -113,10 +113,20 @@ class FrameLanes:
             found = self._compared[key] = (truth, truth == value)
         return found[1]
 
+    def is_not(self, truth: Int8, value: int) -> Bools:
+        return ~self.is_(truth, value)
+
     def any_is(self, truths: Sequence[Int8], value: int) -> Bools:
         out = self.none.copy()
         for truth in truths:
             out |= self.is_(truth, value)
+        return out
+
+    @staticmethod
+    def any_of(masks: Sequence[Bools]) -> Bools:
+        out = masks[0].copy()
+        for mask in masks[1:]:
+            out |= mask
         return out
 
     @staticmethod

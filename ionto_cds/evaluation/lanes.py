@@ -40,8 +40,14 @@ class Lanes(Protocol[T, M, C, D_co]):
     def is_(self, truth: T, value: int) -> M:
         """Lanes where ``truth`` is ``value``."""
 
+    def is_not(self, truth: T, value: int) -> M:
+        """Lanes where ``truth`` is not ``value``."""
+
     def any_is(self, truths: Sequence[T], value: int) -> M:
         """Lanes where some of ``truths`` is ``value``."""
+
+    def any_of(self, masks: Sequence[M]) -> M:
+        """Lanes in any of ``masks`` (at least one)."""
 
     def either(self, a: M, b: M) -> M:
         """Lanes in ``a`` or ``b``."""

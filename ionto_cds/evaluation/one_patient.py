@@ -7,11 +7,13 @@ an explanation needs: each finding with its role, each protocol step, the plan o
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from functools import cached_property, lru_cache
+from itertools import compress
+from typing import Any, NamedTuple
 
 from ionto_cds.errors import PlanInfeasible
 from ionto_cds.evaluation.answers import FactSet
@@ -24,6 +26,7 @@ from ionto_cds.evaluation.policy import (
     fact_score,
     finding_order,
 )
+from ionto_cds.evaluation.program import Program
 from ionto_cds.evaluation.scalar import ScalarProgram
 from ionto_cds.language.model import UNKNOWN, Rule, Truth
 from ionto_cds.language.treatment import Protocol
@@ -48,11 +51,13 @@ class OneLane:
     none = False
     everyone = True
     is_ = staticmethod(operator.eq)
+    is_not = staticmethod(operator.ne)
     any_is = staticmethod(operator.contains)
     either = staticmethod(operator.or_)
     both = staticmethod(operator.and_)
     without = staticmethod(operator.gt)  # a and not b, for bools
     any = staticmethod(bool)
+    any_of = staticmethod(builtins.any)
     plus = staticmethod(operator.add)
     count = staticmethod(int)
 
@@ -160,8 +165,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
-class ProtocolStep:
+class ProtocolStep(NamedTuple):
     """One protocol looked at while choosing the plan, and what came of it.
 
     ``rules`` are the steering rules that excluded it, left it pending, or apply to the chosen
@@ -217,15 +221,18 @@ class OneCollector:
 
     def findings(self, rules: Sequence[Rule], truths: Sequence[int], protocol: int | None,
                  role: FindingRole, rows: bool, statuses: tuple[int, ...]) -> None:
-        if not rows:
+        if not rows or not builtins.any(truths):  # every rule false: no finding
             return
         pid = self.program.protocols[protocol].id if protocol is not None else None
         found, env, scalar, rank = self._found, self.lane.env, self.lane.scalar, self.program.rank
         for rule, truth in zip(rules, truths, strict=True):
             if truth in statuses:
                 status = _TRUTHS[truth]
+                finding = object.__new__(Finding)  # a frozen dataclass, filled in one call
+                finding.__dict__.update(rule=rule, status=status, env=env, scalar=scalar,
+                                        protocol=pid, role=role)
                 found.append((finding_order(rank[rule.id], truth, pid is not None),
-                              len(found), Finding(rule, status, env, scalar, pid, role)))
+                              len(found), finding))
 
     def step(self, protocol: int, outcome: StepOutcome, rows: bool,
              rules: Sequence[tuple[Rule, bool]] = ()) -> None:
@@ -272,9 +279,8 @@ class OneCollector:
                  final_held: Sequence[bool]) -> None:
         self.out.screen = DECISIONS[screen]
         self.out.decision = DECISIONS[final]
-        self.out.screen_reasons = tuple(r for r, on in zip(REASONS, screen_held, strict=True)
-                                        if on)
-        self.out.reasons = tuple(r for r, on in zip(REASONS, final_held, strict=True) if on)
+        self.out.screen_reasons = tuple(compress(REASONS, screen_held))
+        self.out.reasons = tuple(compress(REASONS, final_held))
 
     def result(self) -> Outcome:
         """The outcome, findings in reading order."""
@@ -282,8 +288,7 @@ class OneCollector:
         out.findings = [f for _, _, f in sorted(self._found, key=lambda x: (x[0], x[1]))]
         if out.steps:  # the protocols after the walk ended were never looked at
             seen = {step.protocol for step in out.steps}
-            out.steps += [ProtocolStep(p.id, None, StepOutcome.NOT_REACHED)
-                          for p in self.program.protocols if p.id not in seen]
+            out.steps += [step for step in _not_reached(self.program) if step.protocol not in seen]
         if not out.decision.allows_treatment:
             out.plan = None
         if out.steps and out.plan is None:
@@ -303,6 +308,12 @@ def _no_plan_reason(out: Outcome) -> str:
     if out.plan_questions:
         return "Answer the plan questions to choose a protocol."
     return "No suitable protocol for this indication and site"
+
+
+@lru_cache(maxsize=64)
+def _not_reached(program: Program) -> tuple[ProtocolStep, ...]:
+    """A 'not reached' step for every protocol of a program (immutable, so made once)."""
+    return tuple(ProtocolStep(p.id, None, StepOutcome.NOT_REACHED) for p in program.protocols)
 
 
 def evaluate_patient(scalar: ScalarProgram, answers: FactSet, planner: Planner) -> Outcome:

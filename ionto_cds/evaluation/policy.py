@@ -69,6 +69,7 @@ REASONS: tuple[Reason, ...] = tuple(r for row in DECISION_TABLE for r in row.rea
 """Every reason of the table, in order (collectors receive which ones held)."""
 
 _ROWS = tuple(tuple(REASONS.index(r) for r in row.reasons) for row in DECISION_TABLE)
+_REASON_GROUPS = tuple(reason.group for reason in REASONS)
 
 WALK_AFTER = frozenset({Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE})
 """The screen decisions after which protocols are tried."""
@@ -99,24 +100,25 @@ GROUPS = ("absolute_true", "absolute_unknown", "required_missing", "soft_true", 
 def applies(lanes: Lanes[T, M, C, D], truth: T) -> M:
     """Lanes where a rule is not false: its effect caps the plan (an unknown cap applies: the
     safer side)."""
-    return lanes.without(lanes.everyone, lanes.is_(truth, _F))
+    return lanes.is_not(truth, _F)
 
 
-def _table(lanes: Lanes[T, M, C, D], groups: Mapping[str, M]) -> tuple[D, list[M], list[M]]:
-    """Decision codes, the lanes each row decides, and the lanes of each reason."""
-    held = [groups[reason.group] for reason in REASONS]
-    holds: list[M] = []
-    for row in _ROWS:
-        mask = held[row[0]]
-        for extra in row[1:]:
-            mask = lanes.either(mask, held[extra])
-        holds.append(mask)
-    decided: list[M] = []
+def _table(lanes: Lanes[T, M, C, D], groups: Mapping[str, M]
+           ) -> tuple[D, list[M], list[M]]:
+    """Decision codes, the lanes of each reason, and the lanes that hold each row."""
+    held = [groups[group] for group in _REASON_GROUPS]
+    holds = [lanes.any_of([held[i] for i in row]) for row in _ROWS]
+    return lanes.select(holds), held, holds
+
+
+def _decided(lanes: Lanes[T, M, C, D], holds: Sequence[M]) -> dict[Decision, M]:
+    """The lanes each row of the table decides (it holds, and no earlier row does)."""
+    decided: dict[Decision, M] = {}
     taken = lanes.none
-    for mask in holds:
-        decided.append(lanes.without(mask, taken))
+    for row, mask in zip(DECISION_TABLE, holds, strict=True):
+        decided[row.decision] = lanes.without(mask, taken)
         taken = lanes.either(taken, mask)
-    return lanes.select(holds), decided, held
+    return decided
 
 
 class _Asks(Generic[T, M, C, D]):
@@ -162,8 +164,9 @@ class _Asks(Generic[T, M, C, D]):
 
         for fact, rows in lanes.undecided(node, lanes.everyone).items():
             gate = self.gate(fact) if fact in self.gates else None
-            if not gate:
-                add(fact, rows)
+            if not gate:  # always asked: counted where undecided (never empty lanes)
+                count = lanes.count(rows)
+                out[fact] = lanes.plus(out[fact], count) if fact in out else count
                 continue
             gated = lanes.none
             for g, g_rows in gate.items():
@@ -213,14 +216,16 @@ def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], w
             break  # the protocols after it are not reached (collectors record that)
         node = program.protocol_node[k]
         when = lanes.truth(node)
-        no_match = lanes.both(live, lanes.is_(when, _F))
-        if lanes.any(no_match):
-            out.step(k, StepOutcome.NO_MATCH, no_match)
-        undecided = lanes.both(live, lanes.is_(when, _U))
-        if lanes.any(undecided):
-            out.step(k, StepOutcome.UNDECIDED, undecided)
-            out.questions(k, lanes.undecided(node, undecided))
         here = lanes.both(live, lanes.is_(when, _T))
+        passed = lanes.without(live, here)
+        if lanes.any(passed):  # its condition is false (no match) or unknown (skipped for now)
+            no_match = lanes.both(passed, lanes.is_(when, _F))
+            if lanes.any(no_match):
+                out.step(k, StepOutcome.NO_MATCH, no_match)
+            undecided = lanes.both(passed, lanes.is_(when, _U))
+            if lanes.any(undecided):
+                out.step(k, StepOutcome.UNDECIDED, undecided)
+                out.questions(k, lanes.undecided(node, undecided))
         if not lanes.any(here):
             continue
         if protocol.is_referral:
@@ -259,9 +264,10 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
     soft = lanes.truths(steering.soft_nodes)
     feasible = lanes.none
     if lanes.any(planned):
-        caps = [(r, applies(lanes, t)) for r, t in
+        caps = [(r, lanes.is_not(t, _F)) for r, t in  # see applies()
                 zip(program.caps[k], lanes.truths(program.cap_nodes[k]), strict=True)]
-        soft_applying = [(r, applies(lanes, t)) for r, t in zip(steering.soft, soft, strict=True)]
+        soft_applying = [(r, lanes.is_not(t, _F)) for r, t in zip(steering.soft, soft,
+                                                                   strict=True)]
         feasible = out.plan(k, planned, caps, soft_applying)
         state.excluded = lanes.either(state.excluded, lanes.without(planned, feasible))
     taken = lanes.either(pending, feasible)
@@ -276,7 +282,7 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
                                for r, t in zip(steering.soft, soft, strict=True)]
     if lanes.any(feasible):
         out.step(k, StepOutcome.CHOSEN, feasible,
-                 [(r, lanes.both(feasible, applies(lanes, t)))
+                 [(r, lanes.both(feasible, lanes.is_not(t, _F)))
                   for r, t in zip(steering.soft, soft, strict=True)])
     return taken
 
@@ -303,8 +309,8 @@ def evaluate(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
                  lanes.everyone, FINDING_STATUSES)
     out.findings(program.general_soft, soft, None, FindingRole.DECISION,
                  lanes.everyone, FINDING_STATUSES)
-    screen, decided, screen_held = _table(lanes, groups)
-    by_decision = dict(zip((row.decision for row in DECISION_TABLE), decided, strict=True))
+    screen, screen_held, holds = _table(lanes, groups)
+    by_decision = _decided(lanes, holds)
     walk = lanes.none
     if program.protocols:
         for decision in WALK_AFTER:
@@ -316,7 +322,7 @@ def evaluate(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
         groups["pending"] = state.pending
         groups["steered"] = lanes.both(state.walked,
                                        lanes.either(state.excluded, state.steered_findings))
-        final, _, held = _table(lanes, groups)
+        final, held, _ = _table(lanes, groups)
     out.decision(screen, final, screen_held, held)
     _missing(lanes, program, out, groups, by_decision, state, absolute, soft)
 
@@ -326,8 +332,11 @@ def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
              absolute: Sequence[Any], soft: Sequence[Any]) -> None:
     """The facts to ask for the rules that can still move each lane's decision."""
     tally = out.tally()
-    asks: _Asks[T, M, C, D] = _Asks(lanes, program)
     needs = by_decision[Decision.NEEDS_INFORMATION]
+    if not (lanes.any(needs) or lanes.any(groups["soft"]) or lanes.any(state.walked)):
+        out.missing(tally)  # nothing is unknown that could move a decision
+        return
+    asks: _Asks[T, M, C, D] = _Asks(lanes, program)
     # Before any walk: unknown absolutes while information is needed; unknown soft rules when
     # none is true (else the lane stays with precautions whatever the answer).
     if lanes.any(lanes.both(needs, groups["absolute_unknown"])):
@@ -344,9 +353,11 @@ def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
     if lanes.any(soft_open):
         _ask(tally, asks, [(r, lanes.both(soft_open, lanes.is_(t, _U)))
                            for r, t in zip(program.general_soft, soft, strict=True)])
-    _ask(tally, asks, [(r, lanes.without(rows, lanes.either(state.pending, settled)))
-                       for r, rows in state.soft_unknown])
-    _ask(tally, asks, state.pending_rules)
+    if state.soft_unknown:
+        _ask(tally, asks, [(r, lanes.without(rows, lanes.either(state.pending, settled)))
+                           for r, rows in state.soft_unknown])
+    if state.pending_rules:
+        _ask(tally, asks, state.pending_rules)
     if lanes.any(lanes.both(needs, groups["required_missing"])):
         for fact in program.required:
             tally.first(fact, lanes.both(needs, lanes.unanswered(fact)))

@@ -52,9 +52,10 @@ class Steering:
         return (*self.absolute, *self.soft)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Program:
-    """A compiled rule set: the node list and the groups the decision policy reads."""
+    """A compiled rule set: the node list and the groups the decision policy reads (compared
+    and hashed by identity: one program per loaded rule set)."""
 
     catalog: FactCatalog
     nodes: tuple[Node, ...]
