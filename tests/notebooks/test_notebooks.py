@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -22,6 +23,8 @@ def test_notebook_executes(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_committed_without_outputs(path: Path) -> None:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert all("id" in cell for cell in raw["cells"]), "every cell needs an id (nbformat 4.5)"
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
