@@ -43,6 +43,26 @@ def run_worker(pythonpath: Path | None, sizes: str, memory: bool) -> dict[str, A
     return result
 
 
+def paired(old_root: Path, case: str, seconds: float) -> dict[str, dict[str, float]]:
+    """One assessment of this checkout and of the earlier revision measured at the same time,
+    one process per core, so that both see the same load on this shared machine."""
+    runs = {}
+    for who, path in (("now", None), ("old", old_root)):
+        env = dict(os.environ)
+        if path is not None:
+            env["PYTHONPATH"] = str(path)
+        runs[who] = subprocess.Popen(
+            [sys.executable, str(WORKER), "--paired", case, str(seconds)], env=env,
+            stdout=subprocess.PIPE, text=True, cwd=path or ROOT)
+    out = {}
+    for who, proc in runs.items():
+        stdout, _ = proc.communicate(timeout=seconds + 600)
+        if proc.returncode:
+            raise SystemExit(f"the paired {who} worker failed (exit {proc.returncode})")
+        out[who] = json.loads(stdout.strip().splitlines()[-1])
+    return out
+
+
 def instructions(pythonpath: Path | None, case: str) -> int:
     """Instructions per assessment under callgrind (deterministic, unlike wall time here)."""
     env = dict(os.environ)
@@ -86,6 +106,8 @@ def main() -> None:
     parser.add_argument("--against", default="d5b2a13",
                         help="earlier revision to measure beside this checkout")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--paired-seconds", type=float, default=30.0,
+                        help="seconds of the paired one-assessment run (0: skip it)")
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions per assessment with valgrind (slow)")
     args = parser.parse_args()
@@ -100,6 +122,8 @@ def main() -> None:
                       f"{now_runs[-1]['frames'][-1]['warm']:.2f} s; was "
                       f"{old_runs[-1]['single']['median']:.0f} us, "
                       f"{old_runs[-1]['frames'][-1]['warm']:.2f} s", flush=True)
+            pairs = {case: paired(old_root, case, args.paired_seconds)
+                     for case in ("full", "sparse")} if args.paired_seconds > 0 else {}
             counts = {(who, case): instructions(path, case)
                       for who, path in (("now", None), ("old", old_root))
                       for case in ("full", "sparse")} if args.instructions else {}
@@ -110,13 +134,14 @@ def main() -> None:
     memory = now_runs[0]["frames"]
     for row, mem in zip(now["frames"], memory, strict=True):
         row["peak"], row["baseline_peak"] = mem["peak"], mem["baseline_peak"]
-    section = render(now, old, args.against, args.rounds, counts)
+    section = render(now, old, args.against, args.rounds, counts, pairs)
     write_section(section)
     print(section)
 
 
 def render(now: dict[str, Any], old: dict[str, Any], rev: str, rounds: int,
-           counts: dict[tuple[str, str], int]) -> str:
+           counts: dict[tuple[str, str], int],
+           pairs: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
     """The markdown of the cohort section."""
     big, was = now["frames"][-1], old["frames"][-1]
     lines = [
@@ -145,6 +170,14 @@ def render(now: dict[str, Any], old: dict[str, Any], rev: str, rounds: int,
         f"{was['warm']:.2f} s ({was['warm'] / was['baseline']:.1f}x baseline) | not slower |",
         f"| 1M rows cold | {big['cold']:.2f} s | {was['cold']:.2f} s | |",
     ]
+    for case, what in (("full", "palmar patient"), ("sparse", "three answers")):
+        if pairs and case in pairs:
+            a, b = pairs[case]["now"], pairs[case]["old"]
+            lines.append(
+                f"| one assessment, {what}, paired (both at once, median of "
+                f"{a['batches']:.0f} / {b['batches']:.0f} batch medians) | {a['median']:.0f} us "
+                f"(fastest batch {a['min']:.0f} us) | {b['median']:.0f} us (fastest batch "
+                f"{b['min']:.0f} us) | not slower |")
     if counts:
         lines += [
             f"| instructions per assessment, palmar patient (callgrind) | "

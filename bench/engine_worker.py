@@ -162,6 +162,32 @@ def measure(sizes: list[int], memory: bool) -> dict[str, Any]:
             "frames": frames}
 
 
+def batch_medians(answers: dict[str, object], seconds: float, batch: int = 500
+                  ) -> dict[str, float]:
+    """For a paired run: the medians of many short batches of assess() over a fixed wall-clock
+    window, summarised (us). Run beside the other revision at the same time, so that both see
+    the same machine."""
+    rs = load_ruleset()
+    for _ in range(300):
+        assess(answers, rs)
+    medians = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        times = []
+        for _ in range(batch):
+            start = time.perf_counter()
+            assess(answers, rs)
+            times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times) * 1e6)
+    medians.sort()
+    return {"min": medians[0], "p25": medians[len(medians) // 4],
+            "median": statistics.median(medians), "batches": len(medians)}
+
+
 if __name__ == "__main__":
-    sizes = [int(x) for x in sys.argv[1].split(",")] if len(sys.argv) > 1 else [1_000_000]
-    print(json.dumps(measure(sizes, memory="--memory" in sys.argv)))
+    if sys.argv[1:2] == ["--paired"]:
+        case = _full_patient() if sys.argv[2] == "full" else dict(SPARSE)
+        print(json.dumps(batch_medians(case, float(sys.argv[3]))))
+    else:
+        sizes = [int(x) for x in sys.argv[1].split(",")] if len(sys.argv) > 1 else [1_000_000]
+        print(json.dumps(measure(sizes, memory="--memory" in sys.argv)))
