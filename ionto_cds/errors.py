@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 QUOTE_LIMIT = 80
 """At most this many characters of a user's value are echoed in a message."""
@@ -186,12 +187,17 @@ class InputFileError(IontoError, ValueError):
 
 
 class PlanInfeasible(IontoError, ValueError):
-    """A protocol that cannot be planned: the limits leave no safe current within its range."""
+    """A protocol that cannot be planned: the limits leave no safe current within its range.
 
-    def __init__(self, protocol: str, problem: str) -> None:
+    ``minimum_area`` is set when only the electrode is too small: the smallest active
+    electrode whose density limit still allows the protocol's minimum current (the remedy).
+    """
+
+    def __init__(self, protocol: str, problem: str, minimum_area: Any = None) -> None:
         super().__init__(protocol, problem)
         self.protocol = protocol
         self.problem = problem
+        self.minimum_area = minimum_area
 
     def __str__(self) -> str:
         return self.problem

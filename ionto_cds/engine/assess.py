@@ -37,14 +37,13 @@ def assessment_row(a: Assessment) -> tuple[str, ...]:
     """One assessment as the text cells of the frame evaluator's result columns
     (:data:`~ionto_cds.evaluation.frame_collect.RESULT_COLUMNS`)."""
     plan = a.protocol
-    protocol = plan.protocol.id if plan is not None else (
-        a.referral.id if a.referral is not None else "")
     dose = plan.to_dict() if plan is not None else {}
     return (
         a.decision.value,
         SEPARATOR.join(f.rule.id for f in a.findings),
         SEPARATOR.join(a.missing),
-        protocol,
+        plan.protocol.id if plan is not None else "",
+        a.referral.id if a.referral is not None else "",
         dose.get("current") or "",
         dose.get("duration") or "",
         dose.get("dose") or "",

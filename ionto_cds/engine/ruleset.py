@@ -10,7 +10,7 @@ from typing import Any
 
 from ionto_cds.errors import PlanInfeasible, RuleSetError
 from ionto_cds.evaluation.answers import FactSet, factset, validate
-from ionto_cds.evaluation.frame_collect import PlanTexts
+from ionto_cds.evaluation.frame_collect import KnownPlans
 from ionto_cds.evaluation.program import Program, compile_program
 from ionto_cds.evaluation.scalar import ScalarProgram
 from ionto_cds.language.facts import FactCatalog
@@ -45,8 +45,8 @@ class RuleSet:
         self.general = self.program.general
         self.required = self.program.required
         self.by_id: dict[str, Rule] = {r.id: r for r in self.rules}
-        self._plans: dict[tuple[Any, ...], Plan | str] = {}
-        self.frame_plans: dict[tuple[Any, ...], PlanTexts | None] = {}
+        self._plans: dict[tuple[Any, ...], Plan | tuple[str, Any]] = {}
+        self.frame_plans: KnownPlans = {}
         """Dose texts of plans made for frames (kept across calls, like the plan cache)."""
 
     # -- answers ------------------------------------------------------------------------------
@@ -86,8 +86,8 @@ class RuleSet:
         key = (protocol.id, tuple((n, r, v.magnitude, v.units) for n, v, r in rule_caps),
                None if area is None else (area.magnitude, area.units), precautions)
         cached = self._plans.get(key)
-        if isinstance(cached, str):  # infeasible: a fresh exception, so no traceback is kept
-            raise PlanInfeasible(protocol.id, cached)
+        if isinstance(cached, tuple):  # infeasible: a fresh exception, so no traceback is kept
+            raise PlanInfeasible(protocol.id, *cached)
         if cached is not None:
             return cached
         if len(self._plans) > _PLAN_CACHE_SIZE:
@@ -99,7 +99,7 @@ class RuleSet:
                 plan = build_plan(protocol, drug, self.limits, rule_caps, area, precautions)
         except PlanInfeasible as exc:
             # Keep only the reason: a kept exception would keep its traceback's frames alive.
-            self._plans[key] = exc.problem
+            self._plans[key] = (exc.problem, exc.minimum_area)
             raise
         self._plans[key] = plan
         return plan

@@ -26,8 +26,9 @@ from ionto_cds.evaluation.frame_text import (
     group_listed,
     join_groups,
 )
-from ionto_cds.evaluation.outcomes import DECISIONS, FindingRole, StepOutcome
+from ionto_cds.evaluation.outcomes import DECISIONS, Decision, FindingRole, StepOutcome
 from ionto_cds.evaluation.policy import finding_order
+from ionto_cds.evaluation.program import AREA_FACT
 from ionto_cds.language.model import Rule
 from ionto_cds.language.treatment import Protocol
 from ionto_cds.treatment.plan import Plan
@@ -39,29 +40,35 @@ Objects = npt.NDArray[np.object_]
 Caps = list[tuple[str, Any, str]]
 Planner = Callable[[Protocol, Caps, Any, tuple[str, ...]], Plan]
 
-RESULT_COLUMNS = ("decision", "findings", "missing", "protocol",
+RESULT_COLUMNS = ("decision", "findings", "missing", "protocol", "referral",
                   "current", "duration", "dose", "current_density")
-"""The columns the frame evaluator adds, in order; lists are ``;``-separated ids."""
+"""The columns the frame evaluator adds, in order; lists are ``;``-separated ids. ``protocol``
+is the planned protocol, ``referral`` the referral of a ``refer`` decision."""
 
 _BUCKETS = 12  # finding_order's range: 3 severities x (true, unknown) x (decision, protocol)
-AREA_FACT = "electrode_area"
 
 
 PlanTexts = tuple[str, str, str, str]
+KnownPlans = dict[tuple[Any, ...], "PlanTexts | str | None"]
+"""Plans already made, by (protocol, caps, area): see :class:`Shared`."""
+SHORT = "electrode too small"
+"""What ``Shared.known`` holds for a plan that only a larger electrode would allow."""
+_NO_PLAN, _SHORT = -1, -2
 
 
 class Shared(Texts):
     """What chunks share: texts, and the dose texts of each plan made.
 
     ``known`` (the caller's, kept across calls) maps (protocol, caps, area) to the dose texts of
-    its plan, or None when the limits leave no plan.
+    its plan, :data:`SHORT` when only a larger electrode would allow one, or None when the
+    limits leave no plan.
     """
 
-    def __init__(self, known: dict[tuple[Any, ...], PlanTexts | None] | None = None) -> None:
+    def __init__(self, known: KnownPlans | None = None) -> None:
         super().__init__()
         self.plans: dict[tuple[Any, ...], int] = {}
         self.plan_texts: list[PlanTexts] = []
-        self.known = known if known is not None else {}
+        self.known: KnownPlans = known if known is not None else {}
 
 
 class FrameCollector:
@@ -112,12 +119,14 @@ class FrameCollector:
         """Plan questions are not a result column."""
 
     def plan(self, protocol: int, rows: Bools, caps: Sequence[tuple[Rule, Bools]],
-             precautions: Sequence[tuple[Rule, Bools]]) -> Bools:
-        """Plans for the rows, one per distinct (caps that apply, electrode area)."""
+             precautions: Sequence[tuple[Rule, Bools]]) -> tuple[Bools, Bools]:
+        """Plans for the rows, one per distinct (caps that apply, electrode area); the rows
+        that got one, and those whose electrode is too small."""
         idx = np.flatnonzero(rows)
         feasible = np.zeros(self.n, dtype=bool)
+        short = np.zeros(self.n, dtype=bool)
         if not len(idx):
-            return feasible
+            return feasible, short
         columns = [c for _, c in caps]
         keyed = [c[idx].astype(np.int8) for c in columns] + [self.area_codes[idx]]
         codes_idx, count = group_codes(keyed, len(idx))
@@ -138,28 +147,33 @@ class FrameCollector:
         got = group_of[codes_idx]
         ok = got >= 0
         feasible[idx[ok]] = True
+        short[idx[got == _SHORT]] = True
         self.plan_group[idx[ok]] = got[ok]
-        return feasible
+        return feasible, short
 
     def _plan_row(self, protocol: int, caps: Caps, area: float | None) -> int:
-        """The row of ``shared.plan_texts`` of one plan; -1 when the limits leave none."""
+        """The row of ``shared.plan_texts`` of one plan; -1 when the limits leave none, -2 when
+        only a larger electrode would allow one."""
         key = (self.program.protocols[protocol].id, tuple((c[0], c[2]) for c in caps), area)
         if key not in self.shared.known:
             self.shared.known[key] = self._plan_texts(protocol, caps, area)
         texts = self.shared.known[key]
         if texts is None:
-            return -1
+            return _NO_PLAN
+        if isinstance(texts, str):
+            return _SHORT
         self.shared.plan_texts.append(texts)
         return len(self.shared.plan_texts) - 1
 
-    def _plan_texts(self, protocol: int, caps: Caps, area: float | None) -> PlanTexts | None:
+    def _plan_texts(self, protocol: int, caps: Caps, area: float | None
+                    ) -> PlanTexts | str | None:
         quantity = None
         if area is not None:
             quantity = Quantity(area, unit(self.program.catalog[AREA_FACT].unit or ""))
         try:
             plan = self.planner(self.program.protocols[protocol], caps, quantity, ())
-        except PlanInfeasible:
-            return None
+        except PlanInfeasible as exc:
+            return SHORT if exc.minimum_area is not None else None
         return (format_quantity(plan.current), format_quantity(plan.duration),
                 format_quantity(plan.dose),
                 format_quantity(plan.current_density) if plan.current_density is not None
@@ -200,7 +214,8 @@ class FrameCollector:
         allows = np.isin(self.final, [i for i, d in enumerate(DECISIONS) if d.allows_treatment])
         planned = allows & (self.plan_group >= 0)
         picked = dose[np.where(planned, self.plan_group, -1)]
-        shown = np.where(planned, self.chosen, self.referred).astype(np.int64)
-        protocol = protocols[shown]
-        return [names[self.final], findings, self.missing_column, protocol,
+        protocol = protocols[np.where(planned, self.chosen, -1).astype(np.int64)]
+        refer = self.final == DECISIONS.index(Decision.REFER)
+        referral = protocols[np.where(refer, self.referred, -1).astype(np.int64)]
+        return [names[self.final], findings, self.missing_column, protocol, referral,
                 picked[:, 0], picked[:, 1], picked[:, 2], picked[:, 3]]

@@ -18,8 +18,8 @@ from ionto_cds.evaluation.frame import FrameLanes, FrameTruths, encode_column, e
 from ionto_cds.evaluation.frame_collect import (
     RESULT_COLUMNS,
     FrameCollector,
+    KnownPlans,
     Planner,
-    PlanTexts,
     Shared,
 )
 from ionto_cds.evaluation.policy import evaluate
@@ -44,7 +44,7 @@ def _chunk(frame: pd.DataFrame, program: Program, planner: Planner, shared: Shar
 
 def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
                    chunk_rows: int = CHUNK_ROWS,
-                   known: dict[tuple[Any, ...], PlanTexts | None] | None = None
+                   known: KnownPlans | None = None
                    ) -> pd.DataFrame:
     """Assess every row of a canonical frame; the result has :data:`RESULT_COLUMNS`.
 

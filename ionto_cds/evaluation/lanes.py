@@ -105,8 +105,10 @@ class Collector(Protocol[M_contra, D_contra, Y]):
         """Facts whose answer could move the choice to this (undecided) protocol."""
 
     def plan(self, protocol: int, rows: M_contra, caps: Sequence[tuple[Rule, M_contra]],
-             precautions: Sequence[tuple[Rule, M_contra]]) -> Any:
-        """Plan a protocol on ``rows`` under the caps that apply; the lanes that got a plan."""
+             precautions: Sequence[tuple[Rule, M_contra]]) -> tuple[Any, Any]:
+        """Plan a protocol on ``rows`` under the caps that apply: the lanes that got a plan,
+        and the lanes whose answered electrode is too small for the protocol's minimum current
+        (the rest of ``rows`` are excluded by the limits)."""
 
     def missing(self, tally: Y) -> None:
         """The facts to ask, as tallied."""

@@ -26,7 +26,7 @@ from ionto_cds.evaluation.policy import (
     fact_score,
     finding_order,
 )
-from ionto_cds.evaluation.program import Program
+from ionto_cds.evaluation.program import AREA_FACT, Program
 from ionto_cds.evaluation.scalar import ScalarProgram
 from ionto_cds.language.model import UNKNOWN, Rule, Truth
 from ionto_cds.language.treatment import Protocol
@@ -202,6 +202,7 @@ class Outcome:
     screen_reasons: tuple[Reason, ...] = ()
     reasons: tuple[Reason, ...] = ()
     pending: Protocol | None = None
+    too_small: str | None = None
     no_plan_reason: str | None = None
 
 
@@ -246,7 +247,7 @@ class OneCollector:
             self.out.referral = p
         elif outcome is StepOutcome.EXCLUDED_BY_RULE:
             self.out.excluded.append(p.id)
-        elif outcome is StepOutcome.PENDING:
+        elif outcome in (StepOutcome.PENDING, StepOutcome.OPEN_REFERRAL):
             self.out.pending = p
 
     def questions(self, protocol: int, facts: Mapping[str, bool]) -> None:
@@ -255,22 +256,25 @@ class OneCollector:
                 self.out.plan_questions.setdefault(fact, None)
 
     def plan(self, protocol: int, rows: bool, caps: Sequence[tuple[Rule, bool]],
-             precautions: Sequence[tuple[Rule, bool]]) -> bool:
+             precautions: Sequence[tuple[Rule, bool]]) -> tuple[bool, bool]:
         if not rows:
-            return False
+            return False, False
         p = self.program.protocols[protocol]
         limits = [(name, value, r.id) for r, on in caps if on for name, value in r.effect.items()]
-        general = [f.rule for _, _, f in self._found if f.role is FindingRole.DECISION]
-        texts = tuple(f"{r.title}: {r.action}"
-                      for r in (*general, *(r for r, on in precautions if on)))
+        texts = tuple(f"{r.title}: {r.action}" for r, on in precautions if on)
         try:
             self.out.plan = self.planner(p, limits, self.area, texts)
         except PlanInfeasible as exc:
-            self.out.excluded.append(f"{p.id} ({exc})")
-            self.out.steps.append(ProtocolStep(p.id, Truth.TRUE, StepOutcome.EXCLUDED_BY_LIMIT,
-                                       reason=str(exc)))
-            return False
-        return True
+            short = exc.minimum_area is not None
+            outcome = StepOutcome.ELECTRODE_TOO_SMALL if short else StepOutcome.EXCLUDED_BY_LIMIT
+            if short:
+                self.out.pending = p
+                self.out.too_small = str(exc)
+            else:
+                self.out.excluded.append(f"{p.id} ({exc})")
+            self.out.steps.append(ProtocolStep(p.id, Truth.TRUE, outcome, reason=str(exc)))
+            return False, short
+        return True, False
 
     def missing(self, tally: OneTally) -> None:
         self.out.missing = tally.ordered(self.program.catalog.order)
@@ -291,6 +295,8 @@ class OneCollector:
             out.steps += [step for step in _not_reached(self.program) if step.protocol not in seen]
         if not out.decision.allows_treatment:
             out.plan = None
+        if out.decision is not Decision.REFER:
+            out.referral = None
         if out.steps and out.plan is None:
             out.no_plan_reason = _no_plan_reason(out)
         return out
@@ -298,10 +304,17 @@ class OneCollector:
 
 def _no_plan_reason(out: Outcome) -> str:
     """Why a walk that was made gave no plan, and what to do."""
+    if out.decision is Decision.NOT_ELIGIBLE:
+        return "An absolute contraindication applies (see the findings): no plan."
     if out.referral is not None:
-        return f"No standard protocol: {out.referral.summary}"
+        return f"Refer: {out.referral.title}. {out.referral.summary}"
+    if out.too_small is not None and out.pending is not None:
+        return (f"{out.pending.title}: {out.too_small}. Give the area of the larger electrode "
+                "to get the plan.")
     if out.pending is not None:
         return f"Answer the questions above before {out.pending.title} can be planned."
+    if out.decision is Decision.NEEDS_INFORMATION:
+        return "Answer the questions above before a plan can be made."
     if out.excluded:
         return ("Every suitable protocol is excluded (" + "; ".join(out.excluded) +
                 "): consider other treatments or refer.")
@@ -319,10 +332,10 @@ def _not_reached(program: Program) -> tuple[ProtocolStep, ...]:
 def evaluate_patient(scalar: ScalarProgram, answers: FactSet, planner: Planner) -> Outcome:
     """The policy's outcome for one patient's validated answers."""
     lane = OneLane(scalar, answers.env)
-    area_value = answers.env.get("electrode_area", UNKNOWN)
+    area_value = answers.env.get(AREA_FACT, UNKNOWN)
     area = None
     if isinstance(area_value, float):
-        area = Quantity(area_value, unit(scalar.program.catalog["electrode_area"].unit or ""))
+        area = Quantity(area_value, unit(scalar.program.catalog[AREA_FACT].unit or ""))
     collector = OneCollector(lane, planner, area)
     evaluate(lane, scalar.program, collector)
     return collector.result()

@@ -9,6 +9,7 @@ class Decision(StrEnum):
     """The outcomes of an assessment (fixed public contract)."""
 
     NOT_ELIGIBLE = "not_eligible"
+    REFER = "refer"
     NEEDS_INFORMATION = "needs_information"
     ELIGIBLE_WITH_PRECAUTIONS = "eligible_with_precautions"
     ELIGIBLE = "eligible"
@@ -36,6 +37,8 @@ class StepOutcome(StrEnum):
     EXCLUDED_BY_RULE = "excluded by rule"
     EXCLUDED_BY_LIMIT = "excluded by limit"
     PENDING = "pending questions"
+    OPEN_REFERRAL = "referral question open"
+    ELECTRODE_TOO_SMALL = "electrode too small"
     CHOSEN = "chosen"
     REFERRAL = "referral"
     NOT_REACHED = "not reached"

@@ -24,7 +24,7 @@ from typing import Any, Generic
 
 from ionto_cds.evaluation.lanes import C, Collector, D, Lanes, M, T, Tally, Y
 from ionto_cds.evaluation.outcomes import Basis, Decision, FindingRole, StepOutcome
-from ionto_cds.evaluation.program import Program
+from ionto_cds.evaluation.program import AREA_FACT, Program
 from ionto_cds.language.model import Rule, Truth
 
 _F, _U, _T = int(Truth.FALSE), int(Truth.UNKNOWN), int(Truth.TRUE)
@@ -53,10 +53,12 @@ class DecisionRow:
 DECISION_TABLE: tuple[DecisionRow, ...] = (
     DecisionRow(Decision.NOT_ELIGIBLE, (
         Reason(Basis.ABSOLUTE, "any true", "absolute_true"),)),
+    DecisionRow(Decision.REFER, (
+        Reason(Basis.WALK, "referral reached", "referred"),)),
     DecisionRow(Decision.NEEDS_INFORMATION, (
         Reason(Basis.REQUIRED, "unanswered", "required_missing"),
         Reason(Basis.ABSOLUTE, "any unknown", "absolute_unknown"),
-        Reason(Basis.WALK, "drug question open", "pending"))),
+        Reason(Basis.WALK, "plan question open", "pending"))),
     DecisionRow(Decision.ELIGIBLE_WITH_PRECAUTIONS, (
         Reason(Basis.SOFT, "any true or unknown", "soft"),
         Reason(Basis.WALK, "drug finding or exclusion", "steered"))),
@@ -71,8 +73,11 @@ REASONS: tuple[Reason, ...] = tuple(r for row in DECISION_TABLE for r in row.rea
 _ROWS = tuple(tuple(REASONS.index(r) for r in row.reasons) for row in DECISION_TABLE)
 _REASON_GROUPS = tuple(reason.group for reason in REASONS)
 
-WALK_AFTER = frozenset({Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE})
-"""The screen decisions after which protocols are tried."""
+WALK_AFTER = frozenset({Decision.NEEDS_INFORMATION, Decision.ELIGIBLE_WITH_PRECAUTIONS,
+                        Decision.ELIGIBLE})
+"""The screen decisions after which protocols are tried: all but a true absolute. The walk
+runs while screening questions are still open so that a referral is said at once; a plan it
+makes there is not given (the decision stays needs_information)."""
 
 MAX_ASKS = 63
 """The most times a fact is counted as asked (the ranking's count saturates here)."""
@@ -93,7 +98,7 @@ def fact_score(rank: Any, count: Any) -> Any:
 
 
 GROUPS = ("absolute_true", "absolute_unknown", "required_missing", "soft_true", "soft",
-          "everyone", "pending", "steered")
+          "everyone", "referred", "pending", "steered")
 """The groups of lanes the reasons of the decision table read."""
 
 
@@ -181,15 +186,20 @@ class _Asks(Generic[T, M, C, D]):
         return out
 
 
-def _ask(tally: Tally[M, C], asks: _Asks[T, M, C, D], rule_rows: Sequence[tuple[Rule, M]]
-         ) -> None:
-    lanes, program = asks.lanes, asks.program
-    for rule, rows in rule_rows:
-        if not lanes.any(rows):
-            continue
-        rank = program.rank[rule.id]
-        for fact, times in asks.of(program.rule_node[rule.id]).items():
-            tally.add(fact, rows, times, rank)
+Ask = tuple[int, int, Any]
+"""What may ask for facts: (condition node, severity rank, lanes)."""
+
+
+def _ask(tally: Tally[M, C], asks: _Asks[T, M, C, D], items: Sequence[Ask]) -> None:
+    lanes = asks.lanes
+    for node, rank, rows in items:
+        if lanes.any(rows):
+            for fact, times in asks.of(node).items():
+                tally.add(fact, rows, times, rank)
+
+
+def _rule_asks(program: Program, rule_rows: Sequence[tuple[Rule, M]]) -> list[Ask]:
+    return [(program.rule_node[r.id], program.rank[r.id], rows) for r, rows in rule_rows]
 
 
 @dataclass
@@ -202,14 +212,29 @@ class _Walk(Generic[M]):
     steered_findings: M
     scoped_soft_true: M
     pending: M
+    referred: M
     pending_rules: list[tuple[Rule, M]]
     soft_unknown: list[tuple[Rule, M]]
+    asked_first: list[tuple[str, M]]
+    """Facts a plan cannot be made without (``requires``, an electrode too small), by lanes."""
+    open_referrals: list[Ask]
+    """Referrals whose condition is still unknown: their questions come before any plan."""
+    general_soft: list[tuple[Rule, M]]
+    """The general relative and precaution rules that apply (their actions go on plans)."""
+
+    @classmethod
+    def empty(cls, none: M) -> _Walk[M]:
+        return cls(none, none, none, none, none, none, none, [], [], [], [], [])
 
 
-def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], walk: M
-          ) -> _Walk[M]:
-    state: _Walk[M] = _Walk(walk, lanes.none, lanes.none, lanes.none, lanes.none, lanes.none,
-                            [], [])
+REFERRAL_RANK = 0
+"""A referral whose condition is unknown asks its questions like an absolute rule does."""
+
+
+def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], walk: M,
+          general_soft: list[tuple[Rule, M]]) -> _Walk[M]:
+    state: _Walk[M] = _Walk.empty(lanes.none)
+    state.walked, state.general_soft = walk, general_soft
     live = walk
     for k, protocol in enumerate(program.protocols):
         if not lanes.any(live):
@@ -218,18 +243,25 @@ def _walk(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y], w
         when = lanes.truth(node)
         here = lanes.both(live, lanes.is_(when, _T))
         passed = lanes.without(live, here)
-        if lanes.any(passed):  # its condition is false (no match) or unknown (skipped for now)
+        if lanes.any(passed):  # its condition is false (no match) or unknown
             no_match = lanes.both(passed, lanes.is_(when, _F))
             if lanes.any(no_match):
                 out.step(k, StepOutcome.NO_MATCH, no_match)
             undecided = lanes.both(passed, lanes.is_(when, _U))
-            if lanes.any(undecided):
+            if lanes.any(undecided) and protocol.is_referral:
+                # A referral that may apply: no plan past it until its questions are answered.
+                out.step(k, StepOutcome.OPEN_REFERRAL, undecided)
+                state.open_referrals.append((node, REFERRAL_RANK, undecided))
+                state.pending = lanes.either(state.pending, undecided)
+                live = lanes.without(live, undecided)
+            elif lanes.any(undecided):  # skipped for now: its facts are plan questions
                 out.step(k, StepOutcome.UNDECIDED, undecided)
                 out.questions(k, lanes.undecided(node, undecided))
         if not lanes.any(here):
             continue
         if protocol.is_referral:
             out.step(k, StepOutcome.REFERRAL, here)
+            state.referred = lanes.either(state.referred, here)
             live = lanes.without(live, here)
             continue
         taken = _try_protocol(lanes, program, out, k, here, state)
@@ -252,13 +284,17 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
         state.blocked = lanes.either(state.blocked, blocked)
         state.excluded = lanes.either(state.excluded, blocked)
     rest = lanes.without(here, blocking)
-    pending = lanes.both(rest, lanes.any_is(absolute, _U))
+    unanswered = [(f, lanes.both(rest, lanes.unanswered(f)))
+                  for f in program.protocols[k].requires]
+    pending = lanes.both(rest, lanes.any_of([lanes.any_is(absolute, _U),
+                                             *(rows for _, rows in unanswered)]))
     if lanes.any(pending):
         out.findings(steering.absolute, absolute, k, FindingRole.MUST_ANSWER, pending, (_U,))
         waiting = [(r, lanes.both(pending, lanes.is_(t, _U)))
                    for r, t in zip(steering.absolute, absolute, strict=True)]
         out.step(k, StepOutcome.PENDING, pending, waiting)
         state.pending_rules += waiting
+        state.asked_first += unanswered
         state.pending = lanes.either(state.pending, pending)
     planned = lanes.without(rest, pending)
     soft = lanes.truths(steering.soft_nodes)
@@ -268,8 +304,13 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
                 zip(program.caps[k], lanes.truths(program.cap_nodes[k]), strict=True)]
         soft_applying = [(r, lanes.is_not(t, _F)) for r, t in zip(steering.soft, soft,
                                                                    strict=True)]
-        feasible = out.plan(k, planned, caps, soft_applying)
-        state.excluded = lanes.either(state.excluded, lanes.without(planned, feasible))
+        feasible, short = out.plan(k, planned, caps, [*state.general_soft, *soft_applying])
+        if lanes.any(short):  # the remedy is a larger electrode: ask for its area
+            state.asked_first.append((AREA_FACT, short))
+            state.pending = lanes.either(state.pending, short)
+            pending = lanes.either(pending, short)
+        state.excluded = lanes.either(state.excluded,
+                                      lanes.without(lanes.without(planned, feasible), short))
     taken = lanes.either(pending, feasible)
     if steering.soft and lanes.any(taken):
         out.findings(steering.soft, soft, k, FindingRole.APPLIES, taken, FINDING_STATUSES)
@@ -302,62 +343,83 @@ def evaluate(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
         "soft_true": soft_true,
         "soft": lanes.either(soft_true, lanes.any_is(soft, _U)),
         "everyone": lanes.everyone,
+        "referred": lanes.none,
         "pending": lanes.none,
         "steered": lanes.none,
     }
     out.findings(program.general_absolute, absolute, None, FindingRole.DECISION,
-                 lanes.everyone, FINDING_STATUSES)
-    out.findings(program.general_soft, soft, None, FindingRole.DECISION,
-                 lanes.everyone, FINDING_STATUSES)
+                 lanes.everyone, (_T,))
+    out.findings(program.general_soft, soft, None, FindingRole.DECISION, lanes.everyone, (_T,))
     screen, screen_held, holds = _table(lanes, groups)
     by_decision = _decided(lanes, holds)
     walk = lanes.none
     if program.protocols:
         for decision in WALK_AFTER:
             walk = lanes.either(walk, by_decision[decision])
-    state = _walk(lanes, program, out, walk) if lanes.any(walk) else _Walk(
-        lanes.none, lanes.none, lanes.none, lanes.none, lanes.none, lanes.none, [], [])
-    final, held = screen, screen_held
+    state: _Walk[M] = _Walk.empty(lanes.none)
+    if lanes.any(walk):
+        general_soft = [(r, lanes.is_not(t, _F))  # see applies()
+                        for r, t in zip(program.general_soft, soft, strict=True)]
+        state = _walk(lanes, program, out, walk, general_soft)
+    final, held, decided = screen, screen_held, by_decision
     if lanes.any(state.walked):
+        groups["referred"] = state.referred
         groups["pending"] = state.pending
         groups["steered"] = lanes.both(state.walked,
                                        lanes.either(state.excluded, state.steered_findings))
-        final, held, _ = _table(lanes, groups)
+        final, held, final_holds = _table(lanes, groups)
+        decided = _decided(lanes, final_holds)
+    # A referral is said at once: no screening question is listed or asked to reach it.
+    talk = lanes.without(lanes.everyone, decided[Decision.REFER])
+    out.findings(program.general_absolute, absolute, None, FindingRole.DECISION, talk, (_U,))
+    out.findings(program.general_soft, soft, None, FindingRole.DECISION, talk, (_U,))
     out.decision(screen, final, screen_held, held)
-    _missing(lanes, program, out, groups, by_decision, state, absolute, soft)
+    _missing(lanes, program, out, groups, by_decision, state, absolute, soft, talk)
 
 
 def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y],
              groups: Mapping[str, M], by_decision: Mapping[Decision, M], state: _Walk[M],
-             absolute: Sequence[Any], soft: Sequence[Any]) -> None:
-    """The facts to ask for the rules that can still move each lane's decision."""
+             absolute: Sequence[Any], soft: Sequence[Any], talk: M) -> None:
+    """The facts to ask for the rules that can still move each lane's decision (on the lanes
+    of ``talk``: none is asked to reach a referral)."""
     tally = out.tally()
-    needs = by_decision[Decision.NEEDS_INFORMATION]
-    if not (lanes.any(needs) or lanes.any(groups["soft"]) or lanes.any(state.walked)):
+    needs = lanes.both(by_decision[Decision.NEEDS_INFORMATION], talk)
+    walked = lanes.both(state.walked, talk)
+    if not (lanes.any(needs) or lanes.any(lanes.both(groups["soft"], talk))
+            or lanes.any(walked)):
         out.missing(tally)  # nothing is unknown that could move a decision
         return
     asks: _Asks[T, M, C, D] = _Asks(lanes, program)
     # Before any walk: unknown absolutes while information is needed; unknown soft rules when
     # none is true (else the lane stays with precautions whatever the answer).
     if lanes.any(lanes.both(needs, groups["absolute_unknown"])):
-        _ask(tally, asks, [(r, lanes.both(needs, lanes.is_(t, _U)))
-                           for r, t in zip(program.general_absolute, absolute, strict=True)])
+        _ask(tally, asks, _rule_asks(program, [
+            (r, lanes.both(needs, lanes.is_(t, _U)))
+            for r, t in zip(program.general_absolute, absolute, strict=True)]))
     open_soft = lanes.without(
-        lanes.either(needs, by_decision[Decision.ELIGIBLE_WITH_PRECAUTIONS]),
-        lanes.either(groups["soft_true"], state.walked))
+        lanes.either(needs, lanes.both(by_decision[Decision.ELIGIBLE_WITH_PRECAUTIONS], talk)),
+        lanes.either(groups["soft_true"], walked))
     # After the walk: a pending protocol's questions; else the unknown soft rules, general and
     # the chosen protocol's, unless a soft or steering finding is already true.
     settled = lanes.either(groups["soft_true"], lanes.either(state.blocked, state.scoped_soft_true))
-    walked_open = lanes.without(lanes.without(state.walked, state.pending), settled)
+    walked_open = lanes.without(lanes.without(walked, state.pending), settled)
     soft_open = lanes.both(lanes.either(open_soft, walked_open), lanes.any_is(soft, _U))
     if lanes.any(soft_open):
-        _ask(tally, asks, [(r, lanes.both(soft_open, lanes.is_(t, _U)))
-                           for r, t in zip(program.general_soft, soft, strict=True)])
+        _ask(tally, asks, _rule_asks(program, [
+            (r, lanes.both(soft_open, lanes.is_(t, _U)))
+            for r, t in zip(program.general_soft, soft, strict=True)]))
     if state.soft_unknown:
-        _ask(tally, asks, [(r, lanes.without(rows, lanes.either(state.pending, settled)))
-                           for r, rows in state.soft_unknown])
+        _ask(tally, asks, _rule_asks(program, [
+            (r, lanes.both(lanes.without(rows, lanes.either(state.pending, settled)), talk))
+            for r, rows in state.soft_unknown]))
     if state.pending_rules:
-        _ask(tally, asks, state.pending_rules)
+        _ask(tally, asks, _rule_asks(program, [(r, lanes.both(rows, talk))
+                                               for r, rows in state.pending_rules]))
+    if state.open_referrals:
+        _ask(tally, asks, [(node, rank, lanes.both(rows, talk))
+                           for node, rank, rows in state.open_referrals])
+    for fact, rows in state.asked_first:
+        tally.first(fact, lanes.both(rows, talk))
     if lanes.any(lanes.both(needs, groups["required_missing"])):
         for fact in program.required:
             tally.first(fact, lanes.both(needs, lanes.unanswered(fact)))

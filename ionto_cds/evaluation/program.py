@@ -17,6 +17,9 @@ from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.model import AllOf, Condition, Leaf, Not, Rule, Severity
 from ionto_cds.language.treatment import Protocol
 
+AREA_FACT = "electrode_area"
+"""The fact (fixed vocabulary) that holds the active-electrode area plans are made for."""
+
 
 class NodeKind(IntEnum):
     """What a program node computes from its parts."""

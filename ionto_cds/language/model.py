@@ -124,6 +124,11 @@ class RuleMetadata:
     last_reviewed: str
 
 
+VARIANT_EFFECT = "parameters"
+"""The effect key that switches a plan to a protocol's named starting parameters (a variant
+such as ``children``); the other effect keys are limits."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """A contraindication, precaution or drug-specific rule."""

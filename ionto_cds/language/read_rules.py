@@ -8,13 +8,22 @@ from typing import Any
 
 from ionto_cds.errors import Location
 from ionto_cds.language.facts import FactCatalog
-from ionto_cds.language.model import ALL_MODALITIES, Reference, Rule, RuleMetadata, Severity
+from ionto_cds.language.model import (
+    ALL_MODALITIES,
+    VARIANT_EFFECT,
+    Reference,
+    Rule,
+    RuleMetadata,
+    Severity,
+)
 from ionto_cds.language.read_references import check_references
 from ionto_cds.language.reader import Reader
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
 
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_VARIANT = re.compile(r"^[a-z][a-z0-9_]*$")
+
 EFFECT_UNITS = {"max_current": "mA", "max_dose": "mA*min", "max_current_density": "mA/cm^2"}
 """The limits a rule's effect may set, with the unit of each."""
 _RULE_KEYS = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
@@ -107,19 +116,33 @@ def _read_metadata(reader: Reader, e: LocatedMap, what: str) -> RuleMetadata | N
 
 
 def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
+    """``effect``: limits to set on the plan (``set``) and/or the protocols' named starting
+    parameters to use (``parameters``, e.g. children)."""
     if "effect" not in e:
         return {}
-    effect = reader.mapping(e["effect"], key_line(e, "effect"), f"{what}: effect", ("set",),
-                            ("set",))
+    effect = reader.mapping(e["effect"], key_line(e, "effect"), f"{what}: effect",
+                            ("set", VARIANT_EFFECT))
     if effect is None:
         return {}
-    settings = reader.mapping(effect.get("set"), key_line(effect, "set"), f"{what}: effect set",
-                              tuple(EFFECT_UNITS))
+    if not effect:
+        reader.error(key_line(e, "effect"), f"{what}: effect needs 'set' (limits) or "
+                     f"'{VARIANT_EFFECT}' (a protocol variant such as children)")
     out: dict[str, Any] = {}
-    for key, value in (settings or {}).items():
-        if key in EFFECT_UNITS:
-            q = reader.quantity(value, key_line(settings, key), EFFECT_UNITS[key],
-                                f"{what}: effect '{key}'")
-            if q is not None:
-                out[key] = q
+    if "set" in effect:
+        settings = reader.mapping(effect.get("set"), key_line(effect, "set"),
+                                  f"{what}: effect set", tuple(EFFECT_UNITS))
+        for key, value in (settings or {}).items():
+            if key in EFFECT_UNITS:
+                q = reader.quantity(value, key_line(settings, key), EFFECT_UNITS[key],
+                                    f"{what}: effect '{key}'")
+                if q is not None:
+                    out[key] = q
+    if VARIANT_EFFECT in effect:
+        name = effect[VARIANT_EFFECT]
+        if not isinstance(name, str) or not _VARIANT.match(name):
+            reader.error(key_line(effect, VARIANT_EFFECT), f"{what}: effect "
+                         f"'{VARIANT_EFFECT}' names a protocol variant in snake_case, "
+                         "e.g. children")
+        else:
+            out[VARIANT_EFFECT] = name
     return out

@@ -20,6 +20,7 @@ from ionto_cds.language.treatment import (
     Protocol,
     Schedule,
     SideEffectAction,
+    Variant,
 )
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
@@ -31,9 +32,10 @@ _DRUG_KEYS = ("label", "ion", "polarity", "valence", "molar_mass", "solution", "
               "dose", "max_current", "side_effects", "references")
 _PROTOCOL_KEYS = ("id", "title", "modality", "drug", "priority", "when", "summary", "parameters",
                   "limits", "schedule", "precautions", "aftercare", "monitoring", "side_effects",
-                  "expected_efficacy", "references")
+                  "expected_efficacy", "references", "requires")
 _PARAMETER_KEYS = ("current", "current_range", "ramp", "duration", "target_dose", "polarity",
-                   "polarity_note", "electrode_area", "solution", "additives")
+                   "polarity_note", "electrode_area", "solution", "additives", "variants")
+_VARIANT_KEYS = ("current", "current_range", "note")
 _SCHEDULE_KEYS = ("induction", "judge_response", "maintenance", "min_interval")
 
 
@@ -253,6 +255,8 @@ def _read_protocol(
                      f"{drugs[drug].polarity} (drugs.yaml), not the {polarity}")
     side_effects = _read_side_effects(reader, e, what, adverse_effects)
     return Protocol(
+        requires=_read_requires(reader, e, what, catalog),
+        variants=_read_variants(reader, p, what),
         when=when,
         current=current,
         current_min=_q(reader, current_range, "min", "mA", f"{what}: current_range"),
@@ -277,6 +281,52 @@ def _read_protocol(
         expected_efficacy=reader.text(e, "expected_efficacy", what, required=False),
         **base,
     )
+
+
+def _read_requires(reader: Reader, e: LocatedMap, what: str, catalog: FactCatalog
+                   ) -> tuple[str, ...]:
+    """``requires``: facts of facts.yaml the plan cannot be made without."""
+    names = reader.text_list(e, "requires", what)
+    for name in names:
+        if name not in catalog.facts:
+            reader.error(key_line(e, "requires"), f"{what}: requires names unknown fact "
+                         f"'{name}'{did_you_mean(name, catalog.facts)}")
+    return tuple(n for n in names if n in catalog.facts)
+
+
+def _read_variants(reader: Reader, p: LocatedMap, what: str) -> tuple[Variant, ...]:
+    """``parameters.variants``: named starting parameters a rule's effect can switch to."""
+    if "variants" not in p:
+        return ()
+    found = p["variants"]
+    if not isinstance(found, LocatedMap):
+        reader.error(key_line(p, "variants"), f"{what}: variants must be a mapping of name: "
+                     "parameters, e.g. children: {current: 2 mA, ...}")
+        return ()
+    out = []
+    for name, item in found.items():
+        where = f"{what}: variant '{name}'"
+        if not isinstance(name, str) or not _DRUG_KEY.match(name):
+            reader.error(key_line(found, name), f"{where}: variant names are snake_case, "
+                         "e.g. children")
+            continue
+        v = reader.mapping(item, key_line(found, name), where, _VARIANT_KEYS,
+                           ("current", "current_range", "note"))
+        if v is None:
+            continue
+        current = _q(reader, v, "current", "mA", where)
+        span = reader.mapping(v.get("current_range", LocatedMap()),
+                              key_line(v, "current_range"), f"{where}: current_range",
+                              ("min", "max"), ("min", "max"))
+        low = _q(reader, span, "min", "mA", f"{where}: current_range")
+        high = _q(reader, span, "max", "mA", f"{where}: current_range")
+        if current is None:
+            continue
+        if low is not None and high is not None and not low <= current <= high:
+            reader.error(key_line(v, "current"), f"{where}: the current must lie within its "
+                         "current_range")
+        out.append(Variant(name, current, low, high, reader.text(v, "note", where)))
+    return tuple(out)
 
 
 def _read_side_effects(reader: Reader, e: LocatedMap, what: str,

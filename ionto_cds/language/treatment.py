@@ -101,6 +101,18 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another set of starting parameters of a protocol (e.g. ``children``), used when a rule
+    whose effect names it applies: its own starting current and current range, and why."""
+
+    name: str
+    current: Q
+    current_min: Q | None
+    current_max: Q | None
+    note: str
+
+
+@dataclass(frozen=True)
 class Protocol:
     """A treatment protocol (or a referral when no standard protocol exists)."""
 
@@ -132,7 +144,14 @@ class Protocol:
     side_effects: tuple[SideEffectAction, ...] = ()
     expected_efficacy: str = ""
     references: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    """Facts the plan cannot be made without (``needs_information`` until answered)."""
+    variants: tuple[Variant, ...] = ()
     location: Location | None = field(default=None, compare=False)
+
+    def variant(self, name: str) -> Variant | None:
+        """The protocol's parameter set of that name, if it has one."""
+        return next((v for v in self.variants if v.name == name), None)
 
     @property
     def is_referral(self) -> bool:

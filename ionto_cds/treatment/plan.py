@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ionto_cds.errors import PlanInfeasible
+from ionto_cds.language.model import VARIANT_EFFECT
 from ionto_cds.language.treatment import Drug, Limits, Protocol
 from ionto_cds.treatment.dosing import current_density, dose_for, duration_for, faraday_upper_bound
 from ionto_cds.treatment.limits import Limit, LimitKind, check_limits, limits_for, tightest
@@ -27,6 +28,8 @@ class Plan:
     electrode_area: Q | None
     area_source: str | None
     current_density: Q | None
+    minimum_area: Q | None
+    """The smallest active electrode on which this current stays within the density limit."""
     limits: tuple[Limit, ...]
     adjustments: tuple[str, ...] = ()
     rule_precautions: tuple[str, ...] = ()
@@ -66,6 +69,8 @@ class Plan:
             "electrode_area_source": self.area_source,
             "current_density": fmt(self.current_density) if self.current_density is not None
             else None,
+            "minimum_electrode_area": fmt(self.minimum_area) if self.minimum_area is not None
+            else None,
             "solution": p.solution,
             "concentration": self.drug.concentration if self.drug else None,
             "additives": list(p.additives),
@@ -97,8 +102,10 @@ def build_plan(
     """
     if protocol.current is None or (protocol.duration is None and protocol.target_dose is None):
         raise PlanInfeasible(protocol.id, f"protocol {protocol.id} gives no current or duration")
-    limits = limits_for(protocol, drug, global_limits, rule_caps)
     adjustments: list[str] = []
+    protocol = _variant(protocol, rule_caps, adjustments)
+    limits = limits_for(protocol, drug, global_limits,
+                        [c for c in rule_caps if c[0] != VARIANT_EFFECT])
     current = _capped_current(protocol, limits, adjustments)
     area, area_source = (electrode_area, "answer") if electrode_area is not None else (
         (protocol.electrode_area, "protocol default") if protocol.electrode_area is not None
@@ -111,9 +118,7 @@ def build_plan(
             adjustments.append(f"current lowered to {pretty_quantity(current)} to keep within "
                                f"the {density_cap.describe()} over {pretty_quantity(area)}")
     if protocol.current_min is not None and current < protocol.current_min:
-        raise PlanInfeasible(protocol.id,
-                             f"the limits allow at most {pretty_quantity(current)}, below the "
-                             f"protocol's minimum of {pretty_quantity(protocol.current_min)}")
+        _too_little(protocol, current, area, area_source, density_cap)
     if current.magnitude <= 0:
         raise PlanInfeasible(protocol.id, "the limits leave no current")
     duration = _duration(protocol, current, limits, adjustments)
@@ -141,11 +146,50 @@ def build_plan(
         electrode_area=area,
         area_source=area_source,
         current_density=current_density(current, area) if area is not None else None,
+        minimum_area=(current / density_cap.value).to(unit("cm^2"))
+        if density_cap is not None else None,
         limits=tuple(limits),
         adjustments=tuple(adjustments),
         rule_precautions=rule_precautions,
         delivered_upper_bound=bound,
     )
+
+
+def _variant(protocol: Protocol, rule_caps: Sequence[tuple[str, Q, str]],
+             adjustments: list[str]) -> Protocol:
+    """The protocol with the starting parameters of the first variant a rule names, if the
+    protocol has that variant (e.g. children: a lower start and range)."""
+    for name, value, rule_id in rule_caps:
+        found = protocol.variant(str(value)) if name == VARIANT_EFFECT else None
+        if found is not None:
+            span = (f"{pretty_quantity(found.current_min)} to {pretty_quantity(found.current_max)}"
+                    if found.current_min is not None and found.current_max is not None else "")
+            adjustments.append(
+                f"{found.name.replace('_', ' ')} parameters (rule {rule_id}): start at "
+                f"{pretty_quantity(found.current)}" + (f", range {span}" if span else "") +
+                f". {found.note}")
+            return replace(protocol, current=found.current, current_min=found.current_min,
+                           current_max=found.current_max)
+    return protocol
+
+
+def _too_little(protocol: Protocol, current: Q, area: Q | None, area_source: str | None,
+                density_cap: Limit | None) -> None:
+    """Raise why the limits leave less than the protocol's minimum current, and the remedy."""
+    minimum: Q = protocol.current_min
+    if area is not None and density_cap is not None and area_source == "answer":
+        needed = (minimum / density_cap.value).to(unit("cm^2"))
+        if (density_cap.value * area).to(current.units) <= current:  # the area is what binds
+            raise PlanInfeasible(
+                protocol.id,
+                f"the {pretty_quantity(area)} electrode is too small for the protocol's minimum "
+                f"of {pretty_quantity(minimum)}: the {density_cap.describe()} allows at most "
+                f"{pretty_quantity(current)} over it; use an active electrode of at least "
+                f"{pretty_quantity(needed)}",
+                minimum_area=needed)
+    raise PlanInfeasible(protocol.id,
+                         f"the limits allow at most {pretty_quantity(current)}, below the "
+                         f"protocol's minimum of {pretty_quantity(minimum)}")
 
 
 def _capped_current(protocol: Protocol, limits: Sequence[Limit], adjustments: list[str]) -> Q:

@@ -10,6 +10,7 @@ from ionto_cds import evaluate_frame
 from ionto_cds.analysis.cases import read_cases
 from ionto_cds.cohort.synthetic import fictional_cohort
 from ionto_cds.engine.ruleset import default_ruleset
+from ionto_cds.evaluation.outcomes import Decision
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,11 @@ def test_chunks_change_nothing(cohort: pd.DataFrame) -> None:
 def test_the_cohort_reaches_every_outcome(cohort: pd.DataFrame) -> None:
     rs = default_ruleset()
     result = evaluate_frame(cohort, rs)
-    assert set(result["decision"]) == {"not_eligible", "needs_information",
-                                       "eligible_with_precautions", "eligible"}
-    assert len(set(result["protocol"]) - {""}) >= len(rs.protocols) - 1
+    assert set(result["decision"]) == {d.value for d in Decision}
+    planned = set(result["protocol"]) - {""}
+    referred = set(result["referral"]) - {""}
+    assert planned == {p.id for p in rs.protocols if not p.is_referral}
+    assert referred == {p.id for p in rs.protocols if p.is_referral}
+    assert not planned & referred
     assert (result["missing"] != "").sum() > 1000
     assert (result["current"] != "").sum() > 100

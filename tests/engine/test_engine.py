@@ -231,9 +231,11 @@ def test_relative_contraindication_is_shown_with_what_to_do(packaged):
 
 def test_hyperhidrosis_elsewhere_is_referred(packaged):
     result = assess(patient(site="back"), packaged)
-    assert result.decision is Decision.ELIGIBLE_WITH_PRECAUTIONS  # back: thorax precaution
+    assert result.decision is Decision.REFER
     assert result.protocol is None
     assert result.referral.id == "hyperhidrosis-other-site-referral"
+    assert result.to_dict()["referral"]["id"] == "hyperhidrosis-other-site-referral"
+    assert result.missing == ()
 
 
 def test_metal_iud_only_blocks_the_feet(packaged):

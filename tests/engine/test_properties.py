@@ -138,7 +138,13 @@ def test_unknown_absolute_contraindication_needs_information_listing_its_facts(a
               if r.severity is Severity.ABSOLUTE}
     assume(Truth.TRUE not in status.values())
     unknown = [rid for rid, s in status.items() if s == Truth.UNKNOWN]
-    if unknown:
+    if unknown and result.decision is Decision.REFER:
+        # said at once: a referral needs no screening answer, and asks for none
+        assert result.referral is not None and result.protocol is None
+        assert result.missing == ()
+        assert not any(f.status is Truth.UNKNOWN and f.protocol is None
+                       for f in result.findings)
+    elif unknown:
         assert result.decision is Decision.NEEDS_INFORMATION
         assert result.protocol is None
         for rid in unknown:

@@ -10,6 +10,7 @@ from helpers import patient
 
 from ionto_cds import Decision, assess, load_ruleset
 from ionto_cds.errors import PlanInfeasible
+from ionto_cds.evaluation.outcomes import StepOutcome
 from ionto_cds.language.treatment import Limits
 from ionto_cds.treatment.limits import check_limits
 from ionto_cds.treatment.plan import build_plan
@@ -62,7 +63,11 @@ def test_every_plan_respects_all_its_limits(rs, site, variant):
         changes = {k: v for k, v in changes.items() if not k.startswith("tap_water")}
         changes.update(tap_water_sessions=None, hdss=None, secondary_hyperhidrosis_suspected=None)
     result = assess(patient(indication=indication, site=where, **changes), rs)
-    assert result.decision in (Decision.ELIGIBLE, Decision.ELIGIBLE_WITH_PRECAUTIONS)
+    if result.decision is Decision.NEEDS_INFORMATION:  # only for an electrode too small
+        assert result.missing == ("electrode_area",)
+        assert "use an active electrode of at least" in (result.no_plan_reason or "")
+    else:
+        assert result.decision in (Decision.ELIGIBLE, Decision.ELIGIBLE_WITH_PRECAUTIONS)
     if result.protocol is not None:
         assert_within_limits(result.protocol)
         # The plan's current stays within the protocol's effective range.
@@ -108,13 +113,21 @@ def test_small_electrode_lowers_the_current(rs):
     assert plan.area_source == "answer"
 
 
-def test_too_small_electrode_excludes_the_protocol(rs):
-    # tap water, alternating: 0.5 mA/cm^2 x 10 cm^2 = 5 mA, under the 10 mA minimum
+def test_too_small_electrode_asks_for_a_larger_one(rs):
+    # tap water, alternating: 0.5 mA/cm^2 x 10 cm^2 = 5 mA, under the 10 mA minimum: the
+    # remedy is an electrode of at least 20 cm^2, not another protocol or a referral
     result = assess(patient(electrode_area="10 cm^2"), rs)
     assert result.protocol is None
-    assert result.excluded == ("tap-water-palmoplantar (the limits allow at most 5 mA, below "
-                               "the protocol's minimum of 10 mA)",)
-    assert result.no_plan_reason.startswith("Every suitable protocol is excluded")
+    assert result.decision is Decision.NEEDS_INFORMATION
+    assert result.missing == ("electrode_area",)
+    assert result.excluded == ()
+    [step] = [s for s in result.protocol_walk if s.outcome is StepOutcome.ELECTRODE_TOO_SMALL]
+    assert step.protocol == "tap-water-palmoplantar"
+    assert result.no_plan_reason == (
+        "Tap-water iontophoresis, palms and soles: the 10 cm² electrode is too small for the "
+        "protocol's minimum of 10 mA: the maximum current density 0.5 mA/cm² (alternating "
+        "current-density limit) allows at most 5 mA over it; use an active electrode of at "
+        "least 20 cm². Give the area of the larger electrode to get the plan.")
 
 
 def test_build_plan_raises_when_infeasible(rs):
