@@ -83,7 +83,8 @@ class RuleSet:
 
         Raises :class:`~ionto_cds.errors.PlanInfeasible`, like build_plan.
         """
-        key = (protocol.id, tuple((n, r, v.magnitude, v.units) for n, v, r in rule_caps),
+        key = (protocol.id, tuple((n, r, v) if isinstance(v, str) else (n, r, v.magnitude, v.units)
+                                for n, v, r in rule_caps),
                None if area is None else (area.magnitude, area.units), precautions)
         cached = self._plans.get(key)
         if isinstance(cached, tuple):  # infeasible: a fresh exception, so no traceback is kept

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ionto_cds.errors import AnswerProblem, PatientDataError
+from ionto_cds.evaluation.program import Derivation, Gate
 from ionto_cds.evaluation.scalar import ScalarProgram
 from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, Truth
 
@@ -30,7 +31,7 @@ class FactSet:
         return self.env.get(name, UNKNOWN)
 
 
-_FALSE = int(Truth.FALSE)
+_FALSE, _TRUE = int(Truth.FALSE), int(Truth.TRUE)
 
 
 def factset(scalar: ScalarProgram, values: Mapping[str, Any],
@@ -38,16 +39,33 @@ def factset(scalar: ScalarProgram, values: Mapping[str, Any],
     """Wrap already-canonical values, working out which questions do not apply."""
     env = dict(values)
     not_applicable: list[str] = []
-    # asked_when conditions may chain (tap_water_response needs tap_water_sessions);
-    # catalog order puts the conditioning fact first, so one pass in order suffices.
-    for name, node in scalar.program.asked_when:
-        if scalar.truth(node, env) == _FALSE:
-            not_applicable.append(name)
-            env[name] = NOT_APPLICABLE
+    # Applicability and derived facts may chain (tap_water_response needs tap_water_sessions);
+    # catalog order puts what each reads first, so one pass in order suffices.
+    for step in scalar.program.prepare:
+        if isinstance(step, Gate):
+            if scalar.truth(step.node, env) == _FALSE:
+                not_applicable.append(step.fact)
+                env[step.fact] = NOT_APPLICABLE
+            continue
+        value = derive(scalar, step, env)
+        if value is not UNKNOWN:
+            env[step.fact] = value
     made = object.__new__(FactSet)  # frozen: filled in one call (made for every patient)
     made.__dict__.update(values=dict(values), env=env, not_applicable=tuple(not_applicable),
                          unreadable=dict(unreadable) if unreadable else {})
     return made
+
+
+def derive(scalar: ScalarProgram, step: Derivation, env: Mapping[str, Any]) -> Any:
+    """A derived fact's value for one patient: the first true case's; UNKNOWN when a case
+    before it is unknown, or when none is true and there is no ``otherwise``."""
+    for node, value in step.cases:
+        truth = scalar.truth(node, env)
+        if truth == _TRUE:
+            return value
+        if truth != _FALSE:
+            return UNKNOWN
+    return UNKNOWN if step.otherwise is None else step.otherwise
 
 
 def validate(scalar: ScalarProgram, answers: Mapping[str, object], source: str | None = None

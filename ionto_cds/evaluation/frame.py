@@ -19,7 +19,7 @@ import pandas as pd
 from ionto_cds.evaluation.frame_operators import FRAME_TESTS, Column
 from ionto_cds.evaluation.frame_text import SEPARATOR
 from ionto_cds.evaluation.policy import MAX_ASKS, fact_score
-from ionto_cds.evaluation.program import NodeKind, Program
+from ionto_cds.evaluation.program import Derivation, Gate, NodeKind, Program
 from ionto_cds.language.facts import FactCatalog, FactDef
 from ionto_cds.language.model import FactType, Leaf
 from ionto_cds.language.operators import OPERATORS
@@ -260,9 +260,39 @@ def encode_facts(frame: pd.DataFrame, program: Program,
              if f.name in given else
              encode_column(f, frame[f.name] if f.name in frame.columns else None, n)
              for f in program.catalog}
-    for name, node in program.asked_when:  # each on what the earlier ones left
-        facts[name].not_applicable = FrameTruths(program, facts, n).truth(node) == _F
+    for step in program.prepare:  # each on what the earlier ones left
+        if isinstance(step, Gate):
+            facts[step.fact].not_applicable = FrameTruths(program, facts, n).truth(step.node) == _F
+        else:
+            facts[step.fact] = _derived(program, facts, n, step)
     return facts
+
+
+def _derived(program: Program, facts: Mapping[str, Column], n: int, step: Derivation) -> Column:
+    """A derived fact's column (as :func:`~ionto_cds.evaluation.answers.derive` per row)."""
+    fact = program.catalog[step.fact]
+    truths = FrameTruths(program, facts, n)
+    answered = np.zeros(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
+    values = np.zeros(n, dtype=np.int64) if fact.type is FactType.LIST else np.full(
+        n, -1, dtype=np.int16)
+    for node, value in step.cases:
+        truth = truths.truth(node)
+        hit = ~decided & (truth == _T)
+        values[hit] = _code(fact, value)
+        answered |= hit
+        decided |= hit | (truth == _U)
+    if step.otherwise is not None:
+        values[~decided] = _code(fact, step.otherwise)
+        answered |= ~decided
+    return Column(fact, answered, np.zeros(n, dtype=bool), values)
+
+
+def _code(fact: FactDef, value: Any) -> int:
+    """An enum word's code, or a list's bit mask."""
+    if fact.type is FactType.LIST:
+        return sum(1 << fact.values.index(v) for v in value)
+    return fact.values.index(value)
 
 
 def row_values(frame: pd.DataFrame, catalog: FactCatalog, i: int) -> dict[str, Any]:

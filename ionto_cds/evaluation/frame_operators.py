@@ -67,6 +67,11 @@ def _contains(column: Column, leaf: Leaf) -> Bools:
     return np.asarray((column.values & bit) != 0, dtype=bool)
 
 
+def _contains_any(column: Column, leaf: Leaf) -> Bools:
+    bits = sum(1 << column.definition.values.index(v) for v in leaf.value)
+    return np.asarray((column.values & bits) != 0, dtype=bool)
+
+
 def _known(column: Column, leaf: Leaf) -> Bools:  # presence is handled by the evaluator
     return np.full(len(column.answered), bool(leaf.value))
 
@@ -81,6 +86,7 @@ FRAME_TESTS: dict[str, FrameTest] = {
     "ge": _comparison(np.greater_equal),
     "in": _in,
     "contains": _contains,
+    "contains_any": _contains_any,
     "known": _known,
 }
 

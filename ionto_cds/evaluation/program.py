@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.model import AllOf, Condition, Leaf, Not, Rule, Severity
@@ -38,6 +39,24 @@ class Node:
     kind: NodeKind
     parts: tuple[int, ...] = ()
     leaf: Leaf | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How a derived fact is worked out: (case node, value) in order, and the value when no
+    case is true (None: unknown)."""
+
+    fact: str
+    cases: tuple[tuple[int, Any], ...]
+    otherwise: Any
+
+
+@dataclass(frozen=True)
+class Gate:
+    """When a question applies: false at ``node`` means it does not."""
+
+    fact: str
+    node: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,9 @@ class Program:
     steering: tuple[Steering, ...]
     caps: tuple[tuple[Rule, ...], ...]
     asked_when: tuple[tuple[str, int], ...]
+    prepare: tuple[Gate | Derivation, ...]
+    """In catalog order, every question's applicability and every derived fact: each reads
+    only facts before it, so one pass in this order prepares a patient's answers."""
     required: tuple[str, ...]
     cap_nodes: tuple[tuple[int, ...], ...]
     gates: Mapping[str, int]
@@ -128,6 +150,11 @@ def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
     compiler = _Compiler()
     asked = tuple((f.name, compiler.add(f.asked_when)) for f in catalog
                   if f.asked_when is not None)
+    gate_of = dict(asked)
+    prepare = tuple(
+        Derivation(f.name, tuple((compiler.add(c.when), c.value) for c in f.derived),
+                   f.otherwise) if f.is_derived else Gate(f.name, gate_of[f.name])
+        for f in catalog if f.is_derived or f.name in gate_of)
     rule_node = {r.id: compiler.add(r.when) for r in rules}
     protocol_node = tuple(compiler.add(p.when) for p in protocols)
     general = tuple(r for r in rules if r.is_general)
@@ -153,6 +180,7 @@ def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
         steering=steering,
         caps=caps,
         asked_when=asked,
+        prepare=prepare,
         required=catalog.required,
         cap_nodes=tuple(tuple(rule_node[r.id] for r in rules_) for rules_ in caps),
         gates=dict(asked),
@@ -169,5 +197,5 @@ def single_condition(condition: Condition) -> tuple[Program, int]:
     return Program(catalog=empty, nodes=tuple(compiler.nodes), rules=(), protocols=(),
                    rule_node={}, protocol_node=(), general=(), general_absolute=(),
                    general_soft=(), general_absolute_nodes=(), general_soft_nodes=(),
-                   steering=(), caps=(), asked_when=(), required=(), cap_nodes=(),
+                   steering=(), caps=(), asked_when=(), prepare=(), required=(), cap_nodes=(),
                    gates={}, rank={}, _index=compiler.index), root

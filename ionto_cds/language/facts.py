@@ -37,10 +37,22 @@ class FactGroup:
 
 
 @dataclass(frozen=True)
+class DerivedCase:
+    """One case of a derived fact: when ``when`` is true (and no earlier case is true or
+    unknown) the fact takes ``value`` (canonical: a frozenset for a list, a word for an enum)."""
+
+    when: Condition
+    value: Any
+
+
+@dataclass(frozen=True)
 class FactDef:
     """One question: its type, unit, range, allowed values, label, help and when it applies.
 
-    ``minimum`` and ``maximum`` are magnitudes in ``unit`` for quantities.
+    ``minimum`` and ``maximum`` are magnitudes in ``unit`` for quantities. A *derived* fact is
+    not asked: it is worked out from other answers by its ``derived`` cases (the first that is
+    true gives the value; one that is unknown before it leaves the fact unknown; when none is
+    true, ``otherwise``, or unknown when that is None).
     """
 
     name: str
@@ -54,7 +66,14 @@ class FactDef:
     values: tuple[str, ...] = ()
     required: bool = False
     asked_when: Condition | None = None
+    derived: tuple[DerivedCase, ...] = ()
+    otherwise: Any = None
     location: Location | None = field(default=None, compare=False)
+
+    @property
+    def is_derived(self) -> bool:
+        """True for a fact worked out from other answers, never asked."""
+        return bool(self.derived)
 
     def normalise(self, raw: object) -> Any:
         """Turn one raw answer into its canonical value, or ``UNKNOWN`` when unanswered.
@@ -211,6 +230,8 @@ class FactCatalog:
         self.groups = groups
         self.order = {name: i for i, name in enumerate(self.facts)}
         self.required = tuple(f.name for f in self.facts.values() if f.required)
+        self.asked = tuple(f for f in self.facts.values() if not f.is_derived)
+        """The facts a form asks (every fact but the derived ones), in order."""
 
     def __contains__(self, name: object) -> bool:
         return name in self.facts
@@ -248,10 +269,15 @@ class FactCatalog:
                 if len(problems) > 50:
                     break
                 continue
+            fact = self.facts[name]
             try:
-                value = self.facts[name].normalise(raw)
+                value = fact.normalise(raw)
             except AnswerError as exc:
                 problems.append(AnswerProblem(name, raw, str(exc)))
+                continue
+            if fact.is_derived and value is not UNKNOWN:
+                problems.append(AnswerProblem(name, raw, "is worked out from other answers "
+                                              "(facts.yaml), not answered: leave it out"))
                 continue
             if value is not UNKNOWN:
                 values[name] = value

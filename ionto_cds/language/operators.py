@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ionto_cds.language.model import AllOf, AnyOf, Condition, FactType, Leaf, Not
+from ionto_cds.language.model import VARIANT_EFFECT, AllOf, AnyOf, Condition, FactType, Leaf, Not
+from ionto_cds.units import pretty_quantity
 
 
 class ValueShape(StrEnum):
@@ -67,6 +68,10 @@ _ge: Callable[[Any, Any], bool] = operator.ge
 _contains: Callable[[Any, Any], bool] = operator.contains  # contains(answer, item)
 
 
+def _contains_any(answer: Any, expected: Any) -> bool:
+    return not answer.isdisjoint(expected)
+
+
 OPERATORS: Mapping[str, Operator] = {
     op.name: op
     for op in (
@@ -83,6 +88,8 @@ OPERATORS: Mapping[str, Operator] = {
                  ValueShape.SET, _is_in),
         Operator("contains", "contains", "includes", frozenset({FactType.LIST}), ValueShape.ONE,
                  _contains),
+        Operator("contains_any", "contains any of", "includes any of",
+                 frozenset({FactType.LIST}), ValueShape.SET, _contains_any),
         Operator("known", "known", "is answered", _ALL_TYPES, ValueShape.FLAG, _known,
                  reads_presence=True),
     )
@@ -111,3 +118,11 @@ def describe(condition: Condition) -> str:
         f"({describe(p)})" if isinstance(p, AllOf | AnyOf) else describe(p)
         for p in condition.parts
     )
+
+
+def effect_text(name: str, value: Any) -> str:
+    """One item of a rule's effect in words, e.g. 'caps max current at 10 mA' or 'uses the
+    protocols' children parameters'."""
+    if name == VARIANT_EFFECT:
+        return f"uses the protocols' {str(value).replace('_', ' ')} parameters"
+    return f"caps {name.replace('_', ' ')} at {pretty_quantity(value)}"

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from ionto_cds.errors import quote
-from ionto_cds.language.facts import FactCatalog, FactDef, FactGroup
+from ionto_cds.language.facts import DerivedCase, FactCatalog, FactDef, FactGroup
 from ionto_cds.language.model import FactType, facts_read
 from ionto_cds.language.reader import Reader
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
@@ -17,7 +17,8 @@ from ionto_cds.units import is_unit
 FACTS_KEYS = ("version", "groups", "facts")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FACT_KEYS = ("type", "label", "help", "group", "unit", "min", "max", "values", "values_from",
-              "asked_when", "required")
+              "asked_when", "required", "derived", "otherwise")
+_DERIVED_TYPES = (FactType.ENUM, FactType.LIST)
 
 
 def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) -> FactCatalog:
@@ -35,6 +36,7 @@ def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) ->
         return FactCatalog({}, tuple(groups))
     facts: dict[str, FactDef] = {}
     pending_conditions: dict[str, tuple[Any, int | None]] = {}
+    pending_derived: dict[str, LocatedMap] = {}
     for name, entry in raw_facts.items():
         line = key_line(raw_facts, name)
         what = f"fact '{name}'"
@@ -48,22 +50,87 @@ def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) ->
             facts[name] = fact
             if "asked_when" in e:
                 pending_conditions[name] = (e["asked_when"], key_line(e, "asked_when"))
-    # asked_when may name any fact, so it is read once every fact is known.
+            if "derived" in e or "otherwise" in e:
+                pending_derived[name] = e
+    # asked_when and derived cases may name any fact, so they are read once every fact is known.
     for name, (raw, line) in pending_conditions.items():
         condition = reader.condition(raw, line, facts, f"asked_when of '{name}'")
         if condition is not None:
             facts[name] = replace(facts[name], asked_when=condition)
+    for name, e in pending_derived.items():
+        facts[name] = _read_derived(reader, facts[name], e, facts)
+    _check_order(reader, facts)
+    return FactCatalog(facts, tuple(groups))
+
+
+def _check_order(reader: Reader, facts: dict[str, FactDef]) -> None:
+    """asked_when and derived cases read only facts listed before theirs (one pass in catalog
+    order then works out every applicability and derived value)."""
     order = list(facts)
     for name, fact in facts.items():
-        if fact.asked_when is None:
+        conditions = [("asked_when", fact.asked_when)] if fact.asked_when is not None else []
+        conditions += [("a derived case", case.when) for case in fact.derived]
+        for what, condition in conditions:
+            for other in facts_read(condition):
+                if other == name or order.index(other) > order.index(name):
+                    reader.error(
+                        fact.location.line if fact.location else None,
+                        f"{what} of '{name}' reads '{other}', which must be listed before it",
+                    )
+
+
+def _read_derived(reader: Reader, fact: FactDef, e: LocatedMap, facts: dict[str, FactDef]
+                  ) -> FactDef:
+    """``derived``: a list of {when, value} cases, and ``otherwise``, of an enum or list fact."""
+    what = f"fact '{fact.name}'"
+    if fact.type not in _DERIVED_TYPES:
+        reader.error(key_line(e, "derived") or e.line, f"{what}: only enum and list facts can "
+                     "be derived")
+        return fact
+    for key in ("asked_when", "required"):
+        if key in e:
+            reader.error(key_line(e, key), f"{what}: a derived fact is never asked, so it takes "
+                         f"no '{key}'")
+    items = reader.sequence(e.get("derived"), key_line(e, "derived") or e.line,
+                            f"{what}: 'derived'")
+    cases: list[DerivedCase] = []
+    for i, item in enumerate(items or []):
+        where = f"{what}: derived case {i + 1}"
+        c = reader.mapping(item, item_line(items, i), where, ("when", "value"),
+                           ("when", "value"))
+        if c is None:
             continue
-        for other in facts_read(fact.asked_when):
-            if other == name or order.index(other) > order.index(name):
-                reader.error(
-                    fact.location.line if fact.location else None,
-                    f"asked_when of '{name}' reads '{other}', which must be listed before it",
-                )
-    return FactCatalog(facts, tuple(groups))
+        when = reader.condition(c.get("when"), key_line(c, "when"), facts, f"{where}: when")
+        value = _derived_value(reader, fact, c.get("value"), key_line(c, "value"), where)
+        if when is not None and value is not None:
+            cases.append(DerivedCase(when, value))
+    if not cases and items is not None:
+        reader.error(key_line(e, "derived"), f"{what}: 'derived' needs at least one case")
+    otherwise = None
+    if "otherwise" in e:
+        otherwise = _derived_value(reader, fact, e["otherwise"], key_line(e, "otherwise"),
+                                   f"{what}: otherwise")
+    return replace(fact, derived=tuple(cases), otherwise=otherwise)
+
+
+def _derived_value(reader: Reader, fact: FactDef, raw: Any, line: int | None, what: str) -> Any:
+    """A derived value as written (an enum word, or a list of words), canonical."""
+    if fact.type is FactType.LIST:
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            reader.error(line, f"{what}: the value is a list of {fact.name} values, e.g. "
+                         f"[{fact.values[0] if fact.values else 'value'}]")
+            return None
+        wrong = [v for v in raw if v not in fact.values]
+        if wrong:
+            reader.error(line, f"{what}: {quote(wrong[0])} is not a value of {fact.name}"
+                         f"{did_you_mean(wrong[0], fact.values)}")
+            return None
+        return frozenset(raw)
+    if not isinstance(raw, str) or raw not in fact.values:
+        reader.error(line, f"{what}: the value must be one of {', '.join(fact.values)}"
+                     f"{did_you_mean(str(raw), fact.values)}")
+        return None
+    return raw
 
 
 def _read_fact(

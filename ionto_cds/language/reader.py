@@ -211,8 +211,8 @@ class Reader:
             return raw, "true" if raw else "false"
         if kind is FactType.ENUM and shape is ValueShape.ONE:
             return self._enum_value(fact, raw, line)
-        if kind is FactType.ENUM and shape is ValueShape.SET:
-            values = self._list_of(raw, line, name)
+        if kind in (FactType.ENUM, FactType.LIST) and shape is ValueShape.SET:
+            values = self._list_of(raw, line, name, op)
             if values is None:
                 return None
             checked = [self._enum_value(fact, v, line) for v in values]
@@ -224,7 +224,7 @@ class Reader:
             return self._enum_value(fact, raw, line)
         if kind is FactType.INT:
             if shape is ValueShape.SET:
-                values = self._list_of(raw, line, name)
+                values = self._list_of(raw, line, name, op)
                 if values is None:
                     return None
                 if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
@@ -251,9 +251,9 @@ class Reader:
             return None
         return raw, raw
 
-    def _list_of(self, raw: Any, line: int | None, name: str) -> list[Any] | None:
+    def _list_of(self, raw: Any, line: int | None, name: str, op: str) -> list[Any] | None:
         if not isinstance(raw, list) or not raw:
-            self.error(line, f"'in' on '{name}' takes a non-empty list such as [a, b]")
+            self.error(line, f"'{op}' on '{name}' takes a non-empty list such as [a, b]")
             return None
         return list(raw)
 

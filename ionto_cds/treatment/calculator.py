@@ -23,7 +23,7 @@ from ionto_cds.treatment.dosing import (
     duration_for,
     faraday_upper_bound,
 )
-from ionto_cds.treatment.limits import Limit, LimitCheck, check_limits, limits_for
+from ionto_cds.treatment.limits import Limit, LimitCheck, apply_variant, check_limits, limits_for
 from ionto_cds.units import parse_quantity, pretty_quantity
 
 Q = Any
@@ -159,6 +159,8 @@ def check_session(*, current: Q, duration: Q, area: Q | None, protocol: Protocol
                   rule_caps: Sequence[tuple[str, Q, str]] = (), polarity: str | None = None
                   ) -> DoseCheck:
     """The one dose check: a session's numbers against every limit of its protocol."""
+    if protocol is not None:
+        protocol, _ = apply_variant(protocol, rule_caps)
     active = polarity or (protocol.polarity if protocol else None) or (
         drug.polarity if drug else None)
     limits = limits_for(protocol, drug, global_limits, rule_caps, polarity=active)

@@ -10,10 +10,11 @@ course log, ``ionto-cds dose`` and the dose-calculator widget all use these two 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from ionto_cds.language.model import VARIANT_EFFECT
 from ionto_cds.language.treatment import Drug, Limits, Protocol
 from ionto_cds.treatment.dosing import current_density, dose_for
 from ionto_cds.units import format_quantity, pretty_quantity
@@ -118,8 +119,28 @@ def limits_for(protocol: Protocol | None, drug: Drug | None, global_limits: Limi
                             global_limits.max_current_density[active],
                             f"{active} current-density limit"))
     for name, value, rule_id in rule_caps:
-        limits.append(Limit(LimitKind(name), value, f"rule {rule_id}"))
+        if name != VARIANT_EFFECT:
+            limits.append(Limit(LimitKind(name), value, f"rule {rule_id}"))
     return limits
+
+
+def apply_variant(protocol: Protocol, rule_caps: Sequence[tuple[str, Any, str]]
+                  ) -> tuple[Protocol, str]:
+    """The protocol with the starting parameters of the first variant a rule names, if the
+    protocol has it (e.g. children: a lower start and range), and a note saying so ('' when
+    none applies). Plans and session checks both go through here."""
+    for name, value, rule_id in rule_caps:
+        found = protocol.variant(str(value)) if name == VARIANT_EFFECT else None
+        if found is None:
+            continue
+        span = (f", range {pretty_quantity(found.current_min)} to "
+                f"{pretty_quantity(found.current_max)}"
+                if found.current_min is not None and found.current_max is not None else "")
+        note = (f"{found.name.replace('_', ' ')} parameters (rule {rule_id}): start at "
+                f"{pretty_quantity(found.current)}{span}. {found.note}")
+        return replace(protocol, current=found.current, current_min=found.current_min,
+                       current_max=found.current_max), note
+    return protocol, ""
 
 
 def tightest(limits: Sequence[Limit], kind: LimitKind) -> Limit | None:

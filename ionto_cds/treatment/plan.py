@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ionto_cds.errors import PlanInfeasible
-from ionto_cds.language.model import VARIANT_EFFECT
 from ionto_cds.language.treatment import Drug, Limits, Protocol
 from ionto_cds.treatment.dosing import current_density, dose_for, duration_for, faraday_upper_bound
-from ionto_cds.treatment.limits import Limit, LimitKind, check_limits, limits_for, tightest
+from ionto_cds.treatment.limits import (
+    Limit,
+    LimitKind,
+    apply_variant,
+    check_limits,
+    limits_for,
+    tightest,
+)
 from ionto_cds.units import format_quantity, pretty_quantity, unit
 
 Q = Any
@@ -103,9 +109,10 @@ def build_plan(
     if protocol.current is None or (protocol.duration is None and protocol.target_dose is None):
         raise PlanInfeasible(protocol.id, f"protocol {protocol.id} gives no current or duration")
     adjustments: list[str] = []
-    protocol = _variant(protocol, rule_caps, adjustments)
-    limits = limits_for(protocol, drug, global_limits,
-                        [c for c in rule_caps if c[0] != VARIANT_EFFECT])
+    protocol, note = apply_variant(protocol, rule_caps)
+    if note:
+        adjustments.append(note)
+    limits = limits_for(protocol, drug, global_limits, rule_caps)
     current = _capped_current(protocol, limits, adjustments)
     area, area_source = (electrode_area, "answer") if electrode_area is not None else (
         (protocol.electrode_area, "protocol default") if protocol.electrode_area is not None
@@ -153,24 +160,6 @@ def build_plan(
         rule_precautions=rule_precautions,
         delivered_upper_bound=bound,
     )
-
-
-def _variant(protocol: Protocol, rule_caps: Sequence[tuple[str, Q, str]],
-             adjustments: list[str]) -> Protocol:
-    """The protocol with the starting parameters of the first variant a rule names, if the
-    protocol has that variant (e.g. children: a lower start and range)."""
-    for name, value, rule_id in rule_caps:
-        found = protocol.variant(str(value)) if name == VARIANT_EFFECT else None
-        if found is not None:
-            span = (f"{pretty_quantity(found.current_min)} to {pretty_quantity(found.current_max)}"
-                    if found.current_min is not None and found.current_max is not None else "")
-            adjustments.append(
-                f"{found.name.replace('_', ' ')} parameters (rule {rule_id}): start at "
-                f"{pretty_quantity(found.current)}" + (f", range {span}" if span else "") +
-                f". {found.note}")
-            return replace(protocol, current=found.current, current_min=found.current_min,
-                           current_max=found.current_max)
-    return protocol
 
 
 def _too_little(protocol: Protocol, current: Q, area: Q | None, area_source: str | None,

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import Location
 from ionto_cds.evaluation.frame_text import SEPARATOR
-from ionto_cds.language.facts import FactCatalog, FactDef, FactGroup
+from ionto_cds.language.facts import DerivedCase, FactCatalog, FactDef, FactGroup
 from ionto_cds.language.loader import RuleSource
 from ionto_cds.language.model import (
     ALL_MODALITIES,
+    VARIANT_EFFECT,
     AllOf,
     AnyOf,
     Condition,
@@ -32,7 +33,7 @@ from ionto_cds.language.model import (
     Severity,
 )
 from ionto_cds.language.operators import OPERATORS, ValueShape, fitting
-from ionto_cds.language.treatment import Drug, Limits, Protocol
+from ionto_cds.language.treatment import Drug, Limits, Protocol, Variant
 from ionto_cds.units import Quantity
 
 HERE = Location("conformance")
@@ -53,6 +54,7 @@ BASE_FACTS = (
     _fact("electrode_area", FactType.QUANTITY, unit="cm^2", minimum=0.5, maximum=1000),
     _fact("l1", FactType.LIST, values=DRUGS),
 )
+"""p1 and p2 (in :func:`catalog`) are derived from these."""
 """b3 is asked only when e1 is not 'a', so some answers do not apply."""
 
 NUMBERS = {"n1": (0, 10), "q1": (0.0, 100.0), "electrode_area": (0.5, 1000.0)}
@@ -61,6 +63,17 @@ NUMBERS = {"n1": (0, 10), "q1": (0.0, 100.0), "electrode_area": (0.5, 1000.0)}
 def catalog() -> FactCatalog:
     facts = {f.name: f for f in BASE_FACTS}
     facts["b3"] = _fact("b3", FactType.BOOL, asked_when=Leaf("e1", "ne", "a", "a"))
+    # Derived facts: a list (a path) from an enum and a bool, with an unknown-able first case,
+    # and an enum without 'otherwise' (unknown when no case is true).
+    facts["p1"] = _fact("p1", FactType.LIST, values=DRUGS, derived=(
+        DerivedCase(AllOf((Leaf("e2", "eq", "a", "a"), Leaf("b1", "is", True, "true"))),
+                    frozenset({"d1", "d2"})),
+        DerivedCase(Leaf("e2", "in", frozenset({"a", "b"}), "[a, b]"), frozenset({"d1"})),
+    ), otherwise=frozenset())
+    facts["p2"] = _fact("p2", FactType.ENUM, values=ENUM, derived=(
+        DerivedCase(Leaf("b3", "is", True, "true"), "c"),
+        DerivedCase(Leaf("n1", "ge", 5, "5"), "b"),
+    ))
     return FactCatalog(facts, (FactGroup("g", "G"),))
 
 
@@ -115,6 +128,8 @@ def rules(draw: st.DrawFn, n: int) -> tuple[Rule, ...]:
         effect: dict[str, Any] = {}
         if draw(st.integers(0, 4)) == 0:
             effect = {"max_current": Quantity(float(draw(st.integers(2, 15))), "mA")}
+        if draw(st.integers(0, 5)) == 0:
+            effect[VARIANT_EFFECT] = "young"
         if draw(st.integers(0, 6)) == 0:
             effect["max_dose"] = Quantity(float(draw(st.integers(20, 300))), "mA*min")
         out.append(Rule(
@@ -152,7 +167,13 @@ def protocols(draw: st.DrawFn) -> tuple[Protocol, ...]:
         drug = None if kind == "tap_water" else kind
         by_dose = draw(st.booleans())
         current = float(draw(st.integers(1, 15)))
+        low = float(draw(st.integers(1, 3)))
+        variants = (Variant("young", Quantity(low, "mA"), Quantity(low, "mA"),
+                            Quantity(8.0, "mA"), "start low"),) if draw(st.booleans()) else ()
+        requires = tuple(draw(st.sets(st.sampled_from(["electrode_area", "n1", "e2"]),
+                                      max_size=2)))
         out.append(Protocol(
+            variants=variants, requires=tuple(sorted(requires)),
             modality="tap_water" if drug is None else "drug_assisted", drug=drug,
             current=Quantity(current, "mA"),
             current_min=Quantity(float(draw(st.integers(0, int(current)))), "mA"),
@@ -180,7 +201,7 @@ def rulesets(draw: st.DrawFn) -> RuleSet:
 @st.composite
 def patients(draw: st.DrawFn) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for fact in CATALOG:
+    for fact in CATALOG.asked:
         if draw(st.integers(0, 3)) == 0:
             continue  # unanswered
         if fact.type is FactType.BOOL:
@@ -203,7 +224,7 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
 def canonical_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Canonical values of several patients as the frame evaluator reads them."""
     columns: dict[str, Any] = {}
-    for fact in CATALOG:
+    for fact in CATALOG.asked:
         cells = [row.get(fact.name) for row in rows]
         if fact.type is FactType.BOOL:
             columns[fact.name] = pd.array(cells, dtype="boolean")

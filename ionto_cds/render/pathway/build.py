@@ -15,7 +15,7 @@ from ionto_cds.evaluation.outcomes import Basis, Decision, StepOutcome
 from ionto_cds.evaluation.policy import DECISION_TABLE, WALK_AFTER, Reason
 from ionto_cds.language.facts import FactDef
 from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, Rule, Severity, Truth
-from ionto_cds.language.operators import describe
+from ionto_cds.language.operators import describe, effect_text
 from ionto_cds.language.treatment import Protocol
 from ionto_cds.render.pathway.graph import (
     SEVERITY_HEADINGS,
@@ -109,9 +109,7 @@ def _answers(g: _Graph) -> None:
 
 def _rule_lines(rule: Rule) -> tuple[str, ...]:
     lines = [f"when {describe(rule.when)}"]
-    for name, value in rule.effect.items():
-        shown = pretty_quantity(value) if hasattr(value, "magnitude") else str(value)
-        lines.append(f"caps {name.replace('_', ' ')} at {shown}")
+    lines += [effect_text(name, value) for name, value in rule.effect.items()]
     return tuple(lines)
 
 
@@ -312,7 +310,7 @@ def _dose(g: _Graph) -> None:
 def _dose_overview(rs: RuleSet) -> list[Node]:
     density = tuple(f"{polarity}: max {pretty_quantity(q)}"
                     for polarity, q in rs.limits.max_current_density.items())
-    caps = tuple(f"{r.id}: {name.replace('_', ' ')} {pretty_quantity(v)}"
+    caps = tuple(f"{r.id}: {effect_text(name, v)}"
                  for r in rs.rules for name, v in r.effect.items())
     return [
         Node("dose:plan", "dose", "Session plan", "dose",
