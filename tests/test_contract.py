@@ -50,6 +50,7 @@ PATIENTS = {
                               hdss=None, secondary_hyperhidrosis_suspected=None,
                               electrode_area="8 cm^2"),
                       "eligible", "dexamethasone-musculoskeletal"),
+    "refer": ({"indication": "onychomycosis", "site": "ankle_foot"}, "refer", None),
 }
 
 
@@ -61,6 +62,12 @@ def test_patients_meet_the_contract(tmp_path, name):
     data = _assess_json(path)
     jsonschema.validate(data, SCHEMA)
     assert data["decision"] == decision
+    if decision == "refer":  # said at once: what to do instead, and nothing to ask
+        assert data["referral"]["id"] == "onychomycosis-referral"
+        assert data["referral"]["summary"]
+        assert data["missing"] == []
+    else:
+        assert data["referral"] is None
     if protocol is None:
         assert data["protocol"] is None
         return

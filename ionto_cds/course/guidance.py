@@ -145,8 +145,9 @@ def _adverse(latest: SessionRecord, protocol: Protocol,
     advice = []
     for key in latest.adverse_effects:
         effect = vocabulary.adverse_effects[key]
+        response: str
         if key in own:
-            response, actions = own[key].response, (own[key].action,)
+            response, actions = own[key].response.value, (own[key].action,)
             source = f"protocol {protocol.id}"
         else:
             response, actions = effect.response, (effect.action,)

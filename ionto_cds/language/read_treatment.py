@@ -16,8 +16,12 @@ from ionto_cds.language.treatment import (
     PROTOCOL_MODALITIES,
     RESPONSES,
     Drug,
+    Ion,
     Limits,
+    Polarity,
     Protocol,
+    ProtocolKind,
+    Response,
     Schedule,
     SideEffectAction,
     Variant,
@@ -76,7 +80,8 @@ def read_drugs(
         polarity = e.get("polarity")
         if ion not in ION_POLARITY:
             reader.error(key_line(e, "ion"), f"{what}: ion must be anion or cation, got '{ion}'")
-        elif polarity != ION_POLARITY[ion]:
+            continue
+        if polarity != ION_POLARITY[ion]:
             reader.error(key_line(e, "polarity"), f"{what}: an {ion} is delivered from the "
                          f"{ION_POLARITY[ion]} (like charges repel), not '{polarity}'")
         valence = e.get("valence")
@@ -100,8 +105,8 @@ def read_drugs(
         out[key] = Drug(
             key=key,
             label=reader.text(e, "label", what),
-            ion=str(ion),
-            polarity=str(polarity),
+            ion=Ion(ion),
+            polarity=Ion(ion).polarity,
             valence=valence,
             molar_mass=_q(reader, e, "molar_mass", "g/mol", what),
             solution=reader.text(solution, "name", what) if solution else "",
@@ -218,8 +223,8 @@ def _read_protocol(
         priority = 0
     when = reader.condition(e.get("when"), key_line(e, "when"), catalog.facts, f"{what}: when")
     refs = _refs(reader, e, what, references)
-    base = dict(
-        id=pid, title=reader.text(e, "title", what), modality=modality,
+    base: dict[str, Any] = dict(
+        id=pid, title=reader.text(e, "title", what), modality=ProtocolKind(modality),
         drug=drug if isinstance(drug, str) else None, priority=priority,
         summary=reader.text(e, "summary", what), references=refs, location=reader.at(e.line),
     )
@@ -249,7 +254,9 @@ def _read_protocol(
     polarity = p.get("polarity")
     if polarity not in POLARITIES:
         reader.error(key_line(p, "polarity"), f"{what}: polarity must be one of "
-                     f"{', '.join(POLARITIES)}, got '{polarity}'")
+                     f"{', '.join(POLARITIES)}, got '{polarity}'"
+                     f"{did_you_mean(str(polarity), POLARITIES)}")
+        return None
     elif isinstance(drug, str) and drug in drugs and polarity != drugs[drug].polarity:
         reader.error(key_line(p, "polarity"), f"{what}: {drug} is delivered from the "
                      f"{drugs[drug].polarity} (drugs.yaml), not the {polarity}")
@@ -264,7 +271,7 @@ def _read_protocol(
         ramp=reader.text(p, "ramp", what, required=False),
         duration=duration,
         target_dose=target_dose,
-        polarity=str(polarity),
+        polarity=Polarity(polarity),
         polarity_note=reader.text(p, "polarity_note", what, required=False),
         electrode_area=_q(reader, p, "electrode_area", "cm^2", what),
         solution=reader.text(p, "solution", what),
@@ -366,7 +373,7 @@ def _read_side_effects(reader: Reader, e: LocatedMap, what: str,
         if ok and isinstance(effect, str):
             seen.add(effect)
             label = adverse_effects[effect] if adverse_effects is not None else effect
-            out.append(SideEffectAction(effect, label, str(response), action))
+            out.append(SideEffectAction(effect, label, Response(str(response)), action))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ionto_cds.errors import Location
@@ -11,9 +12,47 @@ from ionto_cds.language.model import Condition
 
 Q = Any  # a pint Quantity (pint's generic type does not help mypy here)
 
-POLARITIES = ("anode", "cathode", "alternating")
-ION_POLARITY = {"anion": "cathode", "cation": "anode"}
-PROTOCOL_MODALITIES = ("tap_water", "drug_assisted", "referral")
+class Polarity(StrEnum):
+    """The active (drug) electrode, or alternating polarity (tap water)."""
+
+    ANODE = "anode"
+    CATHODE = "cathode"
+    ALTERNATING = "alternating"
+
+
+class Ion(StrEnum):
+    """The charge of a drug's ion; like charges repel, so it sets the active electrode."""
+
+    ANION = "anion"
+    CATION = "cation"
+
+    @property
+    def polarity(self) -> Polarity:
+        """The electrode an ion of this charge is delivered from."""
+        return Polarity.CATHODE if self is Ion.ANION else Polarity.ANODE
+
+
+class ProtocolKind(StrEnum):
+    """What an entry of protocols.yaml is: a tap-water or drug treatment, or a referral."""
+
+    TAP_WATER = "tap_water"
+    DRUG_ASSISTED = "drug_assisted"
+    REFERRAL = "referral"
+
+
+class Response(StrEnum):
+    """The least to do about an adverse effect, most severe first."""
+
+    STOP = "stop"
+    PAUSE = "pause"
+    LOWER_CURRENT = "lower_current"
+    REDUCE_FREQUENCY = "reduce_frequency"
+    EXPECTED = "expected"
+
+
+POLARITIES = tuple(p.value for p in Polarity)
+ION_POLARITY = {ion.value: ion.polarity.value for ion in Ion}
+PROTOCOL_MODALITIES = tuple(k.value for k in ProtocolKind)
 
 
 @dataclass(frozen=True)
@@ -22,8 +61,8 @@ class Drug:
 
     key: str
     label: str
-    ion: str
-    polarity: str
+    ion: Ion
+    polarity: Polarity
     valence: int | None
     molar_mass: Q | None
     solution: str
@@ -51,7 +90,7 @@ class Limits:
         return cls({}, "", ())
 
 
-RESPONSES = ("stop", "pause", "lower_current", "reduce_frequency", "expected")
+RESPONSES = tuple(r.value for r in Response)
 """Response classes to an adverse effect, most severe first (headlines in course/course.yaml)."""
 
 
@@ -65,7 +104,7 @@ class SideEffectAction:
 
     effect: str
     label: str
-    response: str
+    response: Response
     action: str
 
 
@@ -118,7 +157,7 @@ class Protocol:
 
     id: str
     title: str
-    modality: str
+    modality: ProtocolKind
     drug: str | None
     priority: int
     when: Condition
@@ -129,7 +168,7 @@ class Protocol:
     ramp: str = ""
     duration: Q | None = None
     target_dose: Q | None = None
-    polarity: str | None = None
+    polarity: Polarity | None = None
     polarity_note: str = ""
     electrode_area: Q | None = None
     solution: str = ""
@@ -156,11 +195,11 @@ class Protocol:
     @property
     def is_referral(self) -> bool:
         """True when this entry is a referral, not a treatment."""
-        return self.modality == "referral"
+        return self.modality is ProtocolKind.REFERRAL
 
     def targets(self) -> frozenset[str]:
         """The applies_to keys whose rules steer this protocol: its modality and its drug."""
-        keys = {self.modality}
+        keys = {self.modality.value}
         if self.drug:
             keys.add(self.drug)
         return frozenset(keys)

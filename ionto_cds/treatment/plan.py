@@ -61,9 +61,9 @@ class Plan:
         return {
             "id": p.id,
             "title": p.title,
-            "modality": p.modality,
+            "modality": p.modality.value,
             "drug": p.drug,
-            "polarity": p.polarity,
+            "polarity": p.polarity.value if p.polarity is not None else None,
             "polarity_note": p.polarity_note or None,
             "current": fmt(self.current),
             "current_range": self.current_range(),
@@ -86,7 +86,7 @@ class Plan:
             "precautions": [*self.rule_precautions, *p.precautions],
             "aftercare": list(p.aftercare),
             "monitoring": list(p.monitoring),
-            "side_effects": [{"effect": s.label, "response": s.response, "action": s.action}
+            "side_effects": [{"effect": s.label, "response": s.response.value, "action": s.action}
                              for s in p.side_effects],
             "expected_efficacy": p.expected_efficacy or None,
             "drug_delivered_upper_bound": fmt(self.delivered_upper_bound)

@@ -33,7 +33,15 @@ from ionto_cds.language.model import (
     Severity,
 )
 from ionto_cds.language.operators import OPERATORS, ValueShape, fitting
-from ionto_cds.language.treatment import Drug, Limits, Protocol, Variant
+from ionto_cds.language.treatment import (
+    Drug,
+    Ion,
+    Limits,
+    Polarity,
+    Protocol,
+    ProtocolKind,
+    Variant,
+)
 from ionto_cds.units import Quantity
 
 HERE = Location("conformance")
@@ -142,7 +150,7 @@ def rules(draw: st.DrawFn, n: int) -> tuple[Rule, ...]:
 
 def drugs() -> dict[str, Drug]:
     def drug(key: str, polarity: str, ion: str) -> Drug:
-        return Drug(key=key, label=key, ion=ion, polarity=polarity, valence=1,
+        return Drug(key=key, label=key, ion=Ion(ion), polarity=Polarity(polarity), valence=1,
                     molar_mass=Quantity(300.0, "g/mol"), solution="s", concentration="",
                     indications=(), dose_min=Quantity(20.0, "mA*min"),
                     dose_max=Quantity(80.0, "mA*min"), max_current=Quantity(4.0, "mA"),
@@ -162,7 +170,7 @@ def protocols(draw: st.DrawFn) -> tuple[Protocol, ...]:
         common = dict(id=f"p{i}", title=f"protocol {i}", priority=priority,
                       when=draw(conditions(2)), summary="s", references=("ref",))
         if kind == "referral":
-            out.append(Protocol(modality="referral", drug=None, **common))
+            out.append(Protocol(modality=ProtocolKind.REFERRAL, drug=None, **common))
             continue
         drug = None if kind == "tap_water" else kind
         by_dose = draw(st.booleans())
@@ -174,13 +182,14 @@ def protocols(draw: st.DrawFn) -> tuple[Protocol, ...]:
                                       max_size=2)))
         out.append(Protocol(
             variants=variants, requires=tuple(sorted(requires)),
-            modality="tap_water" if drug is None else "drug_assisted", drug=drug,
+            modality=ProtocolKind.TAP_WATER if drug is None else ProtocolKind.DRUG_ASSISTED,
+            drug=drug,
             current=Quantity(current, "mA"),
             current_min=Quantity(float(draw(st.integers(0, int(current)))), "mA"),
             current_max=Quantity(20.0, "mA"),
             duration=None if by_dose else Quantity(float(draw(st.integers(5, 30))), "min"),
             target_dose=Quantity(40.0, "mA*min") if by_dose else None,
-            polarity=("alternating" if drug is None else drugs()[drug].polarity),
+            polarity=(Polarity.ALTERNATING if drug is None else drugs()[drug].polarity),
             solution="water", max_dose=Quantity(float(draw(st.integers(100, 600))), "mA*min"),
             **common))
     order = {p.id: k for k, p in enumerate(out)}

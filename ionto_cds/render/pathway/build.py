@@ -20,6 +20,7 @@ from ionto_cds.language.treatment import Protocol
 from ionto_cds.render.pathway.graph import (
     SEVERITY_HEADINGS,
     TRUTH_STATUS,
+    BoxKind,
     Edge,
     Group,
     Node,
@@ -98,7 +99,7 @@ def _answers(g: _Graph) -> None:
             if len(facts) > len(answered):
                 lines += (f"({len(facts) - len(answered)} unanswered)",)
             status = Status.TAKEN
-        node = Node(f"facts:{group.id}", "facts", group.label, "answers", lines, status)
+        node = Node(f"facts:{group.id}", BoxKind.FACTS, group.label, "answers", lines, status)
         g.nodes.append(node)
         ids.append(node.id)
     g.groups.append(Group("answers", "Answers" if g.a is not None else "Questions by section",
@@ -119,7 +120,7 @@ def _screen(g: _Graph) -> None:
         env = a.factset.env if a is not None else {}
         missing = [n for n in rs.required if env.get(n, UNKNOWN) is UNKNOWN]
         status = Status.NEUTRAL if a is None else (Status.TRUE if missing else Status.FALSE)
-        g.nodes.append(Node("required", "required", "A required answer is missing",
+        g.nodes.append(Node("required", BoxKind.REQUIRED, "A required answer is missing",
                             "screen:required", tuple(f"{n} unanswered" for n in rs.required),
                             status))
         g.groups.append(Group("screen:required", "Required answers", "screen", ("required",),
@@ -131,7 +132,7 @@ def _screen(g: _Graph) -> None:
         gid = f"screen:{severity.value}"
         for rule in rules:
             status = Status.NEUTRAL if a is None else TRUTH_STATUS[a.rule_truth(rule.id)]
-            g.nodes.append(Node(f"rule:{rule.id}", "rule", rule.title, gid, _rule_lines(rule),
+            g.nodes.append(Node(f"rule:{rule.id}", BoxKind.RULE, rule.title, gid, _rule_lines(rule),
                                 status, rule_id=rule.id))
         g.groups.append(Group(gid, f"{SEVERITY_HEADINGS[severity]} ({len(rules)})", "screen",
                               tuple(f"rule:{r.id}" for r in rules), parent="screen",
@@ -155,7 +156,7 @@ def _decisions(g: _Graph) -> None:
             elif decision is screen:
                 note = "after the screen; revised by protocol choice"
         lines = ("a treatment plan follows",) if decision.allows_treatment else ()
-        node = Node(f"decision:{decision.value}", "decision", decision.words, "decision",
+        node = Node(f"decision:{decision.value}", BoxKind.DECISION, decision.words, "decision",
                     lines, status, note)
         g.nodes.append(node)
         ids.append(node.id)
@@ -203,24 +204,33 @@ def _decided(a: Assessment, decision: Decision, reason: Reason, nodes: list[Node
         return True
     groups = {f"screen:{s.value}" for s in severities}
     return any(n.status in (Status.TRUE, Status.UNKNOWN) for n in nodes
-               if n.kind == "rule" and n.group in groups)
+               if n.kind is BoxKind.RULE and n.group in groups)
 
 
 # --- 4 protocols ---------------------------------------------------------------------------
 
-def _protocol_status(step: ProtocolStep | None, when: Truth) -> tuple[Status, str]:
+def _protocol_status(step: ProtocolStep | None, when: Truth, decision: Decision
+                     ) -> tuple[Status, str]:
     """A protocol node's status and note, from the engine's record of the walk."""
     if step is None or step.outcome is StepOutcome.NOT_REACHED:
         return Status.NOT_REACHED, ""
     outcome = step.outcome
-    if outcome in (StepOutcome.CHOSEN, StepOutcome.REFERRAL):
-        return Status.TAKEN, "chosen"
+    if outcome is StepOutcome.CHOSEN:
+        if decision.allows_treatment:
+            return Status.TAKEN, "chosen"
+        return Status.UNKNOWN, "would be chosen: the screening questions come first"
+    if outcome is StepOutcome.REFERRAL:
+        return Status.TAKEN, "refer"
     if outcome is StepOutcome.EXCLUDED_BY_RULE:
         return Status.FALSE, "excluded by rule " + ", ".join(step.rules)
     if outcome is StepOutcome.EXCLUDED_BY_LIMIT:
         return Status.FALSE, f"excluded: {step.reason}"
+    if outcome is StepOutcome.ELECTRODE_TOO_SMALL:
+        return Status.UNKNOWN, f"electrode too small: {step.reason}"
     if outcome is StepOutcome.PENDING:
-        return Status.UNKNOWN, "drug questions first"
+        return Status.UNKNOWN, "its questions first"
+    if outcome is StepOutcome.OPEN_REFERRAL:
+        return Status.UNKNOWN, "may refer: its questions first"
     note = "does not match" if when is Truth.FALSE else (
         "undecided: skipped for now" if when is Truth.UNKNOWN else "")
     return TRUTH_STATUS[when], note
@@ -235,8 +245,8 @@ def _protocol(g: _Graph, protocol: Protocol, step: ProtocolStep | None) -> str:
     status, note, when = Status.NEUTRAL, "", Truth.FALSE
     if g.a is not None:
         when = g.rs.protocol_truth(protocol, g.a.factset.env)
-        status, note = _protocol_status(step, when)
-    g.nodes.append(Node(pid, "protocol", protocol.title, gid, lines, status, note,
+        status, note = _protocol_status(step, when, g.a.decision)
+    g.nodes.append(Node(pid, BoxKind.PROTOCOL, protocol.title, gid, lines, status, note,
                         protocol_id=protocol.id))
     reached = step is not None and step.outcome is not StepOutcome.NOT_REACHED
     ids = [pid]
@@ -247,7 +257,7 @@ def _protocol(g: _Graph, protocol: Protocol, step: ProtocolStep | None) -> str:
                         if reached and when is Truth.TRUE else Status.NOT_REACHED)
         sid = f"steer:{protocol.id}:{rule.id}"
         ids.append(sid)
-        g.nodes.append(Node(sid, "steering", rule.title, gid,
+        g.nodes.append(Node(sid, BoxKind.STEERING, rule.title, gid,
                             (rule.severity.value, *_rule_lines(rule)), s_status,
                             rule_id=rule.id, protocol_id=protocol.id))
     g.groups.append(Group(gid, protocol.id, "protocols", tuple(ids), parent="protocols"))
@@ -275,6 +285,9 @@ def _protocols(g: _Graph) -> None:
 
 # --- 5 dose and limits ------------------------------------------------------------------------
 
+WALK_DECISIONS = (Decision.ELIGIBLE_WITH_PRECAUTIONS, Decision.ELIGIBLE)
+"""Final decisions that come after a protocol walk without a referral (a plan, or why not)."""
+
 def _chosen_id(a: Assessment) -> str | None:
     if a.protocol is not None:
         return a.protocol.protocol.id
@@ -283,12 +296,11 @@ def _chosen_id(a: Assessment) -> str | None:
 
 def _dose(g: _Graph) -> None:
     a, rs = g.a, g.rs
-    screen = screen_decision(a) if a is not None else None
-    allows = screen is not None and screen in WALK_AFTER
+    walked = a is not None and a.decision in (Decision.REFER, *WALK_DECISIONS)
     if a is None:
         g.nodes += _dose_overview(rs)
     elif a.protocol is None:
-        g.nodes += _no_plan_nodes(a, allows)
+        g.nodes += _no_plan_nodes(a, walked)
     else:
         g.nodes += _plan_nodes(a)
     g.groups.append(Group("dose", "Dose and limits", "dose",
@@ -300,11 +312,10 @@ def _dose(g: _Graph) -> None:
                             "refer" if protocol.is_referral else "plan",
                             g.taken(protocol.id == chosen)))
     if rs.protocols:
-        final = a.decision if a is not None else None
         g.edges.append(Edge(f"protocol-group:{rs.protocols[-1].id}", "dose:no-plan",
                             "none suitable",
-                            g.taken(allows and chosen is None
-                                    and final is not Decision.NEEDS_INFORMATION)))
+                            g.taken(a is not None and a.decision.allows_treatment
+                                    and chosen is None)))
 
 
 def _dose_overview(rs: RuleSet) -> list[Node]:
@@ -313,27 +324,27 @@ def _dose_overview(rs: RuleSet) -> list[Node]:
     caps = tuple(f"{r.id}: {effect_text(name, v)}"
                  for r in rs.rules for name, v in r.effect.items())
     return [
-        Node("dose:plan", "dose", "Session plan", "dose",
+        Node("dose:plan", BoxKind.DOSE, "Session plan", "dose",
              ("current \u00d7 duration = dose", "lowered to the tightest limit")),
-        Node("dose:limits", "dose", "Limits", "dose",
+        Node("dose:limits", BoxKind.DOSE, "Limits", "dose",
              ("protocol and drug maxima", "current density by polarity:", *density,
               *(("rule caps:", *caps) if caps else ()))),
-        Node("dose:no-plan", "dose", NO_PLAN, "dose"),
+        Node("dose:no-plan", BoxKind.DOSE, NO_PLAN, "dose"),
     ]
 
 
-def _no_plan_nodes(a: Assessment, allows: bool) -> list[Node]:
+def _no_plan_nodes(a: Assessment, walked: bool) -> list[Node]:
+    """No plan: after a referral, or a walk that left none, the box says why."""
     reason: tuple[str, ...] = ()
     if a.referral is not None:
-        reason = (f"referral: {a.referral.title}",)
+        reason = (f"refer: {a.referral.title}",)
     elif a.no_plan_reason:
         reason = (a.no_plan_reason,)
-    reached = allows and a.decision is not Decision.NEEDS_INFORMATION
     return [
-        Node("dose:plan", "dose", "Session plan", "dose", (), Status.NOT_REACHED),
-        Node("dose:limits", "dose", "Limits", "dose", (), Status.NOT_REACHED),
-        Node("dose:no-plan", "dose", NO_PLAN, "dose", reason if allows else (),
-             Status.TAKEN if reached else Status.NOT_REACHED),
+        Node("dose:plan", BoxKind.DOSE, "Session plan", "dose", (), Status.NOT_REACHED),
+        Node("dose:limits", BoxKind.DOSE, "Limits", "dose", (), Status.NOT_REACHED),
+        Node("dose:no-plan", BoxKind.DOSE, NO_PLAN, "dose", reason if walked else (),
+             Status.TAKEN if walked else Status.NOT_REACHED),
     ]
 
 
@@ -350,8 +361,9 @@ def _plan_nodes(a: Assessment) -> list[Node]:
                    for lim in d["limits"]]
     limit_lines += [f"adjusted: {adj}" for adj in d["adjustments"]]
     return [
-        Node("dose:plan", "dose", f"Session plan: {d['title']}", "dose", tuple(lines),
+        Node("dose:plan", BoxKind.DOSE, f"Session plan: {d['title']}", "dose", tuple(lines),
              Status.TAKEN),
-        Node("dose:limits", "dose", "Limits applied", "dose", tuple(limit_lines), Status.TAKEN),
-        Node("dose:no-plan", "dose", NO_PLAN, "dose", (), Status.NOT_REACHED),
+        Node("dose:limits", BoxKind.DOSE, "Limits applied", "dose", tuple(limit_lines),
+             Status.TAKEN),
+        Node("dose:no-plan", BoxKind.DOSE, NO_PLAN, "dose", (), Status.NOT_REACHED),
     ]

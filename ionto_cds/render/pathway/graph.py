@@ -69,12 +69,24 @@ STAGES = (
 )
 
 
+class BoxKind(StrEnum):
+    """What a box of the pathway shows."""
+
+    FACTS = "facts"
+    REQUIRED = "required"
+    RULE = "rule"
+    DECISION = "decision"
+    PROTOCOL = "protocol"
+    STEERING = "steering"
+    DOSE = "dose"
+
+
 @dataclass(frozen=True)
 class Node:
     """One box of the pathway: a fact group, a rule, a decision, a protocol, a plan."""
 
     id: str
-    kind: str  # facts | required | rule | decision | protocol | steering | dose
+    kind: BoxKind
     title: str
     group: str
     lines: tuple[str, ...] = ()

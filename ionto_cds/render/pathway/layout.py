@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from ionto_cds.render.pathway.graph import STAGES, Group, Node, Pathway
+from ionto_cds.render.pathway.graph import STAGES, BoxKind, Group, Node, Pathway
 
 FONT = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
 MARGIN = 20
@@ -135,8 +135,8 @@ class Layout:
 
         for node_id in group.nodes:
             node = self.p.node(node_id)
-            if node.kind in ("rule", "steering") and cols == 2:
-                indent = INDENT if node.kind == "steering" else 0.0
+            if node.kind in (BoxKind.RULE, BoxKind.STEERING) and cols == 2:
+                indent = INDENT if node.kind is BoxKind.STEERING else 0.0
                 cell = (width - indent - NODE_GAP) / 2
                 pending.append((node_id, x + indent + len(pending) * (cell + NODE_GAP), cell))
                 if len(pending) == 2:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ionto_cds.engine.assessment import Assessment
-from ionto_cds.render.pathway.graph import STAGES, Node, Pathway, Status
+from ionto_cds.render.pathway.graph import STAGES, BoxKind, Node, Pathway, Status
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def evaluation_steps(pathway: Pathway, assessment: Assessment) -> tuple[Step, ..
     stage_titles = dict(STAGES)
     steps: list[Step] = []
     for node in pathway.nodes:
-        if node.status in (Status.NOT_REACHED, Status.NEUTRAL) or node.kind == "facts":
+        if node.status in (Status.NOT_REACHED, Status.NEUTRAL) or node.kind is BoxKind.FACTS:
             continue
         stage = next(g.stage for g in pathway.groups if node.id in g.nodes)
         reads: Mapping[str, Any] | None = None
@@ -46,16 +46,16 @@ def evaluation_steps(pathway: Pathway, assessment: Assessment) -> tuple[Step, ..
             protocol = next(p for p in rs.protocols if p.id == node.protocol_id)
             reads = assessment.protocol_trace(protocol)
             why = node.note or protocol.summary
-        elif node.kind == "required":
+        elif node.kind is BoxKind.REQUIRED:
             why = "The assessment cannot be made without these answers."
-        elif node.kind == "decision":
+        elif node.kind is BoxKind.DECISION:
             why = (f"{node.note}." if node.note else "") + (
                 f" Missing: {', '.join(assessment.missing)}." if assessment.missing and
                 node.note == "outcome" else "")
-        elif node.kind == "dose":
+        elif node.kind is BoxKind.DOSE:
             why = "; ".join(node.lines)
         result = node.status.marker
-        if node.note and node.kind in ("protocol", "decision"):
+        if node.note and node.kind in (BoxKind.PROTOCOL, BoxKind.DECISION):
             result += f" ({node.note})"
         steps.append(Step(node, stage_titles[stage], result, why.strip(), reads))
     return tuple(steps)

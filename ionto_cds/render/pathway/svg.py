@@ -88,7 +88,7 @@ def _text(x: float, y: float, text: str, size: float, colour: str, weight: str =
 
 def _draw_node(node: Node, box: Box, text: NodeText, prefix: str) -> list[str]:
     style = STYLES[node.status]
-    out = [f'<g class="node node-{node.kind} status-{node.status.value}" '
+    out = [f'<g class="node node-{node.kind.value} status-{node.status.value}" '
            f'data-id="{escape(node.id)}">', f"<title>{escape(node.title)}</title>"]
     out += _rect(box, style, prefix)
     x = box.x + PAD
