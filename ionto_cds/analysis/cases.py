@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ionto_cds.analysis.expectations import PlanExpectation, read_plan_expectation
 from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet
@@ -18,7 +19,8 @@ from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line, load_
 from ionto_cds.suggestions import did_you_mean
 
 _CASE_KEYS = ("id", "title", "teaching_point", "answers", "expect")
-_EXPECT_KEYS = ("decision", "findings", "not_findings", "missing", "protocol")
+_EXPECT_KEYS = ("decision", "findings", "not_findings", "missing", "protocol", "referral",
+                "plan")
 _NO_VALUE = object()
 
 
@@ -35,6 +37,8 @@ class Case:
     not_findings: tuple[str, ...] = ()
     missing: tuple[str, ...] | None = None
     protocol: Any = _NO_VALUE  # a protocol id, None for "no plan", or _NO_VALUE (not checked)
+    referral: Any = _NO_VALUE  # a referral id, None for "no referral", or _NO_VALUE
+    plan: PlanExpectation | None = None
     location: Location = field(default_factory=lambda: Location("cases"))
 
     @property
@@ -107,6 +111,7 @@ def _read_case(reader: Reader, item: Any, line: int | None) -> Case | None:
                      f"{what}: unknown decision '{given}'{did_you_mean(given, names)}")
         return None
     missing = reader.text_list(expect, "missing", what) if "missing" in expect else None
+    plan = read_plan_expectation(reader, expect, what) if "plan" in expect else None
     return Case(
         id=str(e.get("id")),
         title=reader.text(e, "title", what),
@@ -117,6 +122,8 @@ def _read_case(reader: Reader, item: Any, line: int | None) -> Case | None:
         not_findings=reader.text_list(expect, "not_findings", what),
         missing=missing,
         protocol=expect.get("protocol", _NO_VALUE),
+        referral=expect.get("referral", _NO_VALUE),
+        plan=plan,
         location=reader.at(e.line),
     )
 
@@ -146,6 +153,15 @@ def run_case(case: Case, ruleset: RuleSet) -> CaseResult:
             result.referral.id if result.referral else None)
         if got != case.protocol:
             problems.append(f"protocol {got}, expected {case.protocol}")
+    if case.referral is not _NO_VALUE:
+        got = result.referral.id if result.referral is not None else None
+        if got != case.referral:
+            problems.append(f"referral {got}, expected {case.referral}")
+    if case.plan is not None:
+        if result.protocol is None:
+            problems.append("no plan, but the vignette pins its numbers")
+        else:
+            problems += case.plan.problems(result.protocol)
     return CaseResult(case, tuple(problems), result)
 
 

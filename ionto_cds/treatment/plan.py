@@ -42,13 +42,18 @@ class Plan:
     delivered_upper_bound: Q | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def range_top(self) -> Q | None:
+        """The top of the protocol's current range, lowered to the tightest current limit."""
+        cap = tightest(self.limits, LimitKind.MAX_CURRENT)
+        top = self.protocol.current_max
+        if cap is not None and (top is None or cap.value < top):
+            top = cap.value
+        return top
+
     def current_range(self) -> dict[str, str | None]:
         """The protocol's current range, its top lowered to the tightest current limit."""
         p = self.protocol
-        cap = tightest(self.limits, LimitKind.MAX_CURRENT)
-        top = p.current_max
-        if cap is not None and (top is None or cap.value < top):
-            top = cap.value
+        top = self.range_top()
         return {
             "min": format_quantity(p.current_min) if p.current_min is not None else None,
             "max": format_quantity(top) if top is not None else None,
