@@ -18,7 +18,8 @@ from ionto_cds.language.reader import Reader
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line, load_yaml_file
 from ionto_cds.suggestions import did_you_mean
 
-_CASE_KEYS = ("id", "title", "teaching_point", "answers", "expect")
+_CASE_KEYS = ("id", "title", "teaching_point", "profile", "answers", "expect")
+_REQUIRED_CASE_KEYS = ("id", "title", "teaching_point", "answers", "expect")
 _EXPECT_KEYS = ("decision", "findings", "not_findings", "missing", "protocol", "referral",
                 "plan")
 _NO_VALUE = object()
@@ -62,9 +63,14 @@ class CaseResult:
 
 
 def read_cases(directory: Path) -> tuple[list[Case], list[RuleError]]:
-    """Every vignette under ``directory`` (*.yaml), and the mistakes in writing them."""
+    """Every vignette under ``directory`` (*.yaml), and the mistakes in writing them.
+
+    A file may also define ``profiles``: named answer sets (a screened adult, a glycopyrronium
+    candidate) that a case, or another profile, starts from with ``profile: name``; the case's
+    own answers are laid over it, and ``null`` leaves a profile's answer unanswered.
+    """
     errors: list[RuleError] = []
-    cases: list[Case] = []
+    documents: list[tuple[Reader, LocatedMap]] = []
     for path in sorted(directory.glob("*.yaml")):
         try:
             doc = load_yaml_file(path)
@@ -72,12 +78,17 @@ def read_cases(directory: Path) -> tuple[list[Case], list[RuleError]]:
             errors.append(exc)
             continue
         reader = Reader(str(path), errors)
-        top = reader.mapping(doc, 1, path.name, ("cases",), ("cases",))
-        if top is None:
+        top = reader.mapping(doc, 1, path.name, ("cases", "profiles"))
+        if top is not None:
+            documents.append((reader, top))
+    profiles = _read_profiles(documents)
+    cases: list[Case] = []
+    for reader, top in documents:
+        if "cases" not in top:
             continue
         items = reader.sequence(top.get("cases"), key_line(top, "cases"), "'cases'")
         for i, item in enumerate(items or []):
-            case = _read_case(reader, item, item_line(items, i))
+            case = _read_case(reader, item, item_line(items, i), profiles)
             if case is not None:
                 cases.append(case)
     seen: dict[str, Location] = {}
@@ -89,16 +100,69 @@ def read_cases(directory: Path) -> tuple[list[Case], list[RuleError]]:
     return cases, errors
 
 
-def _read_case(reader: Reader, item: Any, line: int | None) -> Case | None:
-    e = reader.mapping(item, line, "a case", _CASE_KEYS, _CASE_KEYS)
+_Profiles = dict[str, tuple[Reader, LocatedMap]]
+
+
+def _read_profiles(documents: list[tuple[Reader, LocatedMap]]) -> _Profiles:
+    """Every named profile of every file (a name used twice is an error)."""
+    found: _Profiles = {}
+    for reader, top in documents:
+        raw = top.get("profiles")
+        if raw is None:
+            continue
+        if not isinstance(raw, LocatedMap):
+            reader.error(key_line(top, "profiles"), "'profiles' must be a mapping of name: "
+                         "{profile: base (optional), answers: {...}}")
+            continue
+        for name, entry in raw.items():
+            e = reader.mapping(entry, key_line(raw, name), f"profile '{name}'",
+                               ("profile", "answers"), ("answers",))
+            if e is None:
+                continue
+            if name in found:
+                reader.error(key_line(raw, name), f"profile '{name}' is defined twice")
+                continue
+            found[str(name)] = (reader, e)
+    return found
+
+
+def _answers(reader: Reader, e: LocatedMap, what: str, profiles: _Profiles,
+             seen: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """A case's or profile's answers, laid over the profile it names (if any)."""
+    answers = e.get("answers")
+    if not isinstance(answers, LocatedMap):
+        reader.error(key_line(e, "answers"), f"{what}: answers must be a mapping of fact: answer")
+        return None
+    base: dict[str, Any] = {}
+    name = e.get("profile")
+    if name is not None:
+        if name not in profiles:
+            reader.error(key_line(e, "profile"), f"{what}: unknown profile '{name}'"
+                         f"{did_you_mean(str(name), profiles)}")
+            return None
+        if name in seen:
+            reader.error(key_line(e, "profile"), f"{what}: profiles form a loop "
+                         f"({' -> '.join((*seen, str(name)))})")
+            return None
+        inner_reader, inner = profiles[str(name)]
+        found = _answers(inner_reader, inner, f"profile '{name}'", profiles, (*seen, str(name)))
+        if found is None:
+            return None
+        base = found
+    merged = {**base, **answers}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def _read_case(reader: Reader, item: Any, line: int | None, profiles: _Profiles
+               ) -> Case | None:
+    e = reader.mapping(item, line, "a case", _CASE_KEYS, _REQUIRED_CASE_KEYS)
     if e is None:
         return None
     what = f"case '{e.get('id')}'"
     expect = reader.mapping(e.get("expect"), key_line(e, "expect"), f"{what}: expect",
                             _EXPECT_KEYS, ("decision",))
-    answers = e.get("answers")
-    if not isinstance(answers, LocatedMap):
-        reader.error(key_line(e, "answers"), f"{what}: answers must be a mapping of fact: answer")
+    answers = _answers(reader, e, what, profiles)
+    if answers is None:
         return None
     if expect is None:
         return None
@@ -116,7 +180,7 @@ def _read_case(reader: Reader, item: Any, line: int | None) -> Case | None:
         id=str(e.get("id")),
         title=reader.text(e, "title", what),
         teaching_point=reader.text(e, "teaching_point", what),
-        answers=dict(answers),
+        answers=answers,
         decision=decision,
         findings=reader.text_list(expect, "findings", what),
         not_findings=reader.text_list(expect, "not_findings", what),

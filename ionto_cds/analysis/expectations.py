@@ -3,7 +3,8 @@
 A vignette's ``expect.plan`` pins the session (current, duration, dose, current density, the
 smallest electrode for that current), the current range, the tightest limit of each kind, the
 schedule and the Faraday upper bound of drug delivered. Quantities are compared in their
-dimension (``"1200 s"`` equals ``"20 min"``), to a relative 1e-6.
+dimension (``"1200 s"`` equals ``"20 min"``): a whole number exactly, a decimal to the places
+written (``"23.78 mg"`` holds for 23.775 to 23.785 mg).
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ RANGE_KEYS = ("min", "max")
 LIMIT_UNITS = {"max_current": "mA", "max_dose": "mA*min", "max_current_density": "mA/cm^2"}
 SCHEDULE_KEYS = ("sessions_per_week", "sessions", "after_sessions", "min_interval")
 PLAN_KEYS = (*QUANTITIES, "current_range", "limits", "schedule")
-_RELATIVE = 1e-6
+_RELATIVE = 1e-9
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A pinned quantity and how closely it is written (half a unit of its last decimal)."""
+
+    quantity: Any
+    resolution: float
 
 
 @dataclass(frozen=True)
@@ -130,26 +139,34 @@ def _quantity(reader: Reader, value: Any, line: int | None, unit: str, what: str
         reader.error(line, f"{what}: write the value with its unit, e.g. '{value} {unit}'")
         return None
     try:
-        return parse_quantity(value, unit)
+        quantity = parse_quantity(value, unit)
     except UnitError as exc:
         reader.error(line, f"{what}: {exc.message}")
         return None
+    number = value.strip().split()[0] if value.strip() else ""
+    places = len(number.split(".", 1)[1]) if "." in number else None
+    return Pinned(quantity, 0.5 * 10.0 ** -places if places is not None else 0.0)
 
 
 def _same(want: Any, have: Any) -> bool:
     if want is None or have is None:
         return want is None and have is None
-    if isinstance(want, Quantity):
-        if not isinstance(have, Quantity) or have.dimensionality != want.dimensionality:
+    if isinstance(want, Pinned):
+        if not isinstance(have, Quantity) or have.dimensionality != want.quantity.dimensionality:
             return False
-        a, b = float(want.to_base_units().magnitude), float(have.to_base_units().magnitude)
-        return math.isclose(a, b, rel_tol=_RELATIVE, abs_tol=1e-12)
+        written = float(want.quantity.magnitude)
+        actual = float(have.to(want.quantity.units).magnitude)
+        if want.resolution:
+            return abs(actual - written) <= want.resolution * (1 + 1e-9)
+        return math.isclose(actual, written, rel_tol=_RELATIVE, abs_tol=1e-12)
     return bool(want == have)
 
 
 def _shown(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, Pinned):
+        return pretty_quantity(value.quantity)
     if isinstance(value, Quantity):
         return pretty_quantity(value)
     return str(value)

@@ -18,22 +18,45 @@ from ionto_cds.evaluation.program import compile_program
 from ionto_cds.evaluation.scalar import ScalarProgram, compile_condition
 from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.loader import RuleSource
-from ionto_cds.language.model import AllOf, AnyOf, Condition, FactType, Leaf, Not, Truth, leaves
+from ionto_cds.language.model import (
+    UNKNOWN,
+    AllOf,
+    AnyOf,
+    Condition,
+    FactType,
+    Leaf,
+    Not,
+    Truth,
+    leaves,
+)
 from ionto_cds.language.operators import OPERATORS, ValueShape
 
 _MAX_COMBINATIONS = 50_000
 
 
 def _candidates(catalog: FactCatalog, fact: str, used: list[Leaf]) -> list[Any]:
+    """Representative answers for a fact: every value class its leaves can tell apart, and
+    'unanswered' where a leaf asks whether it is answered."""
+    unanswered = [UNKNOWN] if any(OPERATORS[leaf.op].reads_presence for leaf in used) else []
+    return _answered_candidates(catalog, fact, used) + unanswered
+
+
+def _answered_candidates(catalog: FactCatalog, fact: str, used: list[Leaf]) -> list[Any]:
     f = catalog[fact]
     if f.type is FactType.BOOL:
         return [True, False]
     if f.type is FactType.ENUM:
         return list(f.values)
     if f.type is FactType.LIST:
-        mentioned = sorted({leaf.value for leaf in used if leaf.op == "contains"})
-        return [frozenset(c) for n in range(len(mentioned) + 1)
-                for c in itertools.combinations(mentioned, n)]
+        mentioned: set[str] = set()
+        for leaf in used:
+            if leaf.op == "contains":
+                mentioned.add(leaf.value)
+            elif OPERATORS[leaf.op].shape is ValueShape.SET:
+                mentioned.update(leaf.value)
+        words = sorted(mentioned)
+        return [frozenset(c) for n in range(len(words) + 1)
+                for c in itertools.combinations(words, n)]
     points: set[float] = set()
     step = 1.0 if f.type is FactType.INT else 1e-6
     for leaf in used:
@@ -53,26 +76,45 @@ def _candidates(catalog: FactCatalog, fact: str, used: list[Leaf]) -> list[Any]:
 
 
 def _domain(catalog: FactCatalog, conditions: list[Condition]) -> list[str]:
+    """The answered facts the conditions depend on: the facts they read, those that decide
+    whether each is asked, and in place of a derived fact the facts it is worked out from."""
     facts: dict[str, None] = {}
-    for condition in conditions:
+    todo = [leaf.fact for condition in conditions for leaf in leaves(condition)]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        fact = catalog[name]
+        if fact.is_derived:
+            todo += [leaf.fact for case in fact.derived for leaf in leaves(case.when)]
+            continue
+        facts.setdefault(name, None)
+        todo += [leaf.fact for c in catalog.gate_conditions(name) for leaf in leaves(c)]
+    return sorted(facts, key=lambda n: catalog.order[n])
+
+
+def _leaves_about(catalog: FactCatalog, conditions: list[Condition]) -> list[Leaf]:
+    """Every leaf that can tell answers apart: of the conditions, of the gates, and of the
+    cases of the derived facts they read."""
+    out: list[Leaf] = []
+    todo = list(conditions)
+    while todo:
+        condition = todo.pop()
         for leaf in leaves(condition):
-            facts.setdefault(leaf.fact, None)
-            asked = catalog[leaf.fact].asked_when
-            if asked is not None:
-                for inner in leaves(asked):
-                    facts.setdefault(inner.fact, None)
-    return list(facts)
+            out.append(leaf)
+            fact = catalog[leaf.fact]
+            todo += list(catalog.gate_conditions(leaf.fact))
+            todo += [case.when for case in fact.derived]
+    return out
 
 
 def assignments(catalog: FactCatalog, conditions: list[Condition],
                 applicability: ScalarProgram) -> Iterator[dict[str, Any]]:
     """Every combination of representative answers (with applicability worked out)."""
     names = _domain(catalog, conditions)
-    all_leaves = [leaf for c in conditions for leaf in leaves(c)]
-    for name in list(names):
-        asked = catalog[name].asked_when
-        if asked is not None:
-            all_leaves.extend(leaves(asked))
+    all_leaves = _leaves_about(catalog, conditions)
     options = [_candidates(catalog, n, [x for x in all_leaves if x.fact == n]) for n in names]
     total = 1
     for o in options:
@@ -80,7 +122,8 @@ def assignments(catalog: FactCatalog, conditions: list[Condition],
     if total > _MAX_COMBINATIONS:
         return
     for combo in itertools.product(*options):
-        yield dict(factset(applicability, dict(zip(names, combo, strict=True))).env)
+        given = {n: v for n, v in zip(names, combo, strict=True) if v is not UNKNOWN}
+        yield dict(factset(applicability, given).env)
 
 
 def _satisfiable(scalar: ScalarProgram, condition: Condition) -> bool | None:
@@ -142,7 +185,19 @@ def lint_warnings(source: RuleSource) -> list[RuleError]:
         else:
             seen[key] = rule.id
     out.extend(_protocol_warnings(source, scalar))
+    out.extend(_uncited(source))
     return out
+
+
+def _uncited(source: RuleSource) -> list[RuleError]:
+    """References no rule, drug, protocol or limit cites."""
+    cited = {key for r in source.rules for key in r.references}
+    cited |= {key for p in source.protocols for key in p.references}
+    cited |= {key for d in source.drugs.values() for key in d.references}
+    cited |= set(source.limits.references)
+    return [RuleError(ref.location, f"reference '{key}' is cited by no rule, drug or protocol: "
+                      "cite it where it is used, or remove it")
+            for key, ref in source.references.items() if key not in cited]
 
 
 def _protocol_warnings(source: RuleSource, scalar: ScalarProgram) -> list[RuleError]:

@@ -100,7 +100,7 @@ def difference(before: Assessment, after: Assessment) -> Difference:
 def _all_conditions(rs: RuleSet) -> list[Condition]:
     conditions: list[Condition] = [r.when for r in rs.rules]
     conditions += [p.when for p in rs.protocols]
-    conditions += [f.asked_when for f in rs.catalog if f.asked_when is not None]
+    conditions += [c for f in rs.catalog for c in rs.catalog.gate_conditions(f.name)]
     return conditions
 
 

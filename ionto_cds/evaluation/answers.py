@@ -43,7 +43,8 @@ def factset(scalar: ScalarProgram, values: Mapping[str, Any],
     # catalog order puts what each reads first, so one pass in order suffices.
     for step in scalar.program.prepare:
         if isinstance(step, Gate):
-            if scalar.truth(step.node, env) == _FALSE:
+            if (env.get(step.fact) is not NOT_APPLICABLE and scalar.truth(step.node, env) == _FALSE
+                    and not (step.keeps_answer and step.fact in values)):
                 not_applicable.append(step.fact)
                 env[step.fact] = NOT_APPLICABLE
             continue

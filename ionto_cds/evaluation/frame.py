@@ -262,7 +262,11 @@ def encode_facts(frame: pd.DataFrame, program: Program,
              for f in program.catalog}
     for step in program.prepare:  # each on what the earlier ones left
         if isinstance(step, Gate):
-            facts[step.fact].not_applicable = FrameTruths(program, facts, n).truth(step.node) == _F
+            column = facts[step.fact]
+            skipped = FrameTruths(program, facts, n).truth(step.node) == _F
+            if step.keeps_answer:
+                skipped &= ~column.answered
+            column.not_applicable = column.not_applicable | skipped
         else:
             facts[step.fact] = _derived(program, facts, n, step)
     return facts

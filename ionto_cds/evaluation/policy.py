@@ -4,12 +4,16 @@ ranking of the facts to ask. Every evaluator runs this code over its own lanes.
 1. **Screen.** The general rules (those about iontophoresis as such) are evaluated; the
    decision table gives the screen decision. Findings are the rules that are true or unknown.
 2. **Protocol walk.** After a screen that allows treatment, the protocols are tried by
-   priority. A protocol whose condition is unknown is skipped for now (its facts become plan
-   questions); a referral ends the walk; a drug- or modality-specific absolute rule that is
-   true excludes the protocol; one that is unknown leaves it pending (its questions must be
-   answered first); otherwise the protocol is planned under the caps of the rules that are
-   not false, and excluded when its limits leave no safe current.
-3. **Decision.** The same table, now also reading the walk: a pending protocol needs
+   priority, on every lane without a true absolute. A treatment protocol whose condition is
+   unknown is skipped for now (its facts become plan questions); a referral whose condition is
+   unknown stops the walk until answered; a referral reached ends it (``refer``). A drug- or
+   modality-specific absolute rule that is true excludes the protocol; the protocol is pending
+   (its questions first) while such a rule, a rule capping its plan, or a fact it requires is
+   unknown; otherwise it is planned under the caps of the rules that are true. An electrode too
+   small for its minimum current asks for a larger one; other limits that leave no safe
+   current exclude it.
+3. **Decision.** The same table, now also reading the walk: a referral reached refers (said
+   at once: no screening question is asked or listed for it); a pending protocol needs
    information; an exclusion or a steering finding means precautions.
 4. **Facts to ask.** For the rules that can still move the decision, the unanswered facts
    that could settle them (and the questions their applicability waits on), most decisive
@@ -103,8 +107,9 @@ GROUPS = ("absolute_true", "absolute_unknown", "required_missing", "soft_true", 
 
 
 def applies(lanes: Lanes[T, M, C, D], truth: T) -> M:
-    """Lanes where a rule is not false: its effect caps the plan (an unknown cap applies: the
-    safer side)."""
+    """Lanes where a rule is not false: its effect caps the plan (a plan is made only where
+    every cap rule is decided, so this is where it is true; the course log, checking a
+    session, keeps an unknown cap: the safer side)."""
     return lanes.is_not(truth, _F)
 
 
@@ -284,14 +289,19 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
         state.blocked = lanes.either(state.blocked, blocked)
         state.excluded = lanes.either(state.excluded, blocked)
     rest = lanes.without(here, blocking)
+    # The plan waits for what it depends on: an open absolute drug question, a fact it
+    # requires, and a rule whose cap on it is still unknown.
     unanswered = [(f, lanes.both(rest, lanes.unanswered(f)))
                   for f in program.protocols[k].requires]
+    cap_truths = lanes.truths(program.cap_nodes[k])
     pending = lanes.both(rest, lanes.any_of([lanes.any_is(absolute, _U),
+                                             lanes.any_is(cap_truths, _U),
                                              *(rows for _, rows in unanswered)]))
     if lanes.any(pending):
         out.findings(steering.absolute, absolute, k, FindingRole.MUST_ANSWER, pending, (_U,))
         waiting = [(r, lanes.both(pending, lanes.is_(t, _U)))
-                   for r, t in zip(steering.absolute, absolute, strict=True)]
+                   for r, t in zip((*steering.absolute, *program.caps[k]),
+                                   (*absolute, *cap_truths), strict=True)]
         out.step(k, StepOutcome.PENDING, pending, waiting)
         state.pending_rules += waiting
         state.asked_first += unanswered
@@ -300,8 +310,8 @@ def _try_protocol(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, 
     soft = lanes.truths(steering.soft_nodes)
     feasible = lanes.none
     if lanes.any(planned):
-        caps = [(r, lanes.is_not(t, _F)) for r, t in  # see applies()
-                zip(program.caps[k], lanes.truths(program.cap_nodes[k]), strict=True)]
+        caps = [(r, lanes.is_not(t, _F)) for r, t in  # see applies(): here none is unknown
+                zip(program.caps[k], cap_truths, strict=True)]
         soft_applying = [(r, lanes.is_not(t, _F)) for r, t in zip(steering.soft, soft,
                                                                    strict=True)]
         feasible, short = out.plan(k, planned, caps, [*state.general_soft, *soft_applying])

@@ -53,10 +53,13 @@ class Derivation:
 
 @dataclass(frozen=True)
 class Gate:
-    """When a question applies: false at ``node`` means it does not."""
+    """When a question is asked: false at ``node`` means it is not. ``keeps_answer``: an
+    answer given anyway still counts (``ask_only_when``); else the question cannot apply
+    (``asked_when``) and a yes to it is refused at input."""
 
     fact: str
     node: int
+    keeps_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,21 @@ def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
     compiler = _Compiler()
     asked = tuple((f.name, compiler.add(f.asked_when)) for f in catalog
                   if f.asked_when is not None)
-    gate_of = dict(asked)
-    prepare = tuple(
-        Derivation(f.name, tuple((compiler.add(c.when), c.value) for c in f.derived),
-                   f.otherwise) if f.is_derived else Gate(f.name, gate_of[f.name])
-        for f in catalog if f.is_derived or f.name in gate_of)
+    prepare: list[Gate | Derivation] = []
+    gates: dict[str, int] = {}
+    for f in catalog:
+        if f.is_derived:
+            prepare.append(Derivation(f.name, tuple((compiler.add(c.when), c.value)
+                                                    for c in f.derived), f.otherwise))
+            continue
+        if f.asked_when is not None:
+            prepare.append(Gate(f.name, compiler.add(f.asked_when)))
+        if f.ask_only_when is not None:
+            prepare.append(Gate(f.name, compiler.add(f.ask_only_when), keeps_answer=True))
+        conditions = catalog.gate_conditions(f.name)
+        if conditions:
+            gates[f.name] = compiler.add(conditions[0] if len(conditions) == 1
+                                         else AllOf(conditions))
     rule_node = {r.id: compiler.add(r.when) for r in rules}
     protocol_node = tuple(compiler.add(p.when) for p in protocols)
     general = tuple(r for r in rules if r.is_general)
@@ -180,10 +193,10 @@ def compile_program(catalog: FactCatalog, rules: tuple[Rule, ...],
         steering=steering,
         caps=caps,
         asked_when=asked,
-        prepare=prepare,
+        prepare=tuple(prepare),
         required=catalog.required,
         cap_nodes=tuple(tuple(rule_node[r.id] for r in rules_) for rules_ in caps),
-        gates=dict(asked),
+        gates=gates,
         rank={r.id: r.severity.rank for r in rules},
         _index=compiler.index,
     )

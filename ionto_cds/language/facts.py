@@ -66,6 +66,11 @@ class FactDef:
     values: tuple[str, ...] = ()
     required: bool = False
     asked_when: Condition | None = None
+    """When false the question cannot apply (pregnancy for a male patient): it is not asked,
+    never blocks, and a yes to it is a contradiction the input is refused for."""
+    ask_only_when: Condition | None = None
+    """When false the question is not asked and never blocks, but an answer given anyway
+    counts (pregnancy outside the ages it is usually asked at)."""
     derived: tuple[DerivedCase, ...] = ()
     otherwise: Any = None
     location: Location | None = field(default=None, compare=False)
@@ -287,5 +292,11 @@ class FactCatalog:
 
     def why_not_asked(self, name: str) -> str:
         """Why a question does not apply, e.g. 'asked only when sex ≠ male'."""
-        condition = self.facts[name].asked_when
-        return f"asked only when {describe(condition)}" if condition is not None else "always asked"
+        fact = self.facts[name]
+        parts = [describe(c) for c in (fact.asked_when, fact.ask_only_when) if c is not None]
+        return f"asked only when {' and '.join(parts)}" if parts else "always asked"
+
+    def gate_conditions(self, name: str) -> tuple[Condition, ...]:
+        """The conditions that decide whether a question is asked (either kind)."""
+        fact = self.facts[name]
+        return tuple(c for c in (fact.asked_when, fact.ask_only_when) if c is not None)

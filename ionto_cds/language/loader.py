@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,21 +52,31 @@ class LoadReport:
     errors: list[RuleError]
 
 
-class _Folder:
-    """The YAML documents of one rules folder, the errors found so far, and each file's version."""
+@dataclass(frozen=True)
+class CourseContext:
+    """What a rule set takes from its course vocabulary: the adverse effects' labels (None when
+    the vocabulary cannot be read) with the vocabulary's mistakes (reported with protocols.yaml,
+    whose side effects name those keys), and its documents, hashed as rule content (they give
+    the side-effect labels shown in plans; ``unhashable`` when one cannot be parsed)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.errors: list[RuleError] = []
-        self.documents: dict[str, tuple[Path, Any]] = {}
+    labels: Mapping[str, str] | None
+    errors: tuple[RuleError, ...]
+    documents: Mapping[str, Any]
+    unhashable: RuleError | None = None
+
+
+class _Documents:
+    """The parsed documents of one rule set, the errors found so far, and each file's version."""
+
+    def __init__(self, folder: Path, documents: Mapping[str, Any],
+                 unreadable: Sequence[RuleError]) -> None:
+        self.errors: list[RuleError] = list(unreadable)
+        self.documents: dict[str, tuple[Path, Any]] = {
+            name: (folder / name, documents[name]) for name in sorted(documents)}
         self.versions: dict[str, tuple[str, int | None]] = {}
-        for path in sorted(folder.glob("*.yaml")):
-            try:
-                self.documents[path.name] = (path, load_yaml_file(path))
-            except RuleError as exc:
-                self.errors.append(exc)
+        failed = {e.location.file for e in unreadable}
         for needed in (FACTS_FILE, REFERENCES_FILE):
-            if needed not in self.documents and not (folder / needed).exists():
+            if needed not in self.documents and str(folder / needed) not in failed:
                 self.errors.append(RuleError(Location(str(folder / needed)), "missing file: "
                                              f"every rules folder needs {needed}"))
 
@@ -94,12 +104,52 @@ class _Folder:
         return [n for n in self.documents if n not in _SPECIAL]
 
 
+def load_documents(folder: Path) -> tuple[dict[str, Any], list[RuleError]]:
+    """The parsed YAML documents of a rules folder (keyed by file name), and the files that
+    could not be parsed."""
+    documents: dict[str, Any] = {}
+    errors: list[RuleError] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            documents[path.name] = load_yaml_file(path)
+        except RuleError as exc:
+            errors.append(exc)
+    return documents, errors
+
+
+def read_course(folder: Path) -> CourseContext:
+    """The course vocabulary beside a rules folder (the packaged one when it has none)."""
+    errors: list[RuleError] = []
+    labels = _adverse_effect_labels(folder, errors)
+    course = folder / COURSE_DIR
+    if not any(course.glob("*.yaml")):
+        course = packaged_rules_dir() / COURSE_DIR
+    hashed: dict[str, Any] = {}
+    try:
+        for extra in sorted(course.glob("*.yaml")):
+            hashed[f"course/{extra.name}"] = load_yaml_file(extra)
+    except RuleError as exc:  # reported through the vocabulary too; never hash garbage
+        return CourseContext(labels, tuple(errors), {}, exc)
+    return CourseContext(labels, tuple(errors), hashed)
+
+
 def read_rules(directory: str | Path | None = None) -> LoadReport:
     """Read and check a rules folder, collecting every error instead of stopping at one."""
     folder = Path(directory) if directory is not None else packaged_rules_dir()
     if not folder.is_dir():
         return LoadReport(None, [RuleError(Location(str(folder)), "no such rules folder")])
-    docs = _Folder(folder)
+    documents, unreadable = load_documents(folder)
+    return read_documents(documents, folder, read_course(folder), unreadable)
+
+
+def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseContext,
+                   unreadable: Sequence[RuleError] = ()) -> LoadReport:
+    """Read and check a rule set from parsed documents (the located trees of
+    :mod:`~ionto_cds.language.yamlsource`, keyed by file name) without touching disk.
+
+    ``folder`` names the files in messages; ``unreadable`` are the files that failed to parse.
+    """
+    docs = _Documents(folder, documents, unreadable)
     drug_doc = docs.top(DRUGS_FILE, ("version", "drugs", "rules"))
     drug_keys: tuple[str, ...] = ()
     if drug_doc and isinstance(drug_doc[1].get("drugs"), LocatedMap):
@@ -124,36 +174,24 @@ def read_rules(directory: str | Path | None = None) -> LoadReport:
     limits = Limits.none()
     protocol_doc = docs.top(PROTOCOLS_FILE, ("version", "limits", "protocols"))
     if protocol_doc:
+        docs.errors.extend(course.errors)
         limits = read_limits(protocol_doc[0], protocol_doc[1], references)
         protocols = read_protocols(protocol_doc[0], protocol_doc[1], catalog, references, drugs,
-                                   _adverse_effect_labels(folder, docs.errors))
+                                   course.labels)
     _check_unique_ids(ids, docs.errors)
     version = _agreed_version(docs.versions, docs.documents, docs.errors)
     docs.errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
     if docs.errors:
         return LoadReport(None, docs.errors)
-    try:
-        digest = _content_hash(_hashed_content(docs))
-    except RuleError as exc:  # already reported through the vocabulary; never hash garbage
-        return LoadReport(None, [exc])
+    if course.unhashable is not None:
+        return LoadReport(None, [course.unhashable])
+    hashed = {**{n: data for n, (_, data) in docs.documents.items()}, **course.documents}
     source = RuleSource(
-        directory=folder, version=version, sha256=digest, catalog=catalog, rules=tuple(rules),
-        references=references, drugs=drugs, protocols=protocols, limits=limits,
-        files=tuple(sorted(docs.documents)),
+        directory=folder, version=version, sha256=_content_hash(hashed), catalog=catalog,
+        rules=tuple(rules), references=references, drugs=drugs, protocols=protocols,
+        limits=limits, files=tuple(sorted(docs.documents)),
     )
     return LoadReport(source, [])
-
-
-def _hashed_content(docs: _Folder) -> dict[str, Any]:
-    """Every document of the folder, and the course vocabulary in use (the folder's own, else
-    the packaged one): it gives the side-effect labels shown in plans, so it is content too."""
-    hashed = {n: data for n, (_, data) in docs.documents.items()}
-    course = docs.folder / COURSE_DIR
-    if not any(course.glob("*.yaml")):
-        course = packaged_rules_dir() / COURSE_DIR
-    for extra in sorted(course.glob("*.yaml")):
-        hashed[f"course/{extra.name}"] = load_yaml_file(extra)
-    return hashed
 
 
 def _adverse_effect_labels(folder: Path, errors: list[RuleError]) -> dict[str, str] | None:

@@ -151,6 +151,27 @@ class Rule:
         return self.applies_to >= ALL_MODALITIES
 
 
+class EvidenceGrade(StrEnum):
+    """What kind of source a reference is, by study type (a bench study is not a trial)."""
+
+    GUIDELINE = "guideline"
+    SYSTEMATIC_REVIEW = "systematic_review"
+    RCT = "rct"
+    TRIAL = "trial"  # a non-randomised or open-label clinical study of a treatment
+    COHORT = "cohort"
+    CASE_SERIES = "case_series"
+    CASE_REPORT = "case_report"
+    BENCH = "bench"  # laboratory, in-vitro, animal or healthy-volunteer experiment
+    REVIEW = "review"
+    LABEL = "label"
+    DATABASE = "database"  # drug-interaction or lactation databases (LactMed)
+    POLICY = "policy"  # commissioning or hospital policy
+    STANDARD = "standard"
+    MANUFACTURER = "manufacturer"
+    LEAFLET = "leaflet"
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class Reference:
     """A citation that rules, drugs and protocols point to by key."""
@@ -158,7 +179,7 @@ class Reference:
     key: str
     citation: str
     url: str | None
-    grade: str
+    grade: EvidenceGrade
     note: str | None
     location: Location
 

@@ -17,7 +17,7 @@ from ionto_cds.units import is_unit
 FACTS_KEYS = ("version", "groups", "facts")
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FACT_KEYS = ("type", "label", "help", "group", "unit", "min", "max", "values", "values_from",
-              "asked_when", "required", "derived", "otherwise")
+              "asked_when", "ask_only_when", "required", "derived", "otherwise")
 _DERIVED_TYPES = (FactType.ENUM, FactType.LIST)
 
 
@@ -35,7 +35,7 @@ def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) ->
         reader.error(key_line(doc, "facts"), "'facts' must be a mapping of fact name: entry")
         return FactCatalog({}, tuple(groups))
     facts: dict[str, FactDef] = {}
-    pending_conditions: dict[str, tuple[Any, int | None]] = {}
+    pending_conditions: dict[tuple[str, str], tuple[Any, int | None]] = {}
     pending_derived: dict[str, LocatedMap] = {}
     for name, entry in raw_facts.items():
         line = key_line(raw_facts, name)
@@ -48,15 +48,18 @@ def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) ->
         fact = _read_fact(reader, name, e, group_ids, drug_keys)
         if fact is not None:
             facts[name] = fact
-            if "asked_when" in e:
-                pending_conditions[name] = (e["asked_when"], key_line(e, "asked_when"))
+            for key in ("asked_when", "ask_only_when"):
+                if key in e:
+                    pending_conditions[(name, key)] = (e[key], key_line(e, key))
             if "derived" in e or "otherwise" in e:
                 pending_derived[name] = e
     # asked_when and derived cases may name any fact, so they are read once every fact is known.
-    for name, (raw, line) in pending_conditions.items():
-        condition = reader.condition(raw, line, facts, f"asked_when of '{name}'")
-        if condition is not None:
+    for (name, key), (raw, line) in pending_conditions.items():
+        condition = reader.condition(raw, line, facts, f"{key} of '{name}'")
+        if condition is not None and key == "asked_when":
             facts[name] = replace(facts[name], asked_when=condition)
+        elif condition is not None:
+            facts[name] = replace(facts[name], ask_only_when=condition)
     for name, e in pending_derived.items():
         facts[name] = _read_derived(reader, facts[name], e, facts)
     _check_order(reader, facts)
@@ -68,7 +71,9 @@ def _check_order(reader: Reader, facts: dict[str, FactDef]) -> None:
     order then works out every applicability and derived value)."""
     order = list(facts)
     for name, fact in facts.items():
-        conditions = [("asked_when", fact.asked_when)] if fact.asked_when is not None else []
+        conditions = [(key, c) for key, c in (("asked_when", fact.asked_when),
+                                               ("ask_only_when", fact.ask_only_when))
+                      if c is not None]
         conditions += [("a derived case", case.when) for case in fact.derived]
         for what, condition in conditions:
             for other in facts_read(condition):
@@ -87,7 +92,7 @@ def _read_derived(reader: Reader, fact: FactDef, e: LocatedMap, facts: dict[str,
         reader.error(key_line(e, "derived") or e.line, f"{what}: only enum and list facts can "
                      "be derived")
         return fact
-    for key in ("asked_when", "required"):
+    for key in ("asked_when", "ask_only_when", "required"):
         if key in e:
             reader.error(key_line(e, key), f"{what}: a derived fact is never asked, so it takes "
                          f"no '{key}'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ionto_cds.language.model import Reference
+from ionto_cds.language.model import EvidenceGrade, Reference
 from ionto_cds.language.reader import Reader
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
@@ -28,11 +28,17 @@ def read_references(reader: Reader, doc: LocatedMap) -> dict[str, Reference]:
                            ("citation", "grade"))
         if e is None:
             continue
+        grade = e.get("grade")
+        grades = [g.value for g in EvidenceGrade]
+        if grade not in grades:
+            reader.error(key_line(e, "grade"), f"{what}: grade must be one of "
+                         f"{', '.join(grades)}, got '{grade}'{did_you_mean(str(grade), grades)}")
+            continue
         out[key] = Reference(
             key=key,
             citation=reader.text(e, "citation", what),
             url=reader.text(e, "url", what, required=False) or None,
-            grade=reader.text(e, "grade", what),
+            grade=EvidenceGrade(grade),
             note=reader.text(e, "note", what, required=False) or None,
             location=reader.at(line),
         )

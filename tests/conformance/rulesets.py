@@ -71,6 +71,8 @@ NUMBERS = {"n1": (0, 10), "q1": (0.0, 100.0), "electrode_area": (0.5, 1000.0)}
 def catalog() -> FactCatalog:
     facts = {f.name: f for f in BASE_FACTS}
     facts["b3"] = _fact("b3", FactType.BOOL, asked_when=Leaf("e1", "ne", "a", "a"))
+    # asked only when n1 >= 3, but an answer given anyway counts
+    facts["b4"] = _fact("b4", FactType.BOOL, ask_only_when=Leaf("n1", "ge", 3, "3"))
     # Derived facts: a list (a path) from an enum and a bool, with an unknown-able first case,
     # and an enum without 'otherwise' (unknown when no case is true).
     facts["p1"] = _fact("p1", FactType.LIST, values=DRUGS, derived=(
