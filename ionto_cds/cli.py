@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ionto_cds._version import __version__
-from ionto_cds.errors import InputFileError, IontoError, PatientDataError, RuleSetError
+from ionto_cds.errors import (
+    InputFileError,
+    IontoError,
+    PatientDataError,
+    RuleSetError,
+    UsageError,
+)
 from ionto_cds.inputs import read_patient_file
 
 if TYPE_CHECKING:
@@ -70,6 +76,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.cases import coverage, read_cases, run_case
     from ionto_cds.engine.ruleset import load_ruleset
 
+    if args.mutants:
+        return _test_mutants(args)
+    if args.min_score is not None or args.jobs is not None:
+        raise UsageError("--min-score and --jobs go with --mutants")
     folder = Path(args.directory) if args.directory else None
     rs = load_ruleset(folder)
     cases_dir = Path(rs.source.directory) / "cases"
@@ -101,6 +111,30 @@ def cmd_test(args: argparse.Namespace) -> int:
         if ids:
             print(f"  {label}: {', '.join(ids)}")
     return EXIT_OK if failed == 0 and cov.complete else EXIT_FAILED
+
+
+def _test_mutants(args: argparse.Namespace) -> int:
+    """`ionto-cds test --mutants`: the mutation report; 0 when the score reaches --min-score."""
+    from ionto_cds.analysis.mutants import mutation_test
+    from ionto_cds.cohort.synthetic import fictional_cohort
+
+    jobs = 1 if args.jobs is None else args.jobs
+    minimum = 0.0 if args.min_score is None else args.min_score
+    if jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, got {jobs}")
+    if not 0 <= minimum <= 100:
+        raise UsageError(f"--min-score is a percentage from 0 to 100, got {minimum:g}")
+    report = mutation_test(args.directory, fictional_cohort, jobs=jobs)
+    if not report.vignettes:
+        print(f"{report.folder / 'cases'}: no vignettes found", file=sys.stderr)
+        return EXIT_FAILED
+    print(report.render())
+    if report.failures:
+        return EXIT_FAILED
+    if report.score < minimum:
+        print(f"\nmutation score {report.score:.1f}% is below the minimum {minimum:g}%")
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def cmd_dose(args: argparse.Namespace) -> int:
@@ -239,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("test", help="run the clinical vignettes of rules/cases with coverage")
     p.add_argument("directory", nargs="?", help="rules folder (default: the packaged rules)")
+    p.add_argument("--mutants", action="store_true", help="mutation testing: run the "
+                   "vignettes against one-edit mutants of the rules and list the survivors")
+    p.add_argument("--min-score", type=float, default=None, help="with --mutants: fail below "
+                   "this mutation score, in percent (default 0: report only)")
+    p.add_argument("--jobs", type=int, default=None, help="with --mutants: worker processes "
+                   "(default 1)")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("dose", help="dose calculator with the same limit checks as plans")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "rules"
@@ -17,14 +20,16 @@ EXAMPLES = REPO / "examples"
 # Every general (decision) fact answered "no": an adult with palmar hyperhidrosis.
 CLEAR_ADULT: dict[str, Any] = {
     "age": 29, "sex": "female", "weight": "61 kg", "pregnant": False, "breastfeeding": False,
-    "indication": "hyperhidrosis", "site": "palms", "secondary_hyperhidrosis_suspected": False,
-    "hdss": 3, "tap_water_sessions": 0, "pacemaker": False, "implanted_defibrillator": False,
-    "other_implanted_electronic_device": False, "metal_implant_in_current_path": False,
-    "metal_iud": False, "fixed_dental_braces": False, "epilepsy": False,
-    "cardiac_disease": False, "thrombosis": False, "electrical_sensitivity": False,
-    "broken_skin_at_site": False, "recent_scar_or_graft_at_site": False,
-    "skin_condition_at_site": False, "skin_infection_at_site": False,
-    "impaired_sensation_at_site": False, "malignancy_at_site": False, "drug_allergies": [],
+    "cannot_report_pain": False, "indication": "hyperhidrosis", "site": "palms",
+    "hyperhidrosis_warning_signs": [], "hdss": 3, "tap_water_sessions": 0, "pacemaker": False,
+    "implanted_defibrillator": False, "other_implanted_electronic_device": False,
+    "metal_implant_regions": [], "body_worn_device_regions": [], "metal_iud": False,
+    "fixed_dental_braces": False, "epilepsy": False, "cardiac_disease": False,
+    "thrombosis": False, "electrical_sensitivity": False, "broken_skin_at_site": False,
+    "recent_scar_or_graft_at_site": False, "skin_condition_at_site": False,
+    "skin_infection_at_site": False, "impaired_sensation_at_site": False,
+    "malignancy_at_site": False, "swelling_at_site": False, "irradiated_skin_at_site": False,
+    "drug_allergies": [],
 }
 
 # Drug-specific facts, all answered "no".
@@ -33,6 +38,11 @@ DRUG_FACTS_CLEAR: dict[str, Any] = {
     "narrow_angle_glaucoma": False, "urinary_retention": False, "myasthenia_gravis": False,
     "gastrointestinal_obstruction": False, "sjogren_syndrome": False,
     "renal_impairment": False, "hepatic_impairment": False, "systemic_fungal_infection": False,
+    "fever_or_hot_weather": False, "hyperthyroidism": False, "autonomic_neuropathy": False,
+    "reflux_oesophagitis": False, "dry_eyes_or_contact_lenses": False, "diabetes": False,
+    "recent_steroid_injection_at_site": False, "pressor_interaction_medication": False,
+    "uncontrolled_hypertension": False, "methaemoglobinaemia_risk": False,
+    "electrode_over_digit": False, "glycopyrronium_return_limb": "hand",
 }
 
 
@@ -98,11 +108,17 @@ def rule_yaml(id: str, when: str, severity: str = "absolute",
 
 def tiny_rules(dest: Path, rules: str, protocols: str | None = None,
                drugs: str | None = None) -> Path:
-    """A minimal rules folder: the real facts and references plus the given rule entries."""
+    """A minimal rules folder: the real facts, the real references these entries cite (so
+    lint has no uncited reference to warn about), and the given rule entries."""
     folder = dest / "tiny"
     folder.mkdir()
     shutil.copy(RULES / "facts.yaml", folder / "facts.yaml")
-    shutil.copy(RULES / "references.yaml", folder / "references.yaml")
+    texts = " ".join(t for t in (rules, protocols, drugs) if t)
+    refs = yaml.safe_load((RULES / "references.yaml").read_text(encoding="utf-8"))
+    refs["references"] = {k: v for k, v in refs["references"].items()
+                          if re.search(rf"\b{re.escape(k)}\b", texts)}
+    (folder / "references.yaml").write_text(yaml.safe_dump(refs, sort_keys=False),
+                                            encoding="utf-8")
     (folder / "contraindications.yaml").write_text(
         'version: "2026.1"\nrules:\n' + rules, encoding="utf-8")
     if protocols is not None:

@@ -79,7 +79,8 @@ BAD_FILES = [
      "data; remove the tag"),
     ("male-pregnant.yaml", "sex: male\npregnant: true\n",
      "1 answer in {p} cannot be used:\n  pregnant: is answered yes, but the question does not "
-     "apply (asked only when sex ≠ male): correct the other answer or remove this one"),
+     "apply (asked only when sex ≠ male and age ≥ 12 year and age < 61 year): correct the "
+     "other answer or remove this one"),
 ]
 
 

@@ -68,7 +68,7 @@ def column_schema(fact: FactDef) -> pa.Column:
 
 def cohort_schema(catalog: FactCatalog) -> pa.DataFrameSchema:
     """The schema of a canonical cohort frame, one nullable column per fact of the catalog."""
-    columns = {fact.name: column_schema(fact) for fact in catalog}
+    columns = {fact.name: column_schema(fact) for fact in catalog.asked}
     columns[ID_COLUMN] = pa.Column(nullable=True, required=False)
     return pa.DataFrameSchema(columns, strict=True, name="cohort")
 

@@ -30,7 +30,7 @@ def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0
     catalog = program.catalog
     rng = np.random.default_rng(seed)
     columns: dict[str, Any] = {}
-    for fact in catalog:
+    for fact in catalog.asked:
         blank = rng.random(n) < unknown
         kind = fact.type
         if kind is FactType.BOOL:

@@ -18,7 +18,7 @@ from ionto_cds.language.model import Truth
 from ionto_cds.language.treatment import POLARITIES, Protocol
 from ionto_cds.language.vocabulary import CourseVocabulary
 from ionto_cds.treatment.calculator import DoseCheck, check_session
-from ionto_cds.treatment.limits import LimitKind
+from ionto_cds.treatment.limits import LimitKind, tightest
 from ionto_cds.units import Quantity, pretty_quantity
 
 Q = Any  # pint Quantity
@@ -90,7 +90,8 @@ def _limit_violation(ctx: SessionContext, row: Mapping[str, Any], kind: LimitKin
     broken = [c for c in check.broken if c.limit.kind is kind]
     if not broken:
         return None
-    worst = min(broken, key=lambda c: c.limit.value)
+    lowest = tightest([c.limit for c in broken], kind)
+    worst = next(c for c in broken if c.limit is lowest)
     return f"{worst}: the session is refused"
 
 

@@ -406,13 +406,16 @@ def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
         _ask(tally, asks, _rule_asks(program, [
             (r, lanes.both(needs, lanes.is_(t, _U)))
             for r, t in zip(program.general_absolute, absolute, strict=True)]))
+    # (The walk also runs while screening questions are open, to refer at once; those lanes keep
+    # the screen's questions.)
+    after_screen = lanes.without(walked, needs)
     open_soft = lanes.without(
         lanes.either(needs, lanes.both(by_decision[Decision.ELIGIBLE_WITH_PRECAUTIONS], talk)),
-        lanes.either(groups["soft_true"], walked))
+        lanes.either(groups["soft_true"], after_screen))
     # After the walk: a pending protocol's questions; else the unknown soft rules, general and
     # the chosen protocol's, unless a soft or steering finding is already true.
     settled = lanes.either(groups["soft_true"], lanes.either(state.blocked, state.scoped_soft_true))
-    walked_open = lanes.without(lanes.without(walked, state.pending), settled)
+    walked_open = lanes.without(lanes.without(after_screen, state.pending), settled)
     soft_open = lanes.both(lanes.either(open_soft, walked_open), lanes.any_is(soft, _U))
     if lanes.any(soft_open):
         _ask(tally, asks, _rule_asks(program, [

@@ -51,6 +51,7 @@ class Limit:
     kind: LimitKind
     value: Q
     source: str
+    patient: bool = False  # a cap a rule puts on this patient (named first on a tie)
 
     @property
     def name(self) -> str:
@@ -120,7 +121,7 @@ def limits_for(protocol: Protocol | None, drug: Drug | None, global_limits: Limi
                             f"{active} current-density limit"))
     for name, value, rule_id in rule_caps:
         if name != VARIANT_EFFECT:
-            limits.append(Limit(LimitKind(name), value, f"rule {rule_id}"))
+            limits.append(Limit(LimitKind(name), value, f"rule {rule_id}", patient=True))
     return limits
 
 
@@ -144,9 +145,10 @@ def apply_variant(protocol: Protocol, rule_caps: Sequence[tuple[str, Any, str]]
 
 
 def tightest(limits: Sequence[Limit], kind: LimitKind) -> Limit | None:
-    """The lowest limit of one kind, or None."""
+    """The lowest limit of one kind, or None. On a tie a cap a rule puts on this patient is
+    named (it says why), else the first in `limits_for` order."""
     found = [lim for lim in limits if lim.kind is kind]
-    return min(found, key=lambda lim: lim.value) if found else None
+    return min(found, key=lambda lim: (lim.value, not lim.patient)) if found else None
 
 
 def check_limits(limits: Sequence[Limit], current: Q, duration: Q, area: Q | None

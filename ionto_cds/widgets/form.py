@@ -198,12 +198,12 @@ class PatientForm:
         self._listeners: list[Listener] = []
         self._quiet = False
         self.fields: dict[str, FactField] = {
-            fact.name: FactField(fact, self._changed) for fact in catalog
+            fact.name: FactField(fact, self._changed) for fact in catalog.asked
         }
         self.sections: dict[str, Any] = {}
         children: list[Any] = [w.HTML(_STYLE)]
         for group in catalog.groups:
-            facts = catalog.in_group(group.id)
+            facts = tuple(f for f in catalog.in_group(group.id) if not f.is_derived)
             if not facts:
                 continue
             title = w.HTML(f"<div class='ionto-section-title'>{html.escape(group.label)}</div>")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from helpers import LIMITS_YAML, protocol_yaml, rule_yaml, tiny_rules
+from helpers import LIMITS_YAML, RULES, protocol_yaml, rule_yaml, tiny_rules
 
 from ionto_cds.analysis.lint import lint_warnings
 from ionto_cds.language.loader import read_rules
 
+UNCITED = "is cited by no rule, drug or protocol"
 
-def _warnings(folder: Path) -> list[str]:
+
+def _warnings(folder: Path, uncited: bool = False) -> list[str]:
+    """Lint warnings (the uncited-reference ones only when asked for)."""
     report = read_rules(folder)
     assert report.errors == [], [str(e) for e in report.errors]
     assert report.source is not None
-    return [str(w) for w in lint_warnings(report.source)]
+    return [str(w) for w in lint_warnings(report.source) if uncited or UNCITED not in str(w)]
 
 
 def _line(folder: Path, file: str, needle: str) -> int:
@@ -25,7 +29,17 @@ def _line(folder: Path, file: str, needle: str) -> int:
 
 
 def test_packaged_rules_have_no_warnings():
-    assert _warnings(Path(__file__).resolve().parents[2] / "rules") == []
+    assert _warnings(Path(__file__).resolve().parents[2] / "rules", uncited=True) == []
+
+
+def test_reference_cited_by_nothing(tmp_path):
+    folder = tiny_rules(tmp_path, rule_yaml("pacemaker-x", "{fact: pacemaker, is: true}"))
+    shutil.copy(RULES / "references.yaml", folder / "references.yaml")  # every reference
+    found = [w for w in _warnings(folder, uncited=True) if UNCITED in w]
+    line = _line(folder, "references.yaml", "  newcastle-nhs:")
+    assert f"{folder / 'references.yaml'}:{line}: reference 'newcastle-nhs' {UNCITED}: cite it " \
+        "where it is used, or remove it" in found
+    assert not any("'saalmann-faq'" in w for w in found)  # cited by the rule
 
 
 def test_rule_that_can_never_fire(tmp_path):

@@ -30,7 +30,8 @@ EXAMPLE = ROOT / "examples" / "cohort-small.csv"
 def test_schema_has_one_nullable_column_per_fact() -> None:
     catalog = default_ruleset().catalog
     schema = cohort_schema(catalog)
-    assert set(schema.columns) == {f.name for f in catalog} | {ID_COLUMN}
+    assert set(schema.columns) == {f.name for f in catalog.asked} | {ID_COLUMN}
+    assert "current_path" not in schema.columns  # derived, never answered
     assert all(col.nullable and not col.required for col in schema.columns.values())
     kinds = {FactType.BOOL: "boolean", FactType.INT: "Int64", FactType.QUANTITY: "float64"}
     for fact in catalog:

@@ -21,6 +21,7 @@ from ionto_cds.course.store import DB_ENV, CourseLog, default_db_path
 from ionto_cds.course.validate import validate_session
 from ionto_cds.engine.ruleset import default_ruleset
 from ionto_cds.errors import CourseLogError, RuleSetError, SessionDataError, UnknownCourseError
+from ionto_cds.language.model import VARIANT_EFFECT
 from ionto_cds.language.vocabulary import load_course_vocabulary
 from ionto_cds.treatment.limits import limits_for
 from ionto_cds.units import Quantity
@@ -182,8 +183,9 @@ def test_assessment_caps_are_the_caps_the_plan_had(rs: RuleSet) -> None:
     plan = child.protocol
     drug = rs.drugs.get(plan.protocol.drug) if plan.protocol.drug else None
     caps = child.rule_caps(plan.protocol.id)
-    assert [(n, v.to("mA").magnitude, r) for n, v, r in caps] == [
+    assert [(n, v.to("mA").magnitude, r) for n, v, r in caps if n != VARIANT_EFFECT] == [
         ("max_current", 10, "paediatric-current-cap")]
+    assert (VARIANT_EFFECT, "children", "paediatric-current-cap") in caps
     assert limits_for(plan.protocol, drug, rs.limits, caps) == list(plan.limits)
 
 
@@ -233,7 +235,9 @@ def test_vocabulary_and_range_refusals(log: CourseLog) -> None:
         "not_tolerated\n"
         "  adverse_effects: 'blisters' is not an adverse effect in the vocabulary (known: "
         "tingling, erythema, pain, vesicles, burn, dryness_fissures, itching, bruising, "
-        "swelling, shock, dry_mouth, anticholinergic, palpitations)\n"
+        "swelling, shock, dry_mouth, anticholinergic, palpitations, urinary_retention, "
+        "blurred_vision, eye_pain, heat_intolerance, headache_blood_pressure, "
+        "numb_lips_dizziness, blue_lips_breathlessness)\n"
         "  hdss_after: must be a whole number from 1 to 4, got 7\n"
         "  pain_after: must be a whole number from 0 to 10, got -1")
 

@@ -121,7 +121,8 @@ def test_pregnancy_does_not_apply_to_a_male_patient(catalog):
 def test_pregnant_true_for_a_male_patient_is_an_input_error(catalog):
     assert _problems(catalog, {"sex": "male", "pregnant": True}) == (
         "1 answer cannot be used:\n  pregnant: is answered yes, but the question does not "
-        "apply (asked only when sex ≠ male): correct the other answer or remove this one")
+        "apply (asked only when sex ≠ male and age ≥ 12 year and age < 61 year): correct the "
+        "other answer or remove this one")
 
 
 def test_pregnant_false_for_a_male_patient_is_accepted(catalog):
@@ -150,6 +151,7 @@ def test_range_text_and_show(catalog):
 
 
 def test_required_facts_and_form_groups(catalog):
-    assert {f.name for f in catalog if f.required} == {"indication", "site"}
+    assert {f.name for f in catalog if f.required} == {
+        "indication", "site", "hyperhidrosis_warning_signs", "hdss", "tap_water_sessions"}
     assert [f.name for f in catalog.in_group("patient")] == [
-        "age", "sex", "weight", "pregnant", "breastfeeding"]
+        "age", "sex", "weight", "pregnant", "breastfeeding", "cannot_report_pain"]

@@ -107,16 +107,16 @@ def test_bare_number_for_a_quantity_asks_for_the_unit(rules):
 
 def test_unknown_enum_value(rules):
     path = rules / CI
-    replace_in(path, "{fact: site, eq: soles}", "{fact: site, eq: sole}")
+    replace_in(path, "{fact: site, in: [back, shoulder]}", "{fact: site, in: [back, shouldr]}")
     assert str(_only(rules)) == (
-        f"{path}:{line_of(path, 'eq: sole}')}: rule 'metal-iud-feet': when: unknown value 'sole' "
-        "for 'site' (did you mean 'soles'?); allowed: palms, soles, axillae, face, neck, chest, "
-        "back, shoulder, elbow, wrist_hand, hip, knee, ankle_foot")
+        f"{path}:{line_of(path, 'shouldr')}: rule 'current-path-near-thorax': when: unknown "
+        "value 'shouldr' for 'site' (did you mean 'shoulder'?); allowed: palms, soles, axillae, "
+        "face, neck, chest, back, shoulder, elbow, wrist_hand, hip, knee, ankle_foot")
 
 
 def test_unknown_reference_key(rules):
     path = rules / CI
-    replace_in(path, "references: [doncaster-leaflet]", "references: [doncaster-leaflt]")
+    replace_in(path, "[doncaster-leaflet, bindner", "[doncaster-leaflt, bindner")
     assert str(_only(rules)) == (
         f"{path}:{line_of(path, 'doncaster-leaflt')}: rule 'fixed-dental-braces': unknown "
         "reference 'doncaster-leaflt' (did you mean 'doncaster-leaflet'?); add it to "
@@ -144,8 +144,8 @@ def test_bad_severity(rules):
     path = rules / CI
     replace_in(path, "severity: relative", "severity: relativ")
     assert str(_only(rules)) == (
-        f"{path}:{line_of(path, 'severity: relativ')}: rule 'metal-iud-other-sites': bad "
-        "severity 'relativ' (did you mean 'relative'?); use one of: absolute, relative, "
+        f"{path}:{line_of(path, 'severity: relativ')}: rule 'body-worn-device-in-current-path': "
+        "bad severity 'relativ' (did you mean 'relative'?); use one of: absolute, relative, "
         "precaution")
 
 
@@ -162,8 +162,7 @@ def test_yaml_tag_that_would_run_code(rules, tmp_path):
 
 def test_protocol_with_a_current_in_minutes(rules):
     path = rules / "protocols.yaml"
-    old = "      current: 10 mA\n      current_range: {min: 10 mA, max: 20 mA}\n      ramp: >-\n" \
-          "        Start low"
+    old = "      current: 10 mA\n      current_range: {min: 10 mA, max: 20 mA}\n      variants:\n"
     replace_in(path, old, old.replace("current: 10 mA", "current: 15 min"))
     assert str(_only(rules)) == (
         f"{path}:{line_of(path, 'current: 15 min')}: protocol 'tap-water-palmoplantar': "
@@ -172,7 +171,8 @@ def test_protocol_with_a_current_in_minutes(rules):
 
 def test_effect_with_the_wrong_unit(rules):
     path = rules / CI
-    replace_in(path, "effect: {set: {max_current: 10 mA}}", "effect: {set: {max_current: 10 min}}")
+    replace_in(path, "{set: {max_current: 10 mA}, parameters",
+               "{set: {max_current: 10 min}, parameters")
     assert str(_only(rules)) == (
         f"{path}:{line_of(path, 'max_current: 10 min')}: rule 'paediatric-current-cap': effect "
         "'max_current': expected a current (mA), got '10 min' (a time)")
@@ -216,11 +216,11 @@ def test_all_mistakes_are_reported_at_once(rules):
     replace_in(ci, "{fact: pacemaker, is: true}", "{fact: pacemakr, is: true}")
     replace_in(ci, "{fact: age, lt: 6 year}", "{fact: age, lt: 6 kg}")
     replace_in(ci, "severity: relative", "severity: relativ")
-    replace_in(ci, "references: [doncaster-leaflet]", "references: [doncaster-leaflt]")
+    replace_in(ci, "[doncaster-leaflet, bindner", "[doncaster-leaflt, bindner")
     replace_in(rules / "protocols.yaml", "      current: 10 mA\n      current_range: {min: 10 "
-               "mA, max: 20 mA}\n      ramp: >-\n        Start low",
+               "mA, max: 20 mA}\n      variants:\n",
                "      current: 15 min\n      current_range: {min: 10 mA, max: 20 mA}\n      "
-               "ramp: >-\n        Start low")
+               "variants:\n")
     errors = _errors(rules)
     got = {(Path(e.location.file).name, e.location.line) for e in errors}
     assert got == {

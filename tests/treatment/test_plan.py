@@ -61,7 +61,8 @@ def test_every_plan_respects_all_its_limits(rs, site, variant):
     indication, where = site
     if indication != "hyperhidrosis":
         changes = {k: v for k, v in changes.items() if not k.startswith("tap_water")}
-        changes.update(tap_water_sessions=None, hdss=None, secondary_hyperhidrosis_suspected=None)
+        changes.update(tap_water_sessions=None, hdss=None, hyperhidrosis_warning_signs=None)
+        changes.setdefault("electrode_area", "10 cm^2")  # a drug plan needs its electrode
     result = assess(patient(indication=indication, site=where, **changes), rs)
     if result.decision is Decision.NEEDS_INFORMATION:  # only for an electrode too small
         assert result.missing == ("electrode_area",)
@@ -155,15 +156,18 @@ def test_a_drug_the_patient_is_allergic_to_is_never_chosen(rs, indication, site,
                                 tap_water_sessions=12, tap_water_response="none")
                         if indication == "hyperhidrosis" else
                         patient(indication=indication, site=site, drug_allergies=allergies,
-                                tap_water_sessions=None, hdss=None,
-                                secondary_hyperhidrosis_suspected=None), rs)
+                                tap_water_sessions=None, hdss=None, electrode_area="10 cm^2",
+                                hyperhidrosis_warning_signs=None), rs)
         if result.protocol is not None:
             assert result.protocol.protocol.drug not in allergies
+        else:  # no drug left: refer, naming the exclusions
+            assert result.decision is Decision.REFER
     # and without the allergy that drug's protocol is the first choice for this indication
     result = assess(patient(indication=indication, site=site, tap_water_sessions=12,
                             tap_water_response="none") if indication == "hyperhidrosis" else
                     patient(indication=indication, site=site, tap_water_sessions=None,
-                            hdss=None, secondary_hyperhidrosis_suspected=None), rs)
+                            hdss=None, hyperhidrosis_warning_signs=None,
+                            electrode_area="10 cm^2"), rs)
     assert result.protocol is not None
 
 
@@ -184,19 +188,23 @@ def test_glycopyrronium_only_after_an_adequate_tap_water_trial(rs, sessions, res
         assert chosen == "tap-water-palmoplantar"
 
 
-def test_unknown_trial_answer_is_a_plan_question(rs):
+def test_unknown_trial_answer_is_asked_before_any_plan(rs):
+    # after 12 sessions the response decides between glycopyrronium, tap water and escalation
     result = assess(patient(tap_water_sessions=12), rs)
-    assert result.protocol.protocol.id == "tap-water-palmoplantar"
-    assert result.plan_questions == ("tap_water_response",)
+    assert result.decision is Decision.NEEDS_INFORMATION
+    assert result.protocol is None
+    assert result.missing == ("tap_water_response",)
 
 
 def test_drug_plan_never_silently_below_the_drugs_minimum_dose(rs):
-    result = assess(patient(tap_water_sessions=12, tap_water_response="none",
-                            electrode_area="5 cm^2"), rs)
-    plan = result.protocol
+    # a 12-year-old starts glycopyrronium at 2 mA: 24 mA*min, below the adult 90 mA*min
+    plan = assess(patient(age=12, tap_water_sessions=12, tap_water_response="none"), rs).protocol
     drug = rs.drugs["glycopyrronium"]
-    below = plan.dose < drug.dose_min
-    assert not below or any("minimum dose" in a for a in plan.adjustments)
+    assert plan.dose < drug.dose_min
+    assert any("minimum dose" in a for a in plan.adjustments)
+    adult = assess(patient(tap_water_sessions=12, tap_water_response="none"), rs).protocol
+    assert adult.dose >= drug.dose_min
+    assert not any("minimum dose" in a for a in adult.adjustments)
 
 
 @pytest.mark.parametrize("area", ["3 cm^2", "8 cm^2", "20 cm^2", "150 cm^2", "900 cm^2"])
