@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,17 +22,22 @@ def _with_blanks(values: npt.NDArray[Any], blank: npt.NDArray[np.bool_]) -> npt.
 
 
 def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0.1,
-                     yes: float = 0.1) -> pd.DataFrame:
+                     yes: float = 0.1, rare: Collection[str] = (),
+                     fixed: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """A seeded fictional cohort in canonical form, valid by construction.
 
     ``unknown`` is the share of empty cells, ``yes`` the share of true booleans (and of each
-    listed allergy, halved).
+    listed value, halved). Facts named in ``rare`` (questions left empty unless something is
+    present, e.g. a drug asked for by name) are answered only in a ``yes`` share of rows.
+    ``fixed`` gives some facts one answer in every row (a stratum, e.g. one site).
     """
     catalog = program.catalog
     rng = np.random.default_rng(seed)
     columns: dict[str, Any] = {}
     for fact in catalog.asked:
         blank = rng.random(n) < unknown
+        if fact.name in rare:
+            blank |= rng.random(n) >= yes
         kind = fact.type
         if kind is FactType.BOOL:
             columns[fact.name] = pd.array(_with_blanks(rng.random(n) < yes, blank),
@@ -56,6 +62,8 @@ def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0
                                 for m in range(1 << count)], dtype=object)
             columns[fact.name] = pd.array(_with_blanks(table[bits], blank), dtype="str")
     frame = pd.DataFrame(columns)
+    for name, value in (fixed or {}).items():
+        frame[name] = pd.Series([value] * n, dtype=frame[name].dtype)
     # Valid by construction: no "yes" to a question that does not apply.
     for _ in range(3):
         encoded = encode_facts(frame, program)

@@ -73,14 +73,18 @@ def test_number_alternatives_come_from_the_rules_thresholds(tmp_path: Any) -> No
     folder = tiny_rules(tmp_path, rules, LIMITS_YAML + protocol_yaml("p", "{fact: site, eq: "
                                                                        "palms}"))
     tiny = load_ruleset(folder)
-    assert thresholds(tiny, "age") == (14.0, 80.0)
+    assert thresholds(tiny, "age") == (12.0, 14.0, 61.0, 80.0)  # the rules and the facts' gates
     values = [a.value for a in alternatives(tiny, {"age": 30}, tiny.catalog["age"])]
-    assert values == [CLEAR, "7 year", "14 year", "47 year", "80 year", "100 year"]
-    answers = {"age": 30, "site": "palms", "indication": "hyperhidrosis"}
+    assert values == [CLEAR, "6 year", "12 year", "13 year", "14 year", "37.5 year", "61 year",
+                      "70.5 year", "80 year", "100 year"]
+    answers = {"age": 30, "site": "palms", "indication": "hyperhidrosis",
+               "hyperhidrosis_warning_signs": [], "hdss": 3, "tap_water_sessions": 0}
     decided = {c.alternative.value: c.after.decision for c in sensitivity(answers, tiny)
                if c.alternative.fact == "age"}
     assert decided == {CLEAR: Decision.ELIGIBLE_WITH_PRECAUTIONS,
-                       "7 year": Decision.ELIGIBLE_WITH_PRECAUTIONS,
+                       "6 year": Decision.ELIGIBLE_WITH_PRECAUTIONS,
+                       "12 year": Decision.ELIGIBLE_WITH_PRECAUTIONS,
+                       "13 year": Decision.ELIGIBLE_WITH_PRECAUTIONS,
                        "80 year": Decision.ELIGIBLE_WITH_PRECAUTIONS,
                        "100 year": Decision.ELIGIBLE_WITH_PRECAUTIONS}
 

@@ -70,7 +70,8 @@ def test_yes_to_a_question_that_does_not_apply_is_quarantined() -> None:
     raw = pd.DataFrame({"sex": ["male", "female"], "pregnant": ["yes", "yes"]})
     checked = validate_cohort(raw, PROGRAM)
     assert checked.problems[["row", "column"]].values.tolist() == [[1, "pregnant"]]
-    assert "does not apply (asked only when sex ≠ male)" in checked.problems["why"][0]
+    assert "does not apply (asked only when sex ≠ male and age ≥ 12 year" in checked.problems[
+        "why"][0]
     assert checked.good.tolist() == [False, True]
 
 

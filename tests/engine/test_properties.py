@@ -72,7 +72,7 @@ def treatable_patients(draw) -> dict[str, Any]:
     indication, site = draw(st.sampled_from(TREATABLE))
     answers = patient(indication=indication, site=site)
     if indication != "hyperhidrosis":
-        for name in ("tap_water_sessions", "hdss", "secondary_hyperhidrosis_suspected"):
+        for name in ("tap_water_sessions", "hdss", "hyperhidrosis_warning_signs"):
             answers.pop(name)
     # Change a few answers at random (to anything valid, or to unanswered).
     for name in draw(st.lists(st.sampled_from(sorted(OPTIONAL)), max_size=4, unique=True)):
@@ -84,11 +84,14 @@ def treatable_patients(draw) -> dict[str, Any]:
         if draw(st.booleans()):
             answers[name] = draw(OPTIONAL[name])
     answers["indication"], answers["site"] = indication, site
-    try:
-        RS.validate(answers)
-    except PatientDataError as exc:
-        for problem in exc.problems:
-            answers.pop(problem.fact, None)
+    for _ in range(len(answers)):  # drop answers that cannot be used until the rest is valid
+        try:
+            RS.validate(answers)
+        except PatientDataError as exc:
+            for problem in exc.problems:
+                answers.pop(problem.fact, None)
+        else:
+            break
     return answers
 
 

@@ -31,7 +31,7 @@ def app(rs: Any) -> EducatorApp:
 def test_library_lists_every_vignette_by_title(app: EducatorApp) -> None:
     titles = [label for label, _id in app.picker.options]
     assert len(titles) == len(app.cases) > 50
-    assert "70-year-old with a pacemaker and palmar hyperhidrosis" in titles
+    assert "Palmar sweating with a pacemaker" in titles
     assert not app.load_errors
 
 
