@@ -21,10 +21,10 @@ import pandera.pandas as pa
 from ionto_cds.course.guidance import Guidance, course_guidance
 from ionto_cds.course.records import SessionRecord, typed_frame
 from ionto_cds.course.schema import session_schema
-from ionto_cds.course.validate import validate_sessions
+from ionto_cds.course.validate import interval_problem, validate_sessions
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
-from ionto_cds.errors import CourseLogError, UnknownCourseError
+from ionto_cds.errors import CourseLogError, SessionDataError, UnknownCourseError
 from ionto_cds.language.vocabulary import CourseVocabulary, vocabulary_for
 from ionto_cds.units import Quantity
 
@@ -180,7 +180,13 @@ class CourseLog:
                f"VALUES ({', '.join('?' for _ in names)})")
 
         def insert(con: sqlite3.Connection) -> int:
-            con.execute("BEGIN IMMEDIATE")
+            con.execute("BEGIN IMMEDIATE")  # the interval is checked inside the write lock
+            earlier = [dt.date.fromisoformat(r[0]) for r in con.execute(
+                "SELECT date FROM sessions WHERE course_id = ? AND protocol = ?",
+                (session.course_id, session.protocol))]
+            refused = interval_problem(session, earlier, self.ruleset)
+            if refused is not None:
+                raise SessionDataError([refused], session.course_id)
             cursor = con.execute(sql, list(row.values()))
             con.execute("COMMIT")
             if cursor.lastrowid is None:

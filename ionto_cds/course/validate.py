@@ -173,6 +173,10 @@ def validate_sessions(records: Sequence[Mapping[str, object]], ruleset: RuleSet,
     for i, record in enumerate(records):
         parsed, problems[i] = _parse_record(record, ctx)
         parsed_rows.append(parsed)
+    refusal = assessment_problem(assessment)
+    if refusal is not None:
+        for found in problems.values():
+            found.insert(0, refusal)
     frame = typed_frame([_row_of(p) for p in parsed_rows])
     try:
         session_schema(ruleset, vocabulary, assessment=assessment).validate(frame, lazy=True)
@@ -186,6 +190,43 @@ def validate_sessions(records: Sequence[Mapping[str, object]], ruleset: RuleSet,
         found = sorted(problems[first], key=lambda p: order.get(p.field, -1))
         raise SessionDataError(found, course)
     return [_record(p) for p in parsed_rows]
+
+
+def assessment_problem(assessment: Assessment | None) -> SessionProblem | None:
+    """Why no session can be logged against this assessment (not eligible, refer, or needs
+    information), or None when it allows treatment or none was given."""
+    if assessment is None or assessment.decision.allows_treatment:
+        return None
+    why = (f": {assessment.referral.title}" if assessment.referral is not None
+           else f" ({'; '.join(assessment.missing[:3])} unanswered)" if assessment.missing
+           else "")
+    return SessionProblem("assessment", assessment.decision.value,
+                          f"the patient's assessment is '{assessment.decision.words}'{why}: "
+                          "no treatment session can be logged against it; settle the "
+                          "assessment first")
+
+
+def interval_problem(session: SessionRecord, earlier: Sequence[dt.date], ruleset: RuleSet
+                     ) -> SessionProblem | None:
+    """The session refused when it lies closer to another session of its course and protocol
+    than the protocol's minimum interval (glycopyrronium: 7 days), else None."""
+    protocol = next((p for p in ruleset.protocols if p.id == session.protocol), None)
+    schedule = protocol.schedule if protocol is not None else None
+    if schedule is None or schedule.min_interval is None:
+        return None
+    days = float(schedule.min_interval.to("day").magnitude)
+    close = sorted((d for d in earlier if abs((session.date - d).days) < days - 1e-9),
+                   key=lambda d: abs((session.date - d).days))
+    if not close:
+        return None
+    other, gap = close[0], (session.date - close[0]).days
+    apart = ("on the same day as" if gap == 0 else
+             f"{abs(gap)} day{'s' if abs(gap) != 1 else ''} {'after' if gap > 0 else 'before'}")
+    return SessionProblem(
+        "date", session.date.isoformat(),
+        f"{session.date.isoformat()} is {apart} the session of {other.isoformat()}; protocol "
+        f"{session.protocol} needs at least {pretty_quantity(schedule.min_interval)} between "
+        "sessions: the session is refused")
 
 
 def _collect_schema_problems(exc: pa.errors.SchemaErrors, frame: pd.DataFrame, ctx: SessionContext,

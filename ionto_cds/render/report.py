@@ -73,8 +73,8 @@ def to_markdown(assessment: Assessment) -> str:
     if plan:
         out += _plan_md(plan, refs)
     elif d["referral"]:
-        out += [f"## No standard protocol: {d['referral']['title']}", "",
-                d["referral"]["summary"], ""]
+        out += [f"## Refer: {d['referral']['title']}", "", d["referral"]["summary"], "",
+                f"Sources: {_citations(d['referral']['references'], refs)}", ""]
     elif d["no_plan_reason"] and assessment.decision.allows_treatment:
         out += ["## No plan", "", d["no_plan_reason"], ""]
     if d["plan_questions"]:

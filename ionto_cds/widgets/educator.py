@@ -109,7 +109,7 @@ def outcome_html(a: Assessment) -> str:
                      + (f", density {_esc(d['current_density'])}" if d["current_density"]
                         else "") + "</div>")
     elif a.referral is not None:
-        parts.append(f"<h3>No standard protocol: {_esc(a.referral.title)}</h3>")
+        parts.append(f"<h3>Refer: {_esc(a.referral.title)}</h3>")
     elif a.no_plan_reason and a.decision.allows_treatment:
         parts.append(f"<h3>No plan</h3><div>{_esc(a.no_plan_reason)}</div>")
     return "".join(parts)

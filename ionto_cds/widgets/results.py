@@ -19,6 +19,8 @@ _BANNER = {
     # decision: (icon, background, text colour, one-line explanation)
     Decision.NOT_ELIGIBLE: ("\u2716", "#8b0000", "#ffffff",
                             "An absolute contraindication applies: do not treat."),
+    Decision.REFER: ("\u279c", "#1f3f7a", "#ffffff",
+                     "No iontophoresis plan here: refer as described below."),
     Decision.NEEDS_INFORMATION: ("?", "#fff3cd", "#3d2c00",
                                  "Answer the questions below before deciding."),
     Decision.ELIGIBLE_WITH_PRECAUTIONS: ("!", "#ffe08a", "#3d2c00",
@@ -103,8 +105,12 @@ def plan_html(assessment: Assessment, d: Mapping[str, Any] | None = None) -> str
     plan = d["protocol"]
     if plan is None:
         if d["referral"]:
-            return (f"<h3>No standard protocol: {_esc(d['referral']['title'])}</h3>"
-                    f"<div>{_esc(d['referral']['summary'])}</div>")
+            refs = assessment.ruleset.references
+            cites = "".join(f"<li>{_esc(refs[k].citation)}</li>"
+                            for k in d["referral"]["references"] if k in refs)
+            return (f"<h3>Refer: {_esc(d['referral']['title'])}</h3>"
+                    f"<div>{_esc(d['referral']['summary'])}</div>"
+                    f"<details><summary>Sources</summary><ul>{cites}</ul></details>")
         if d["no_plan_reason"] and assessment.decision.allows_treatment:
             return f"<h3>No plan</h3><div>{_esc(d['no_plan_reason'])}</div>"
         return ""

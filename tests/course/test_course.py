@@ -174,7 +174,8 @@ def test_a_childs_12_mA_session_is_refused_by_the_paediatric_cap(log: CourseLog,
 def test_without_an_assessment_only_protocol_limits_apply(log: CourseLog, rs: RuleSet) -> None:
     assert log.log_session({**BASE, "current": "12 mA"}).current == Quantity(12, "mA")
     adult = assess(patient(), rs)
-    assert log.log_session({**BASE, "current": "12 mA"}, assessment=adult).session_id == 2
+    assert log.log_session({**BASE, "current": "12 mA", "date": day(1)},
+                           assessment=adult).session_id == 2
 
 
 def test_assessment_caps_are_the_caps_the_plan_had(rs: RuleSet) -> None:
@@ -326,11 +327,43 @@ def test_next_session_follows_sessions_per_week(log: CourseLog) -> None:
 def test_weekly_drug_course_and_minimum_interval(log: CourseLog) -> None:
     glyco = {"protocol": GLYCO, "current": "8 mA", "duration": "12 min"}
     log.log_session({**BASE, **glyco, "date": day(0)})
-    log.log_session({**BASE, **glyco, "date": day(3)})
+    assert refusal(log, **glyco, date=day(3)) == (
+        "the session for course 'c1' cannot be logged (1 problem):\n"
+        "  date: 2025-03-06 is 3 days after the session of 2025-03-03; protocol "
+        "glycopyrronium-palmoplantar needs at least 7 days between sessions: the session is "
+        "refused")
+    assert "2025-03-01 is 2 days before the session of 2025-03-03" in refusal(
+        log, **glyco, date=day(-2))
+    assert len(log.sessions("c1")) == 1  # nothing stored
+    log.log_session({**BASE, **glyco, "date": day(7)})
+    g = log.guidance("c1", today=dt.date(2025, 3, 11))
+    assert g.next_session == dt.date(2025, 3, 17) and g.warnings == ()
+
+
+def test_sessions_closer_than_the_interval_in_an_old_log_are_warned(log: CourseLog) -> None:
+    glyco = {"protocol": GLYCO, "current": "8 mA", "duration": "12 min"}
+    log.log_session({**BASE, **glyco, "date": day(0)})
+    log.log_session({**BASE, **glyco, "date": day(7)})
+    with sqlite3.connect(log.path) as con:  # as a log written before the refusal would hold
+        con.execute("UPDATE sessions SET date = ? WHERE date = ?", (day(3), day(7)))
     g = log.guidance("c1", today=dt.date(2025, 3, 6))
-    assert g.next_session == dt.date(2025, 3, 13)
     assert g.warnings == ("Sessions closer than the minimum interval of 7 day (protocol "
                           "glycopyrronium-palmoplantar): 2025-03-03 and 2025-03-06",)
+
+
+def test_no_session_against_an_assessment_that_does_not_allow_treatment(
+        log: CourseLog, rs: RuleSet) -> None:
+    referred = assess(patient(hyperhidrosis_warning_signs=["night_sweats"]), rs)
+    assert referred.decision.value == "refer" and referred.referral is not None
+    with pytest.raises(SessionDataError) as info:
+        log.log_session(BASE, assessment=referred)
+    assert str(info.value).splitlines()[1] == (
+        f"  assessment: the patient's assessment is 'Refer': {referred.referral.title}: no "
+        "treatment session can be logged against it; settle the assessment first")
+    pacemaker = assess(patient(pacemaker=True), rs)
+    with pytest.raises(SessionDataError):
+        log.log_session(BASE, assessment=pacemaker)
+    assert len(log.sessions()) == 0
 
 
 def test_judge_response_and_maintenance_after_induction(log: CourseLog) -> None:
@@ -455,7 +488,7 @@ def test_vocabulary_errors_carry_file_and_line(tmp_path: Path) -> None:
 # --- durability: kill -9 and concurrent writers ----------------------------------------------
 
 WRITER = r"""
-import os, sys, time
+import datetime, os, sys, time
 from ionto_cds.course.store import CourseLog
 path, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 log = CourseLog(path)
@@ -464,7 +497,8 @@ while not os.path.exists(go):
     time.sleep(0.005)
 i = 0
 while count < 0 or i < count:
-    s = log.log_session({"course_id": name, "date": "2025-03-03", "site": "palms",
+    date = (datetime.date(1990, 1, 1) + datetime.timedelta(days=i)).isoformat()
+    s = log.log_session({"course_id": name, "date": date, "site": "palms",
                          "protocol": "tap-water-palmoplantar", "current": "15 mA",
                          "duration": "20 min", "notes": f"{name}-{i}"})
     print(s.session_id, flush=True)
