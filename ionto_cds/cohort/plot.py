@@ -9,7 +9,8 @@ from ionto_cds.errors import InputFileError
 
 
 def plot_summary(summary: ScreenSummary, path: Path, top: int = 10) -> None:
-    """Bar charts of decisions, the most frequent findings and protocols (PNG or SVG)."""
+    """Bar charts of decisions, the most frequent findings, protocols and referrals (PNG or
+    SVG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,7 +23,10 @@ def plot_summary(summary: ScreenSummary, path: Path, top: int = 10) -> None:
         (f"Most frequent findings (top {top})", summary.findings.most_common(top)),
         ("Protocols", [(k or "(none)", v) for k, v in summary.protocols.most_common()]),
     ]
-    fig, axes = plt.subplots(3, 1, figsize=(9, 11))
+    if summary.referrals:
+        panels.append(("Referrals (decision refer)", summary.referrals.most_common()))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 3.7 * len(panels)), squeeze=False)
+    axes = axes[:, 0]
     for ax, (title, items) in zip(axes, panels, strict=True):
         labels = [str(k) for k, _ in items][::-1]
         counts = [v for _, v in items][::-1]

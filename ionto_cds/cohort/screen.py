@@ -31,6 +31,7 @@ class ScreenSummary:
     decisions: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
     protocols: Counter[str] = field(default_factory=Counter)
+    referrals: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: ScreenSummary) -> None:
         """Add another chunk's counts."""
@@ -40,6 +41,7 @@ class ScreenSummary:
         self.decisions.update(other.decisions)
         self.findings.update(other.findings)
         self.protocols.update(other.protocols)
+        self.referrals.update(other.referrals)
 
     def render(self, top: int = 10) -> str:
         """The summary printed by `ionto-cds screen`."""
@@ -51,6 +53,9 @@ class ScreenSummary:
         lines.append("protocols:")
         lines += [f"  {name or '(none)':<40}{count:>10}"
                   for name, count in self.protocols.most_common()]
+        if self.referrals:
+            lines.append("referrals (decision refer):")
+            lines += [f"  {name:<40}{count:>10}" for name, count in self.referrals.most_common()]
         return "\n".join(lines)
 
 
@@ -59,6 +64,9 @@ def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSumma
     summary = ScreenSummary(rows=rows, screened=len(results), quarantined=quarantined)
     summary.decisions.update(results["decision"].value_counts().to_dict())
     summary.protocols.update(results["protocol"].value_counts().to_dict())
+    if "referral" in results:
+        referred = results["referral"]
+        summary.referrals.update(referred[referred != ""].value_counts().to_dict())
     for text, count in results["findings"].value_counts().items():
         for rule in str(text).split(SEPARATOR):
             if rule:

@@ -28,7 +28,7 @@ from typing import Any, Generic
 
 from ionto_cds.evaluation.lanes import C, Collector, D, Lanes, M, T, Tally, Y
 from ionto_cds.evaluation.outcomes import Basis, Decision, FindingRole, StepOutcome
-from ionto_cds.evaluation.program import AREA_FACT, Program
+from ionto_cds.evaluation.program import AREA_FACT, Derivation, Program
 from ionto_cds.language.model import Rule, Truth
 
 _F, _U, _T = int(Truth.FALSE), int(Truth.UNKNOWN), int(Truth.TRUE)
@@ -140,6 +140,8 @@ class _Asks(Generic[T, M, C, D]):
         self.gates = program.gates
         self.required = program.required
         self.memo: dict[int, dict[str, C]] = {}
+        self.derived = {d.fact: tuple(node for node, _value in d.cases)
+                        for d in program.prepare if isinstance(d, Derivation)}
         self.gate_memo: dict[str, Mapping[str, M]] = {}
 
     def gate(self, fact: str) -> Mapping[str, M]:
@@ -172,7 +174,14 @@ class _Asks(Generic[T, M, C, D]):
                 prior = out.get(fact)
                 out[fact] = count if prior is None else lanes.plus(prior, count)
 
-        for fact, rows in lanes.undecided(node, lanes.everyone).items():
+        undecided = list(lanes.undecided(node, lanes.everyone).items())
+        while undecided:
+            fact, rows = undecided.pop(0)
+            if fact in self.derived:
+                for case in self.derived[fact]:
+                    undecided += [(f, r) for f, r in lanes.undecided(case, rows).items()
+                                  if lanes.any(r)]
+                continue
             gate = self.gate(fact) if fact in self.gates else None
             if not gate:  # always asked: counted where undecided (never empty lanes)
                 count = lanes.count(rows)
