@@ -120,6 +120,11 @@ class Assessment:
             "screen_decision": (self.screen_decision or self.decision).value,
             "protocol_walk": [step.to_dict() for step in self.protocol_walk],
             "answers": answers,
+            "worked_out": [
+                {"fact": f.name, "label": f.label, "value": f.show(self.factset.get(f.name))}
+                for f in catalog if f.is_derived
+                and catalog[f.name].show(self.factset.get(f.name)) not in (None, "not applicable")
+            ],
             "not_applicable": list(self.factset.not_applicable),
             "ruleset": {"version": self.ruleset.version, "sha256": self.ruleset.sha256},
             "ionto_cds_version": __version__,

@@ -77,6 +77,10 @@ def to_markdown(assessment: Assessment) -> str:
                 f"Sources: {_citations(d['referral']['references'], refs)}", ""]
     elif d["no_plan_reason"] and assessment.decision.allows_treatment:
         out += ["## No plan", "", d["no_plan_reason"], ""]
+    if d["worked_out"]:
+        out += ["Worked out from the answers:", ""]
+        out += [f"- {w['label']}: {worked_out_text(w['value'])}" for w in d["worked_out"]]
+        out.append("")
     if d["plan_questions"]:
         out += ["Answers that could change the plan: "
                 + ", ".join(f"`{q}`" for q in d["plan_questions"]), ""]
@@ -85,6 +89,12 @@ def to_markdown(assessment: Assessment) -> str:
     out += ["---", "", f"Ruleset {d['ruleset']['version']} (sha256 {d['ruleset']['sha256']}), "
             f"ionto-cds {d['ionto_cds_version']}.", "", f"*{d['notice']}*", ""]
     return "\n".join(out)
+
+
+def worked_out_text(value: object) -> str:
+    """A worked-out fact's value in words ('hand wrist, forearm elbow')."""
+    items = value if isinstance(value, list) else [value]
+    return ", ".join(str(v).replace("_", " ") for v in items) or "none"
 
 
 def _citations(keys: list[str], refs: Mapping[str, Reference]) -> str:

@@ -13,7 +13,7 @@ from ionto_cds.engine.assessment import Assessment, Finding
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.evaluation.outcomes import Decision
 from ionto_cds.language.model import Severity
-from ionto_cds.render.report import schedule_lines
+from ionto_cds.render.report import schedule_lines, worked_out_text
 
 _BANNER = {
     # decision: (icon, background, text colour, one-line explanation)
@@ -122,6 +122,7 @@ def plan_html(assessment: Assessment, d: Mapping[str, Any] | None = None) -> str
             ("Solution", plan["solution"])]
     if plan["concentration"]:
         rows.append(("Concentration", plan["concentration"]))
+    rows += [(w["label"], worked_out_text(w["value"])) for w in d["worked_out"]]
     table = "".join(f"<tr><td><b>{_esc(k)}</b></td><td>{_esc(v)}</td></tr>" for k, v in rows)
     out = [f"<h3>Plan: {_esc(plan['title'])}</h3>", f"<div>{_esc(plan['summary'])}</div>",
            f"<table class='ionto-params'>{table}</table>"]

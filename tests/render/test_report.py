@@ -61,3 +61,23 @@ def test_markdown_side_effects_name_label_and_response(rs):
     assert "**On side effects**" in md
     assert ("- Small blisters (vesicles) (lower current): Check the skin and lower the current; "
             "stop if blistering recurs.") in md
+
+
+def test_markdown_refer_names_the_referral_and_its_sources(rs):
+    a = assess(patient(hyperhidrosis_warning_signs=["night_sweats"]), rs)
+    md = to_markdown(a)
+    assert md.startswith("# Iontophoresis assessment: REFER\n")
+    assert a.referral is not None
+    assert f"## Refer: {a.referral.title}\n\n{a.referral.summary}\n" in md
+    first = rs.references[a.referral.references[0]].citation
+    assert "Sources: " in md and first in md
+    assert "## Plan" not in md and "## Questions to answer first" not in md
+
+
+def test_the_current_path_worked_out_is_shown(rs):
+    d = assess(patient(site="soles"), rs).to_dict()
+    path = next(w for w in d["worked_out"] if w["fact"] == "current_path")
+    assert {"pelvis_hip", "thigh_knee", "lower_leg_foot"} <= set(path["value"])
+    assert not {"upper_arm_shoulder", "chest_upper_back"} & set(path["value"])
+    md = to_markdown(assess(patient(site="soles"), rs))
+    assert f"- {path['label']}: " in md and "pelvis hip" in md

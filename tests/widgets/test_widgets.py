@@ -59,6 +59,17 @@ def test_typical_palmar_patient_gets_tap_water_plan(app: ClinicianApp) -> None:
     assert "10 mA" in app.results.plan.value and "20 min" in app.results.plan.value
 
 
+def test_warning_sign_refers_with_its_own_banner_and_no_plan(app: ClinicianApp,
+                                                             rs: Any) -> None:
+    app.load_patient(PALMAR)
+    app.form.set_answer("hyperhidrosis_warning_signs", ["night_sweats"])
+    banner = app.results.banner.value
+    assert "Refer" in banner and "Eligible" not in banner and "#1f3f7a" in banner
+    referral = next(p for p in rs.protocols if p.id == "secondary-hyperhidrosis-referral")
+    assert f"<h3>Refer: {referral.title}</h3>" in app.results.plan.value
+    assert "mA" not in app.results.plan.value  # no plan numbers
+
+
 def test_pacemaker_yes_is_not_eligible(app: ClinicianApp) -> None:
     app.load_patient(PALMAR)
     app.form.set_answer("pacemaker", True)
