@@ -142,6 +142,21 @@ def test_palmar_patient_gets_tap_water_plan(page: Any) -> None:
     expect(plan).to_contain_text("10 mA")
 
 
+def test_hdss_1_refers_with_its_own_banner_and_no_plan(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    fill_palmar(page)
+    expect(page.locator(".ionto-decision")).to_contain_text("Eligible", timeout=TIMEOUT)
+    answer(page, "hdss", 1)
+    banner = page.locator(".ionto-decision")
+    expect(banner).to_contain_text("Refer", timeout=TIMEOUT)
+    expect(banner).not_to_contain_text("Eligible")
+    expect(page.locator(".ionto-plan-card")).to_contain_text("Refer:", timeout=TIMEOUT)
+    expect(page.locator(".ionto-plan-card")).not_to_contain_text("mA")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "refer_banner.png"))
+
+
 def test_pacemaker_yes_is_not_eligible(page: Any) -> None:
     from playwright.sync_api import expect
 
