@@ -123,6 +123,18 @@ class GrammarError(IontoError, ValueError):
         return self.problem
 
 
+class JSONRefused(IontoError, ValueError):
+    """JSON the strict reader refuses, and why (a key given twice, a number out of range...);
+    reported with the file's name as an InputFileError."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.problem
+
+
 class AnswerError(IontoError, ValueError):
     """One answer that cannot be read for its question (the fact's name is added by the caller).
     """

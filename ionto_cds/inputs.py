@@ -1,38 +1,55 @@
-"""Patient and session files read as plain mappings: YAML or JSON, safely, with clear errors."""
+"""Patient and session files read as plain mappings: YAML or JSON, safely, with clear errors.
+
+JSON is read as strictly as YAML: a key given twice is refused (never "the last one wins"),
+numbers must be finite and short (:mod:`~ionto_cds.language.jsonsource`), and nesting and file
+size are bounded.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from ionto_cds.errors import InputFileError, RuleError, quote
+from ionto_cds.errors import InputFileError, JSONRefused, RuleError, quote
+from ionto_cds.language.jsonsource import strict_json
 from ionto_cds.language.yamlsource import load_yaml_text
 
+MAX_FILE_BYTES = 2_000_000
+"""Largest patient, session or record file read."""
 
-def read_patient_file(path: Path) -> dict[str, Any]:
-    """Read a patient's answers (or a session record) from YAML or JSON as a plain mapping."""
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file of bounded size, or :class:`InputFileError` saying why not."""
     if not path.is_file():
         raise InputFileError(str(path), "no such file")
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputFileError(str(path), f"the file is {size:,} bytes: at most "
+                                 f"{MAX_FILE_BYTES:,}")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputFileError(str(path), "the file is not UTF-8 text") from None
     except OSError as exc:
         raise InputFileError(str(path), f"cannot read the file: {exc.strerror}") from None
-    return read_answers_text(text, str(path))
+
+
+def read_patient_file(path: Path) -> dict[str, Any]:
+    """Read a patient's answers (or a session record) from YAML or JSON as a plain mapping."""
+    return read_answers_text(read_text_file(path), str(path))
 
 
 def read_answers_text(text: str, name: str) -> dict[str, Any]:
     """Answers (or a session record) from the text of a YAML or JSON file called ``name``."""
     if not text.strip():
         raise InputFileError(name, "the file is empty: write one 'fact: answer' per line")
+    if len(text) > MAX_FILE_BYTES:
+        raise InputFileError(name, f"{len(text):,} characters: at most {MAX_FILE_BYTES:,}")
     if name.lower().endswith(".json"):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(name, f"malformed JSON at line {exc.lineno}: {exc.msg}"
-                                 ) from None
+            data = strict_json(text)
+        except JSONRefused as exc:
+            raise InputFileError(name, str(exc)) from None
     else:
         try:
             data = load_yaml_text(text, name)

@@ -14,6 +14,7 @@ from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import NOTICE, Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import OverrideError, PatientDataError
+from ionto_cds.language.jsonsource import strict_json
 from ionto_cds.language.model import Severity
 
 RECORD_KIND = "ionto-cds decision record"
@@ -103,7 +104,7 @@ def write_record(record: Mapping[str, Any], path: str | Path) -> Path:
 def replay(path: str | Path, ruleset: RuleSet | None = None) -> tuple[bool, str]:
     """Re-run a saved record with today's rules; (agree, message saying what differs)."""
     try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        record = strict_json(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return False, f"{path}: cannot read the record ({exc})"
     if not isinstance(record, dict) or record.get("kind") != RECORD_KIND:

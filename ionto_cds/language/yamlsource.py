@@ -2,16 +2,20 @@
 
 PyYAML only *composes* the document into nodes here; values are built by this module from the
 core YAML types. A tag that asks for any other object is refused, so no YAML can run code.
+Plain scalars are read by the YAML 1.2 core schema, not PyYAML's YAML 1.1 one: ``010`` is ten
+(not octal eight), ``1:30`` is text (not ninety), ``yes``/``on`` are words (the fact catalog
+reads yes/no answers). Numbers are bounded, as are nesting depth, string length and the node
+count (alias bombs).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ionto_cds.errors import Location, RuleError
@@ -19,6 +23,18 @@ from ionto_cds.errors import Location, RuleError
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MAX_NODES = 200_000  # a guard against alias bombs ("billion laughs")
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists read."""
+MAX_STRING = 20_000
+"""Longest text value read (characters)."""
+MAX_DIGITS = 18
+"""Most digits in a whole number (beyond, it is no clinical answer)."""
+_NULL = re.compile(r"~|null|Null|NULL|")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
+         "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+")
+_INT_OTHER = re.compile(r"0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 
 class LocatedMap(dict[str, Any]):
@@ -58,16 +74,18 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.count = 0
-        self.scalars = SafeConstructor()
 
     def at(self, node: Node) -> Location:
         """Where a node starts."""
         return Location(self.file, node.start_mark.line + 1)
 
-    def build(self, node: Node) -> Any:
+    def build(self, node: Node, depth: int = 0) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
             raise RuleError(self.at(node), "the file is too large or expands aliases without end")
+        if depth > MAX_DEPTH:
+            raise RuleError(self.at(node), f"nested more than {MAX_DEPTH} levels deep: write "
+                            "plain 'key: value' entries")
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, SequenceNode):
@@ -76,7 +94,7 @@ class _Builder:
             out.line = node.start_mark.line + 1
             out.item_lines = []
             for item in node.value:
-                out.append(self.build(item))
+                out.append(self.build(item, depth + 1))
                 out.item_lines.append(item.start_mark.line + 1)
             return out
         if isinstance(node, MappingNode):
@@ -88,14 +106,14 @@ class _Builder:
                 if key_node.tag == f"{_CORE}merge":
                     raise RuleError(self.at(key_node), "YAML merge keys ('<<') are not supported: "
                                      "write the entries out")
-                key = self.build(key_node)
+                key = self.build(key_node, depth + 1)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     raise RuleError(self.at(key_node), "a key must be a plain word")
                 key = str(key) if not isinstance(key, str) else key
                 if key in mapping:
                     raise RuleError(self.at(key_node), f"duplicate key '{key}': each key may "
                                     "appear once in a mapping; remove or rename one")
-                mapping[key] = self.build(value_node)
+                mapping[key] = self.build(value_node, depth + 1)
                 mapping.key_lines[key] = key_node.start_mark.line + 1
             return mapping
         raise RuleError(self.at(node), "unsupported YAML node")
@@ -111,12 +129,33 @@ class _Builder:
     def scalar(self, node: ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise RuleError(self.at(node), self.tag_problem(node))
-        if node.tag == f"{_CORE}timestamp":
-            return node.value  # dates stay as written ("2026-11-24")
-        value = self.scalars.construct_object(node)
-        if isinstance(value, _dt.date):  # pragma: no cover - timestamps handled above
-            return value.isoformat()
-        return value
+        text = node.value
+        if len(text) > MAX_STRING:
+            raise RuleError(self.at(node), f"a value of {len(text)} characters is too long "
+                            f"(at most {MAX_STRING})")
+        if node.style is not None:
+            return text  # quoted or a block: text as written
+        return self.core(node, text)
+
+    def core(self, node: ScalarNode, text: str) -> Any:
+        """A plain scalar by the YAML 1.2 core schema (timestamps stay as written)."""
+        if _NULL.fullmatch(text):
+            return None
+        if text in _BOOL:
+            return _BOOL[text]
+        if _INT.fullmatch(text) or _INT_OTHER.fullmatch(text):
+            if len(text.lstrip("+-")) > MAX_DIGITS:
+                raise RuleError(self.at(node), f"the number {text[:20]}... has {len(text)} "
+                                f"digits: at most {MAX_DIGITS}")
+            return int(text, 0) if _INT_OTHER.fullmatch(text) else int(text, 10)
+        if _FLOAT.fullmatch(text):
+            number = float(text)
+            if not math.isfinite(number) or abs(number) > 1e15:
+                raise RuleError(self.at(node), f"the number {text[:40]} is out of range")
+            return number
+        if text.lower() in (".inf", "-.inf", "+.inf", ".nan"):
+            raise RuleError(self.at(node), f"'{text}' is not a usable number")
+        return text
 
 
 def load_yaml_text(text: str, file: str) -> Any:
