@@ -208,7 +208,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
         report = screen_file(source, Path(args.output), args.rules, args.engine,
                              args.scheduler,
                              Path(args.errors) if args.errors else None,
-                             Path(args.quarantine) if args.quarantine else None)
+                             Path(args.quarantine) if args.quarantine else None,
+                             plot=Path(args.plot) if args.plot else None)
     except (ValueError, OSError) as exc:
         if isinstance(exc, IontoError):
             raise

@@ -86,14 +86,31 @@ def _offset_rows(parts: list[tuple[Path | None, int]], target: Path, header: tup
     table.to_csv(target, index=False)
 
 
+def check_outputs(source: Path, outputs: dict[str, Path]) -> None:
+    """Refuse before anything is read or written: an output that is the input, two outputs
+    on one file, or an output in a folder that does not exist."""
+    seen: dict[Path, str] = {source.resolve(): "the cohort"}
+    for what, path in outputs.items():
+        where = path.resolve()
+        if where in seen:
+            raise InputFileError(str(path), f"{what} would overwrite {seen[where]}: choose "
+                                 "another file name")
+        seen[where] = what
+        if not where.parent.is_dir():
+            raise InputFileError(str(path), f"the folder {path.parent} does not exist: create "
+                                 "it or choose another")
+
+
 def screen_file(source: Path, output: Path, rules: str | None = None, engine: str = "pandas",
                 scheduler: str | None = None, errors: Path | None = None,
                 quarantine: Path | None = None, progress: bool = True,
-                chunk_rows: int = 200_000) -> ScreenReport:
+                chunk_rows: int = 200_000, plot: Path | None = None) -> ScreenReport:
     """Screen a cohort file (or a folder of Parquet files) into ``output``.
 
     Bad cells go to ``errors`` (default: OUTPUT.errors.csv) and their rows to ``quarantine``
-    (default: OUTPUT.quarantine.csv); both are written only when there are bad cells.
+    (default: OUTPUT.quarantine.csv); both are written only when there are bad cells. No
+    output may be the input or another output, and each goes into an existing folder
+    (``plot`` is only checked here: the caller draws it).
     """
     import shutil
     import tempfile
@@ -105,9 +122,12 @@ def screen_file(source: Path, output: Path, rules: str | None = None, engine: st
         raise InputFileError(str(source), "no such file")
     if not source.is_dir():
         _suffix_ok(source, "the cohort")
-    rs = ruleset_for(rules)
     errors = errors or output.with_name(output.name + ".errors.csv")
     quarantine = quarantine or output.with_name(output.name + ".quarantine.csv")
+    check_outputs(source, {"the output": output, "the error table": errors,
+                           "the quarantine file": quarantine,
+                           **({"the plot": plot} if plot is not None else {})})
+    rs = ruleset_for(rules)
     folder = Path(tempfile.mkdtemp(prefix=output.name + ".parts-", dir=output.parent))
     pieces: list[tuple[int, Path, Path | None, Path | None, int]] = []
     summary = ScreenSummary()

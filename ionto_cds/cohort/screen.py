@@ -16,7 +16,7 @@ from pyarrow import ArrowException  # type: ignore[import-untyped]
 from ionto_cds.cohort.validate import validate_cohort
 from ionto_cds.engine.assess import evaluate_frame
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset, load_ruleset
-from ionto_cds.errors import InputFileError
+from ionto_cds.errors import InputFileError, quote
 from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
 from ionto_cds.evaluation.frame_text import SEPARATOR
 
@@ -103,6 +103,7 @@ def read_cohort(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:
+            _check_csv_shape(path)
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
                                skipinitialspace=True)
         except pd.errors.EmptyDataError:
@@ -116,6 +117,41 @@ def read_cohort(path: Path) -> pd.DataFrame:
         except (OSError, ValueError, TypeError, ArrowException) as exc:
             raise InputFileError(str(path), f"not a readable Parquet file ({exc})") from None
     raise InputFileError(str(path), "expected a .csv or .parquet cohort file")
+
+
+def _check_csv_shape(path: Path, shown: int = 3) -> None:
+    """Refuse a CSV whose rows do not match its header (a trailing separator, a missing or
+    extra cell, a blank line between rows) or whose header repeats a column: read as it is,
+    such a file shifts or drops patients silently."""
+    import csv
+
+    bad: list[str] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        header = next(reader, None)
+        if header is None:
+            return
+        repeated = sorted({c.strip() for c in header if header.count(c) > 1})
+        if repeated:
+            raise InputFileError(str(path), "the header names a column twice: "
+                                 + ", ".join(quote(c) for c in repeated[:shown]))
+        blank_run: list[int] = []
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row) and len(row) <= 1:
+                blank_run.append(line)  # blank: an error only when a data row follows
+                continue
+            bad += [f"line {n} is blank" for n in blank_run]
+            blank_run = []
+            if len(row) != len(header):
+                trailing = len(row) == len(header) + 1 and not row[-1].strip()
+                bad.append(f"line {line} has {len(row)} cells"
+                           + (" (a separator at the end?)" if trailing else ""))
+    if bad:
+        more = f", and {len(bad) - shown} more" if len(bad) > shown else ""
+        raise InputFileError(str(path), f"rows do not match the header's {len(header)} columns: "
+                             + "; ".join(bad[:shown]) + more
+                             + ": give every row one cell per column")
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -33,6 +33,7 @@ Q = Any  # pint Quantity
 DB_ENV = "IONTO_CDS_DB"
 DB_FILE = "course_log.sqlite3"
 SCHEMA_VERSION = 1
+APPLICATION_ID = 0x494F4E54  # "IONT": SQLite's application_id marks the file as a course log
 
 
 _CREATE = """
@@ -144,6 +145,15 @@ class CourseLog:
                 raise CourseLogError(str(self.path), f"not a usable course log: {exc}") from None
 
     def _create(self, con: sqlite3.Connection) -> None:
+        owner = con.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        columns = {r[1] for r in con.execute("PRAGMA table_info(sessions)")}
+        legacy = tables <= {"sessions", "sqlite_sequence"} and (
+            not tables or {"course_id", "dose_mA_min", "ruleset_sha256"} <= columns)
+        if owner != APPLICATION_ID and (owner != 0 or not legacy):
+            raise CourseLogError(str(self.path), "this database belongs to another application, "
+                                 "not an ionto-cds course log: nothing was written; choose "
+                                 "another --db file")
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise CourseLogError(str(self.path), f"written by a newer ionto-cds (schema "
@@ -155,6 +165,7 @@ class CourseLog:
         for statement in filter(str.strip, _CREATE.split(";")):
             con.execute(statement)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         con.execute("COMMIT")
 
     def log_session(self, record: Mapping[str, object],

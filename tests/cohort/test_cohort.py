@@ -149,6 +149,52 @@ def test_screen_command_unusable_input(args: list[str], message: str, tmp_path: 
     assert message in err and "Traceback" not in err
 
 
+def _lines() -> list[str]:
+    return EXAMPLE.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("\n".join([_lines()[0], *(ln + "," for ln in _lines()[1:])]) + "\n",
+     "rows do not match the header's 48 columns: line 2 has 49 cells (a separator at the "
+     "end?); line 3 has 49 cells (a separator at the end?); line 4 has 49 cells (a separator "
+     "at the end?), and 27 more: give every row one cell per column"),
+    ("\n".join([*_lines()[:4], "", *_lines()[4:]]) + "\n",
+     "rows do not match the header's 48 columns: line 5 is blank: give every row one cell per "
+     "column"),
+    ("\n".join([_lines()[0].replace("age", "sex", 1), *_lines()[1:]]) + "\n",
+     "the header names a column twice: 'sex'"),
+])
+def test_a_cohort_whose_rows_do_not_fit_its_header_is_refused(
+        text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "cohort.csv"
+    source.write_text(text, encoding="utf-8")
+    assert main(["screen", str(source), "-o", str(tmp_path / "o.csv")]) == 2
+    assert capsys.readouterr().err == f"ionto-cds screen: {source}: {message}\n"
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_blank_lines_at_the_end_are_not_rows(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.csv"
+    source.write_text(EXAMPLE.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
+    report = screen_file(source, tmp_path / "o.csv", progress=False)
+    assert (report.summary.rows, report.summary.screened + report.summary.quarantined) == (30, 30)
+
+
+def test_screen_never_overwrites_its_input_or_writes_into_a_missing_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "cohort.csv"
+    source.write_bytes(EXAMPLE.read_bytes())
+    assert main(["screen", str(source), "-o", str(source)]) == 2
+    assert capsys.readouterr().err == (f"ionto-cds screen: {source}: the output would overwrite "
+                                       "the cohort: choose another file name\n")
+    assert source.read_bytes() == EXAMPLE.read_bytes()
+    for args in (["-o", str(tmp_path / "nowhere" / "o.csv")],
+                 ["-o", str(tmp_path / "o.csv"), "--plot", str(tmp_path / "no" / "p.png")]):
+        assert main(["screen", str(source), *args]) == 2
+        assert "does not exist: create it or choose another" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_screen_command_unknown_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                        ) -> None:
     cohort = tmp_path / "c.csv"

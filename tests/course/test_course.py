@@ -288,6 +288,33 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == f"{bad}: not a usable course log: file is not a database"
 
 
+@pytest.mark.parametrize("schema", [
+    "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)",
+    "CREATE TABLE sessions (id INTEGER PRIMARY KEY, user TEXT)",  # another app's 'sessions'
+])
+def test_another_applications_database_is_refused_and_left_alone(tmp_path: Path,
+                                                                 schema: str) -> None:
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as con:
+        con.execute(schema)
+    before = other.read_bytes()
+    with pytest.raises(CourseLogError) as info:
+        CourseLog(other)
+    assert str(info.value) == (f"{other}: this database belongs to another application, not an "
+                               "ionto-cds course log: nothing was written; choose another --db "
+                               "file")
+    assert other.read_bytes() == before
+
+
+def test_a_course_log_is_marked_as_ours(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    CourseLog(path).log_session(BASE)
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x494F4E54
+        con.execute("PRAGMA application_id = 0")  # as a log written before the mark
+    assert len(CourseLog(path).sessions()) == 1  # an unmarked ionto-cds log is still read
+
+
 def test_sessions_that_no_longer_fit_the_rules_are_reported(log: CourseLog) -> None:
     log.log_session(BASE)
     with sqlite3.connect(log.path) as con:
