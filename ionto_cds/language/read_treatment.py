@@ -49,9 +49,35 @@ def _refs(reader: Reader, owner: LocatedMap, what: str, references: Mapping[str,
 
 
 def _q(reader: Reader, m: LocatedMap | None, key: str, unit: str, what: str) -> Any:
-    if m is None or key not in m or m[key] is None:
+    """A quantity of a drug, protocol or limit: absent is None; empty, zero or negative is an
+    error (no dose, current, time, area or limit of these is zero or less)."""
+    if m is None or key not in m:
         return None
-    return reader.quantity(m[key], key_line(m, key), unit, f"{what}: '{key}'")
+    line = key_line(m, key)
+    if m[key] is None:
+        reader.error(line, f"{what}: '{key}' is empty: write a value such as '1 {unit}', or "
+                     "remove the line")
+        return None
+    found = reader.quantity(m[key], line, unit, f"{what}: '{key}'")
+    if found is not None and not found.magnitude > 0:
+        reader.error(line, f"{what}: '{key}' must be more than zero, got '{m[key]}'")
+        return None
+    return found
+
+
+def _range(reader: Reader, span: LocatedMap | None, current: Any, line: int | None,
+           what: str) -> tuple[Any, Any]:
+    """A current range (min, max), checked: min at most max, the current within it."""
+    low = _q(reader, span, "min", "mA", f"{what}: current_range")
+    high = _q(reader, span, "max", "mA", f"{what}: current_range")
+    if low is not None and high is not None and low > high:
+        reader.error(key_line(span, "min"), f"{what}: current_range: 'min' "
+                     f"{format_quantity(low)} is above 'max' {format_quantity(high)}")
+    elif current is not None and low is not None and high is not None \
+            and not low <= current <= high:
+        reader.error(line, f"{what}: the current {format_quantity(current)} must lie within "
+                     f"its current_range ({format_quantity(low)} to {format_quantity(high)})")
+    return low, high
 
 
 def read_drugs(
@@ -246,9 +272,7 @@ def _read_protocol(
                                    ("min", "max"))
     duration = _q(reader, p, "duration", "min", what)
     target_dose = _q(reader, p, "target_dose", "mA*min", what)
-    if (duration is None) == (target_dose is None) and not (
-        "duration" in p and "target_dose" in p and duration is None
-    ):
+    if ("duration" in p) == ("target_dose" in p):
         reader.error(p.line, f"{what}: parameters need exactly one of 'duration' or "
                      "'target_dose' (the duration then follows from dose / current)")
     polarity = p.get("polarity")
@@ -261,13 +285,15 @@ def _read_protocol(
         reader.error(key_line(p, "polarity"), f"{what}: {drug} is delivered from the "
                      f"{drugs[drug].polarity} (drugs.yaml), not the {polarity}")
     side_effects = _read_side_effects(reader, e, what, adverse_effects)
+    current_min, current_max = _range(reader, current_range, current, key_line(p, "current"),
+                                      what)
     return Protocol(
         requires=_read_requires(reader, e, what, catalog),
         variants=_read_variants(reader, p, what),
         when=when,
         current=current,
-        current_min=_q(reader, current_range, "min", "mA", f"{what}: current_range"),
-        current_max=_q(reader, current_range, "max", "mA", f"{what}: current_range"),
+        current_min=current_min,
+        current_max=current_max,
         ramp=reader.text(p, "ramp", what, required=False),
         duration=duration,
         target_dose=target_dose,
@@ -325,13 +351,9 @@ def _read_variants(reader: Reader, p: LocatedMap, what: str) -> tuple[Variant, .
         span = reader.mapping(v.get("current_range", LocatedMap()),
                               key_line(v, "current_range"), f"{where}: current_range",
                               ("min", "max"), ("min", "max"))
-        low = _q(reader, span, "min", "mA", f"{where}: current_range")
-        high = _q(reader, span, "max", "mA", f"{where}: current_range")
+        low, high = _range(reader, span, current, key_line(v, "current"), where)
         if current is None:
             continue
-        if low is not None and high is not None and not low <= current <= high:
-            reader.error(key_line(v, "current"), f"{where}: the current must lie within its "
-                         "current_range")
         out.append(Variant(name, current, low, high, reader.text(v, "note", where)))
     return tuple(out)
 

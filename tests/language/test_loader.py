@@ -315,3 +315,29 @@ def test_sha256_covers_the_course_vocabulary_in_use(rules):
     assert label in text
     vocabulary.write_text(text.replace(label, "label: Erythema (redness)"), encoding="utf-8")
     assert read_rules(rules).source.sha256 != before
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("      duration: 12 min", "      duration: -12 min",
+     "'duration' must be more than zero, got '-12 min'"),
+    ("      current: 8 mA\n", "      current: ~\n",
+     "'current' is empty: write a value such as '1 mA', or remove the line"),
+    ("      current: 8 mA\n", "      current: 0 mA\n",
+     "'current' must be more than zero, got '0 mA'"),
+    ("max_dose: 240 mA*min", "max_dose: -240 mA*min",
+     "limits: 'max_dose' must be more than zero, got '-240 mA*min'"),
+    ("current_range: {min: 8 mA, max: 20 mA}", "current_range: {min: 20 mA, max: 8 mA}",
+     "current_range: 'min' 20 mA is above 'max' 8 mA"),
+    ("current_range: {min: 8 mA, max: 20 mA}", "current_range: {min: 9 mA, max: 20 mA}",
+     "the current 8 mA must lie within its current_range (9 mA to 20 mA)"),  # said at current
+    ("min_interval: 7 day", "min_interval: -7 day", "'min_interval' must be more than zero, "
+     "got '-7 day'"),
+])
+def test_empty_zero_negative_or_inverted_numbers_are_errors_with_the_line(rules, old, new,
+                                                                          message):
+    path = rules / "protocols.yaml"
+    replace_in(path, old, new)
+    err = _only(rules)
+    needle = "current: 8 mA" if "lie within" in message else new.strip().splitlines()[0]
+    assert str(err) == (f"{path}:{line_of(path, needle)}: protocol "
+                        f"'glycopyrronium-palmoplantar': {message}")
