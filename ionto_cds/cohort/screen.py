@@ -113,10 +113,41 @@ def read_cohort(path: Path) -> pd.DataFrame:
             raise InputFileError(str(path), f"not a readable CSV file ({exc})") from None
     if suffix in (".parquet", ".pq") or path.is_dir():
         try:
-            return pd.read_parquet(path)
+            return _parquet_frame(path)
         except (OSError, ValueError, TypeError, ArrowException) as exc:
+            if isinstance(exc, InputFileError):
+                raise
             raise InputFileError(str(path), f"not a readable Parquet file ({exc})") from None
     raise InputFileError(str(path), "expected a .csv or .parquet cohort file")
+
+
+def _parquet_frame(path: Path) -> pd.DataFrame:
+    """A Parquet file (or folder of parts) as a frame, its column types checked: one text,
+    number or yes/no value per cell. Unsigned 64-bit numbers are read as text (then range-checked
+    like any cell); lists, structures and binary columns are refused by name."""
+    import pyarrow as pa
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    table = pq.read_table(path)
+    for i, column in enumerate(table.schema):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_uint64(kind):
+            table = table.set_column(i, column.name, pc.cast(table.column(i), pa.string()))
+        elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                  or pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                  or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+            held = ("lists" if pa.types.is_list(kind) or pa.types.is_large_list(kind) else
+                    "nested records" if pa.types.is_struct(kind) else
+                    "binary data" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+                    else "dates or times" if pa.types.is_temporal(kind) else "values of another "
+                    "kind")
+            raise InputFileError(str(path), f"column {quote(column.name)} holds {held}: write "
+                                 "one text, number or yes/no value per cell (a list as text "
+                                 "separated by ';')")
+    return table.to_pandas()
 
 
 def _check_csv_shape(path: Path, shown: int = 3) -> None:

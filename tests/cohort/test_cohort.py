@@ -173,6 +173,23 @@ def test_a_cohort_whose_rows_do_not_fit_its_header_is_refused(
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_parquet_list_columns_are_refused_and_uint64_cells_range_checked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = read_cohort(EXAMPLE)
+    listed = raw.assign(age=[[1, 2]] * len(raw))
+    listed.to_parquet(tmp_path / "list.parquet")
+    assert main(["screen", str(tmp_path / "list.parquet"), "-o", str(tmp_path / "o.csv")]) == 2
+    assert capsys.readouterr().err.endswith(
+        "list.parquet: column 'age' holds lists: write one text, number or yes/no value per cell "
+        "(a list as text separated by ';')\n")
+    huge = raw.assign(hdss=np.full(len(raw), 2**63 + 5, dtype=np.uint64))
+    huge.to_parquet(tmp_path / "u64.parquet")
+    report = screen_file(tmp_path / "u64.parquet", tmp_path / "o.csv", progress=False)
+    assert (report.summary.quarantined, report.summary.rows) == (30, 30)
+    errors = pd.read_csv(tmp_path / "o.csv.errors.csv", dtype=str)
+    assert set(errors[errors["column"] == "hdss"]["value"]) == {str(2**63 + 5)}
+
+
 def test_blank_lines_at_the_end_are_not_rows(tmp_path: Path) -> None:
     source = tmp_path / "cohort.csv"
     source.write_text(EXAMPLE.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
