@@ -1,10 +1,18 @@
-"""Serve a packaged notebook with Voila on 127.0.0.1, with no request leaving the machine."""
+"""Serve a packaged notebook with Voila on 127.0.0.1, with no request leaving the machine.
+
+Each launch has its own secret token (Jupyter server's token mechanism): the URL the command
+prints carries it, and a page, kernel or websocket request without it is refused, so another
+process or user on the machine cannot open the app or drive its kernel. Requests whose ``Host``
+is not the loopback address are refused too (DNS rebinding). The token is written to the
+launch's private configuration folder, not on the command line.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -84,12 +92,26 @@ def offline_template(root: Path) -> Path:
     return root
 
 
-def voila_command(notebook: Path, port: int, template: str = TEMPLATE) -> list[str]:
-    """The Voila command line: loopback only, preheated kernel, offline template."""
+def write_server_config(root: Path, token: str) -> Path:
+    """Voila's configuration for one launch (``voila.json`` in ``root``, readable by the user
+    only): the token, and requests only for a loopback ``Host``."""
+    config = {"Voila": {"token": token, "tornado_settings": {
+        "allow_remote_access": False, "local_hostnames": ["localhost"]}}}
+    path = root / "voila.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    path.chmod(0o600)
+    return root
+
+
+def voila_command(notebook: Path, port: int, template: str = TEMPLATE,
+                  config_dir: Path | None = None) -> list[str]:
+    """The Voila command line: loopback only, preheated kernel, offline template, and the
+    launch's configuration folder (token, Host check) when given."""
     return [
         sys.executable, "-m", "voila", str(notebook),
         "--Voila.ip=127.0.0.1", f"--port={port}", "--no-browser",
         f"--template={template}",
+        *([f"--Voila.config_file_paths={config_dir}"] if config_dir is not None else []),
         "--VoilaConfiguration.preheat_kernel=True",
         "--VoilaConfiguration.default_pool_size=1",
         "--VoilaConfiguration.show_tracebacks=False",
@@ -114,17 +136,20 @@ def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[by
 
 def start_voila(notebook: str = "clinician", port: int | None = None,
                 data_dir: Path | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """Start Voila in a child process; returns (process, URL, temporary data folder)."""
+    """Start Voila in a child process; returns (process, URL with the launch's token, temporary
+    data folder)."""
     path = notebook_path(notebook)
     chosen = port if port is not None else free_port()
     root = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="ionto-voila-"))
     offline_template(root)
+    token = secrets.token_urlsafe(24)
+    write_server_config(root, token)
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join(
         [str(root), *([env["JUPYTER_PATH"]] if env.get("JUPYTER_PATH") else [])])
-    process = subprocess.Popen(voila_command(path, chosen), env=env, cwd=path.parent,
-                               start_new_session=True)
-    return process, f"http://127.0.0.1:{chosen}/", root
+    process = subprocess.Popen(voila_command(path, chosen, config_dir=root), env=env,
+                               cwd=path.parent, start_new_session=True)
+    return process, f"http://127.0.0.1:{chosen}/?token={token}", root
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -162,7 +187,8 @@ def _serve(port: int | None, open_browser: bool, notebook: str) -> int:
         print(f"ionto-cds app: {exc}", file=sys.stderr)
         return 2
     try:
-        if not wait_for_port(int(url.rsplit(":", 1)[1].strip("/")), 60.0, process):
+        port_number = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        if not wait_for_port(port_number, 60.0, process):
             print(f"ionto-cds app: Voila did not start (exit status {process.poll()})",
                   file=sys.stderr)
             stop(process)

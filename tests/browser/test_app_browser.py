@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +39,25 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("exports")
 
 
+def printed_url(process: subprocess.Popen[bytes], timeout: float) -> str:
+    """The URL (with its token) the app prints on its 'running at' line, read within timeout."""
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.decode("utf-8", "replace")
+            if "running at " in line:
+                found.put(line.split("running at ", 1)[1].split()[0])
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return found.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError("the app printed no URL") from None
+
+
 @contextmanager
 def running_app(notebook: str = "clinician", env: dict[str, str] | None = None
                 ) -> Iterator[str]:
@@ -48,7 +69,7 @@ def running_app(notebook: str = "clinician", env: dict[str, str] | None = None
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert wait_for_port(port, 60.0), f"the {notebook} app did not start"
-        yield f"http://127.0.0.1:{port}/"
+        yield printed_url(process, 60.0)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -241,3 +262,31 @@ def test_question_button_brings_its_field_into_view(page: Any) -> None:
     page.wait_for_function(_FIELD_IN_VIEW, arg=name, timeout=TIMEOUT)
     focused = page.evaluate("() => document.activeElement.closest('.ionto-field')?.className")
     assert f"ionto-fact-{name}" in (focused or ""), "the keyboard focus is not in the field"
+
+
+def _status(url: str, path: str, host: str | None = None,
+            headers: dict[str, str] | None = None) -> int:
+    import http.client
+
+    where = urlparse(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={**({"Host": host} if host else {}),
+                                           **(headers or {})})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_the_app_needs_its_launch_token_and_a_loopback_host(app_url: str) -> None:
+    query = urlparse(app_url).query
+    assert query.startswith("token=") and len(query) > 30
+    assert _status(app_url, f"/?{query}") == 200
+    assert _status(app_url, "/") in (302, 403)  # to the login page, never the app
+    assert _status(app_url, "/?token=wrong") in (302, 403)
+    kernel = "/api/kernels/00000000-0000-0000-0000-000000000000/channels"
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    assert _status(app_url, kernel, headers=upgrade) in (302, 403)  # no kernel without it
+    port = urlparse(app_url).port
+    assert _status(app_url, f"/?{query}", host=f"evil.example:{port}") == 403  # DNS rebinding
