@@ -16,8 +16,8 @@ from ionto_cds.analysis.record import Override, build_record, make_override, wri
 from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
-from ionto_cds.errors import InputFileError, OverrideError, PatientDataError
-from ionto_cds.inputs import read_answers_text
+from ionto_cds.errors import InputFileError, OverrideError, PatientDataError, UsageError, quote
+from ionto_cds.inputs import MAX_FILE_BYTES, read_answers_text
 from ionto_cds.render.report import to_html, to_markdown
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import ResultPanel
@@ -50,6 +50,23 @@ def default_export_dir() -> Path:
     return Path(env) if env else Path.home() / "ionto-cds-exports"
 
 
+def export_folder(text: str, root: Path | None = None) -> Path:
+    """The folder a 'Save to' entry names, kept inside the export root the server was started
+    with (``$IONTO_CDS_EXPORT_DIR``): a relative entry is a subfolder of it, and an entry that
+    leaves it (``..``, another absolute path) or holds control characters is refused, so a
+    client of the app cannot write anywhere else on the machine."""
+    base = (root if root is not None else default_export_dir()).resolve()
+    entry = text.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in entry) or len(entry) > 255:
+        raise UsageError("the folder name holds control characters or is too long: type a "
+                         "plain folder name")
+    target = (base / entry).resolve() if entry else base
+    if target != base and not target.is_relative_to(base):
+        raise UsageError(f"exports are saved inside {base}: {quote(entry)} is outside it; "
+                         "give a folder inside it")
+    return target
+
+
 def _download_link(path: Path, mime: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (f"<a download='{html.escape(path.name)}' href='data:{mime};base64,{data}'>"
@@ -77,8 +94,9 @@ class ClinicianApp:
         self.load_status = w.HTML("")
         self.load_status.add_class("ionto-load-status")
 
-        self.export_dir = w.Text(value=str(default_export_dir()), description="Save to",
-                                 layout=w.Layout(width="100%"))
+        self.export_dir = w.Text(value="", description="Save to",
+                                 placeholder=f"a folder inside {default_export_dir()} (empty: "
+                                 "that folder)", layout=w.Layout(width="100%"))
         self.export_dir.add_class("ionto-export-dir")
         self.plan_button = w.Button(description="Save plan (Markdown + HTML)", icon="file",
                                     layout=w.Layout(width="auto"))
@@ -148,7 +166,7 @@ class ClinicianApp:
 
     def export_plan(self, folder: str | Path | None = None) -> list[Path]:
         """Write the plan as Markdown and HTML; returns the two paths."""
-        target = Path(folder) if folder is not None else Path(self.export_dir.value)
+        target = Path(folder) if folder is not None else export_folder(self.export_dir.value)
         target.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         markdown = to_markdown(self.assessment) + self._overrides_markdown()
@@ -161,7 +179,7 @@ class ClinicianApp:
 
     def export_record(self, folder: str | Path | None = None) -> Path:
         """Write the decision record JSON; returns its path."""
-        target = Path(folder) if folder is not None else Path(self.export_dir.value)
+        target = Path(folder) if folder is not None else export_folder(self.export_dir.value)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return write_record(self.record(), target / f"decision-record-{stamp}.json")
 
@@ -189,7 +207,7 @@ class ClinicianApp:
             else:
                 paths = [self.export_record()]
                 mimes = ["application/json"]
-        except OSError as exc:
+        except (OSError, UsageError) as exc:
             self.export_status.value = (f"<span style='color:#a00000'>\u26a0 Could not save: "
                                         f"{html.escape(str(exc))}</span>")
             return
@@ -208,10 +226,14 @@ class ClinicianApp:
         if not files:
             return
         item = files[0]
-        name = str(item["name"])
+        name = str(item["name"])[:120]
         try:
+            content = item["content"]
+            if len(content) > MAX_FILE_BYTES:
+                raise InputFileError(name, f"the file is {len(content):,} bytes: at most "
+                                     f"{MAX_FILE_BYTES:,}")
             try:
-                text = bytes(item["content"]).decode("utf-8")
+                text = bytes(content).decode("utf-8")
             except UnicodeDecodeError:
                 raise InputFileError(name, "the file is not UTF-8 text") from None
             self.load_patient(read_answers_text(text, name), name)

@@ -151,12 +151,48 @@ def test_export_plan_and_record_replay(app: ClinicianApp, tmp_path: Path) -> Non
     assert not ok and "decision was not_eligible, now eligible" in message
 
 
-def test_export_button_writes_files_and_links(app: ClinicianApp, tmp_path: Path) -> None:
+def test_export_button_writes_files_and_links(app: ClinicianApp, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IONTO_CDS_EXPORT_DIR", str(tmp_path))
     app.load_patient(PALMAR)
-    app.export_dir.value = str(tmp_path)
+    app.export_dir.value = "clinic-a"
     app.plan_button.click()
     assert "download MD" in app.export_status.value
-    assert len(list(tmp_path.glob("*.md"))) == 1
+    assert len(list((tmp_path / "clinic-a").glob("*.md"))) == 1
+
+
+@pytest.mark.parametrize("entry", ["../elsewhere", "/tmp", "a/../../x", "bad\x00name", "x\ny"])
+def test_save_to_stays_inside_the_servers_export_folder(app: ClinicianApp, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        entry: str) -> None:
+    root = tmp_path / "exports"
+    monkeypatch.setenv("IONTO_CDS_EXPORT_DIR", str(root))
+    app.load_patient(PALMAR)
+    app.export_dir.value = entry
+    app.plan_button.click()
+    app.record_button.click()
+    assert "Could not save" in app.export_status.value
+    assert not list(tmp_path.rglob("*.md")) and not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b"x" * 2_000_001, "bytes: at most 2,000,000"),
+    (b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     b"g: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n", "expands aliases without end"),
+])
+def test_hostile_uploads_are_refused_quickly_and_keep_the_patient(app: ClinicianApp,
+                                                                  content: bytes,
+                                                                  said: str) -> None:
+    import time
+
+    app.load_patient(PALMAR)
+    start = time.perf_counter()
+    app.upload.value = ({"name": "p.yaml", "content": memoryview(content), "size": len(content),
+                         "type": "", "last_modified": datetime.now(UTC)},)
+    assert time.perf_counter() - start < 5
+    assert said in app.load_status.value and "was not loaded" in app.load_status.value
 
 
 def test_reset_clears_answers(app: ClinicianApp) -> None:
