@@ -24,7 +24,14 @@ from ionto_cds.course.schema import session_schema
 from ionto_cds.course.validate import interval_problem, validate_sessions
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
-from ionto_cds.errors import CourseLogError, SessionDataError, UnknownCourseError
+from ionto_cds.errors import (
+    CourseLogError,
+    JSONRefused,
+    SessionDataError,
+    UnknownCourseError,
+    quote,
+)
+from ionto_cds.language.jsonsource import strict_json
 from ionto_cds.language.vocabulary import CourseVocabulary, vocabulary_for
 from ionto_cds.units import Quantity
 
@@ -208,6 +215,18 @@ class CourseLog:
         return replace(session, session_id=session_id, logged_at=logged_at,
                        ruleset_version=self.ruleset.version)
 
+    def _effects(self, session_id: object, text: object) -> list[str]:
+        """A stored adverse-effect list; a row that is not a JSON list is a clear error."""
+        try:
+            value = strict_json(str(text))
+        except JSONRefused:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CourseLogError(str(self.path), f"session {session_id}: the stored adverse "
+                                 f"effects {quote(text)} are not a list: the log was edited "
+                                 "outside ionto-cds; correct or remove that row")
+        return value
+
     def courses(self) -> list[str]:
         """Every course id in the log, in the order first logged."""
         rows = self._retrying(lambda con: con.execute(
@@ -230,7 +249,9 @@ class CourseLog:
 
         raw = self._retrying(read)
         frame = raw.rename(columns={v: k for k, v in _SQL_COLUMNS.items()})
-        frame["adverse_effects"] = [json.loads(v) for v in frame["adverse_effects"]]
+        frame["adverse_effects"] = [self._effects(row, v) for row, v in
+                                    zip(frame["session_id"], frame["adverse_effects"],
+                                        strict=True)]
         typed = typed_frame(frame.to_dict("records"))
         schema = session_schema(self.ruleset, self.vocabulary, limits=False)
         try:

@@ -306,6 +306,19 @@ def test_another_applications_database_is_refused_and_left_alone(tmp_path: Path,
     assert other.read_bytes() == before
 
 
+def test_a_stored_row_that_is_not_json_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = CourseLog(path)
+    log.log_session(BASE)
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE sessions SET adverse_effects = '{not json'")
+    with pytest.raises(CourseLogError) as info:
+        log.sessions()
+    assert str(info.value) == (f"{path}: session 1: the stored adverse effects '{{not json' are "
+                               "not a list: the log was edited outside ionto-cds; correct or "
+                               "remove that row")
+
+
 def test_a_course_log_is_marked_as_ours(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     CourseLog(path).log_session(BASE)
