@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ionto_cds.errors import UnitError
+from ionto_cds.errors import UnitError, quote
 from ionto_cds.language.reader import Reader
 from ionto_cds.language.yamlsource import LocatedMap, key_line
 from ionto_cds.treatment.limits import LimitKind, tightest
@@ -126,7 +126,7 @@ def _schedule(reader: Reader, value: Any, line: int | None, what: str,
             values[f"schedule.{name}"] = _quantity(reader, item, where, "day",
                                                    f"{what}: schedule min_interval")
         elif item is not None and (isinstance(item, bool) or not isinstance(item, int)):
-            reader.error(where, f"{what}: schedule {name} is a whole number, got {item!r}")
+            reader.error(where, f"{what}: schedule {name} is a whole number, got {quote(item)}")
         else:
             values[f"schedule.{name}"] = item
 

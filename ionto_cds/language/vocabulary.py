@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ionto_cds.errors import Location, RuleError, RuleSetError
+from ionto_cds.errors import Location, RuleError, RuleSetError, quote
 from ionto_cds.language.packaged import COURSE_DIR, packaged_rules_dir
 from ionto_cds.language.treatment import RESPONSES
 from ionto_cds.language.yamlsource import LocatedMap, key_line, line_of, load_yaml_file
@@ -111,7 +111,7 @@ class _Reader:
         value = parent.get("response")
         if value not in RESPONSES:
             self.fail(parent, "response", f"{owner}: 'response' must be one of "
-                      f"{', '.join(RESPONSES)}, got {value!r}")
+                      f"{', '.join(RESPONSES)}, got {quote(value)}")
             return "expected"
         return str(value)
 
