@@ -9,7 +9,13 @@ import pandas as pd
 from pyarrow import ArrowException  # type: ignore[import-untyped]
 
 from ionto_cds.cohort.schema import read_headers
-from ionto_cds.cohort.screen import ScreenSummary, ruleset_for, screen_frame, write_part
+from ionto_cds.cohort.screen import (
+    ScreenSummary,
+    check_parquet_folder,
+    ruleset_for,
+    screen_frame,
+    write_part,
+)
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import InputFileError
 
@@ -33,6 +39,7 @@ def screen_dask(source: Path, folder: Path, rules: str | None, out_suffix: str,
     if source.is_file() and source.suffix.lower() not in (".parquet", ".pq"):
         raise InputFileError(str(source), "--engine dask reads Parquet: a .parquet file or a "
                              "folder of them")
+    check_parquet_folder(source)
     try:
         ddf = dd.read_parquet(str(source))
     except (OSError, ValueError, TypeError, ArrowException) as exc:

@@ -121,14 +121,60 @@ def read_cohort(path: Path) -> pd.DataFrame:
     raise InputFileError(str(path), "expected a .csv or .parquet cohort file")
 
 
+def check_parquet_folder(path: Path) -> None:
+    """A folder of Parquet parts must hold only Parquet files that share one set of columns
+    of one kind each; else the parts would be screened against different questions."""
+    if not path.is_dir():
+        return
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    strangers = [p.name for p in files if p.suffix.lower() not in (".parquet", ".pq")]
+    if strangers:
+        raise InputFileError(str(path), "the folder holds files that are not Parquet: "
+                             + ", ".join(quote(n) for n in strangers[:3]) + ": move them out")
+    if not files:
+        raise InputFileError(str(path), "the folder holds no Parquet file")
+    first = pq.read_schema(files[0])
+    for other in files[1:]:
+        schema = pq.read_schema(other)
+        missing = [n for n in first.names if n not in schema.names]
+        extra = [n for n in schema.names if n not in first.names]
+        kinds = [n for n in first.names if n in schema.names
+                 and not _same_kind(first.field(n).type, schema.field(n).type)]
+        if missing or extra or kinds:
+            said = ([f"lacks {', '.join(quote(n) for n in missing[:3])}"] if missing else []) \
+                + ([f"adds {', '.join(quote(n) for n in extra[:3])}"] if extra else []) \
+                + ([f"holds another kind of value in {', '.join(quote(n) for n in kinds[:3])}"]
+                   if kinds else [])
+            raise InputFileError(str(path), f"the parts do not share one set of columns: "
+                                 f"{other.name} {'; '.join(said)} (compared with "
+                                 f"{files[0].name}): write every part with the same columns")
+
+
+def _same_kind(a: object, b: object) -> bool:
+    import pyarrow as pa
+
+    def kind(t: object) -> str:
+        if isinstance(t, pa.DictionaryType):
+            t = t.value_type
+        return ("text" if pa.types.is_string(t) or pa.types.is_large_string(t) else
+                "number" if pa.types.is_integer(t) or pa.types.is_floating(t) else
+                "null" if pa.types.is_null(t) else str(t))
+
+    ka, kb = kind(a), kind(b)
+    return ka == kb or "null" in (ka, kb)
+
+
 def _parquet_frame(path: Path) -> pd.DataFrame:
     """A Parquet file (or folder of parts) as a frame, its column types checked: one text,
     number or yes/no value per cell. Unsigned 64-bit numbers are read as text (then range-checked
     like any cell); lists, structures and binary columns are refused by name."""
     import pyarrow as pa
     import pyarrow.compute as pc  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
+    check_parquet_folder(path)
     table = pq.read_table(path)
     for i, column in enumerate(table.schema):
         kind = column.type

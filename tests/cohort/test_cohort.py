@@ -190,6 +190,28 @@ def test_parquet_list_columns_are_refused_and_uint64_cells_range_checked(
     assert set(errors[errors["column"] == "hdss"]["value"]) == {str(2**63 + 5)}
 
 
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_a_folder_of_parts_that_do_not_match_is_refused(engine: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    raw = read_cohort(EXAMPLE)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    raw.iloc[:15].to_parquet(folder / "a.parquet")
+    other = raw.iloc[15:].drop(columns=["sex"])
+    other["age"] = pd.to_numeric(other["age"], errors="coerce")
+    other.to_parquet(folder / "b.parquet")
+    args = ["screen", str(folder), "-o", str(tmp_path / "o.parquet"), "--engine", engine]
+    assert main(args) == 2
+    assert capsys.readouterr().err.endswith(
+        "the parts do not share one set of columns: b.parquet lacks 'sex'; holds another kind "
+        "of value in 'age' (compared with a.parquet): write every part with the same columns\n")
+    (folder / "b.parquet").unlink()
+    (folder / "notes.txt").write_text("x")
+    assert main(args) == 2
+    assert "the folder holds files that are not Parquet: 'notes.txt'" in capsys.readouterr().err
+
+
 def test_blank_lines_at_the_end_are_not_rows(tmp_path: Path) -> None:
     source = tmp_path / "cohort.csv"
     source.write_text(EXAMPLE.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
