@@ -43,7 +43,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     try:
         assessment = assess(answers, rs)
     except PatientDataError as exc:
-        raise PatientDataError(exc.problems, args.patient) from None
+        raise PatientDataError(exc.problems, args.patient, exc.total) from None
     render = {"json": report.to_json, "md": report.to_markdown, "html": report.to_html}
     print(render[args.format](assessment))
     return EXIT_OK
@@ -237,7 +237,7 @@ def cmd_course_log(args: argparse.Namespace) -> int:
         try:
             assessment = assess(read_patient_file(Path(args.patient)), log.ruleset)
         except PatientDataError as exc:
-            raise PatientDataError(exc.problems, args.patient) from None
+            raise PatientDataError(exc.problems, args.patient, exc.total) from None
     s = log.log_session(record, assessment)
     print(f"logged session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
           f"{s.protocol}, {pretty_quantity(s.current)} x {pretty_quantity(s.duration)} = "

@@ -163,15 +163,19 @@ class AnswerProblem:
 class PatientDataError(IontoError, ValueError):
     """Patient answers that cannot be assessed; lists every bad answer at once."""
 
-    def __init__(self, problems: Iterable[AnswerProblem], source: str | None = None) -> None:
+    def __init__(self, problems: Iterable[AnswerProblem], source: str | None = None,
+                 total: int | None = None) -> None:
         self.problems = tuple(problems)
         self.source = source
+        self.total = max(total or 0, len(self.problems))
         super().__init__(self.problems)
 
     def __str__(self) -> str:
         where = f" in {self.source}" if self.source else ""
-        count = len(self.problems)
-        head = f"{count} answer{'s' if count != 1 else ''}{where} cannot be used:"
+        count = self.total
+        shown = (f" (the first {len(self.problems)} shown)" if count > len(self.problems)
+                 else "")
+        head = f"{count:,} answer{'s' if count != 1 else ''}{where} cannot be used{shown}:"
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
 

@@ -28,6 +28,10 @@ UNKNOWN_WORDS = frozenset({"", "unknown", "null", "none", "na", "n/a", "?"})
 """Texts that mean "not answered" (for a list fact, "none" means the empty list)."""
 
 
+MAX_UNKNOWN_SHOWN = 20
+"""Unknown answer names listed in a refusal (all are counted)."""
+
+
 @dataclass(frozen=True)
 class FactGroup:
     """A section of the form."""
@@ -267,12 +271,13 @@ class FactCatalog:
             )
         problems: list[AnswerProblem] = []
         values: dict[str, Any] = {}
+        unknown = 0
         for name, raw in answers.items():
             if not isinstance(name, str) or name not in self.facts:
-                problems.append(AnswerProblem(_name(name), raw, "unknown fact"
-                                              f"{did_you_mean(name, self.facts)}"))
-                if len(problems) > 50:
-                    break
+                unknown += 1
+                if unknown <= MAX_UNKNOWN_SHOWN:  # every one counted, the first few named
+                    problems.append(AnswerProblem(_name(name), raw, "unknown fact"
+                                                  f"{did_you_mean(name, self.facts)}"))
                 continue
             fact = self.facts[name]
             try:
@@ -287,7 +292,8 @@ class FactCatalog:
             if value is not UNKNOWN:
                 values[name] = value
         if problems:
-            raise PatientDataError(problems, source)
+            raise PatientDataError(problems, source,
+                                   total=len(problems) + max(unknown - MAX_UNKNOWN_SHOWN, 0))
         return values
 
     def why_not_asked(self, name: str) -> str:

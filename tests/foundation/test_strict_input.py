@@ -131,3 +131,13 @@ def test_any_json_value_for_any_fact_is_read_or_refused(value: object, fact: str
         return
     with contextlib.suppress(IontoError):  # read, or refused by our own error
         assess(read_answers_text(text, "p.json"), RS)
+
+
+def test_many_unknown_answers_are_all_counted_and_the_first_few_named(tmp_path: Path) -> None:
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({f"k{i}": 1 for i in range(5000)}), encoding="utf-8")
+    with pytest.raises(IontoError) as info:
+        assess(read_patient_file(path), RS)
+    lines = str(info.value).splitlines()
+    assert lines[0] == "5,000 answers cannot be used (the first 20 shown):"
+    assert len(lines) == 21 and lines[1] == "  k0: unknown fact"
