@@ -135,7 +135,10 @@ def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
             if key in EFFECT_UNITS:
                 q = reader.quantity(value, key_line(settings, key), EFFECT_UNITS[key],
                                     f"{what}: effect '{key}'")
-                if q is not None:
+                if q is not None and not q.magnitude > 0:
+                    reader.error(key_line(settings, key), f"{what}: effect '{key}' must be more "
+                                 f"than zero, got '{value}'")
+                elif q is not None:
                     out[key] = q
     if VARIANT_EFFECT in effect:
         name = effect[VARIANT_EFFECT]

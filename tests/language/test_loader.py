@@ -341,3 +341,12 @@ def test_empty_zero_negative_or_inverted_numbers_are_errors_with_the_line(rules,
     needle = "current: 8 mA" if "lie within" in message else new.strip().splitlines()[0]
     assert str(err) == (f"{path}:{line_of(path, needle)}: protocol "
                         f"'glycopyrronium-palmoplantar': {message}")
+
+
+def test_a_rule_cap_of_zero_or_less_is_an_error(rules):
+    path = rules / CI
+    replace_in(path, "{set: {max_current: 10 mA}, parameters",
+               "{set: {max_current: 0 mA}, parameters")
+    assert str(_only(rules)) == (
+        f"{path}:{line_of(path, 'max_current: 0 mA')}: rule 'paediatric-current-cap': effect "
+        "'max_current' must be more than zero, got '0 mA'")
