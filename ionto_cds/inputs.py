@@ -15,7 +15,10 @@ from ionto_cds.language.jsonsource import strict_json
 from ionto_cds.language.yamlsource import load_yaml_text
 
 MAX_FILE_BYTES = 2_000_000
-"""Largest patient, session or record file read."""
+"""Largest patient, session or record file read (JSON)."""
+MAX_YAML_BYTES = 200_000
+"""Largest YAML patient or session file read: thousands of answers, and read in well under a
+second (YAML is slow to parse; a patient file is a few kilobytes)."""
 
 
 def read_text_file(path: Path) -> str:
@@ -45,6 +48,9 @@ def read_answers_text(text: str, name: str) -> dict[str, Any]:
         raise InputFileError(name, "the file is empty: write one 'fact: answer' per line")
     if len(text) > MAX_FILE_BYTES:
         raise InputFileError(name, f"{len(text):,} characters: at most {MAX_FILE_BYTES:,}")
+    if not name.lower().endswith(".json") and len(text) > MAX_YAML_BYTES:
+        raise InputFileError(name, f"{len(text):,} characters of YAML: at most "
+                             f"{MAX_YAML_BYTES:,} (or write JSON)")
     if name.lower().endswith(".json"):
         try:
             data = strict_json(text)

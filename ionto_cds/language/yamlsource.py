@@ -23,6 +23,7 @@ from ionto_cds.errors import Location, RuleError
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MAX_NODES = 200_000  # a guard against alias bombs ("billion laughs")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: faster
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists read."""
 MAX_STRING = 20_000
@@ -133,8 +134,8 @@ class _Builder:
         if len(text) > MAX_STRING:
             raise RuleError(self.at(node), f"a value of {len(text)} characters is too long "
                             f"(at most {MAX_STRING})")
-        if node.style is not None:
-            return text  # quoted or a block: text as written
+        if node.style:  # quoted or a block ('' or None is plain, by parser)
+            return text
         return self.core(node, text)
 
     def core(self, node: ScalarNode, text: str) -> Any:
@@ -158,10 +159,21 @@ class _Builder:
         return text
 
 
+def _compose(text: str) -> Any:
+    """Compose with libyaml (fast); on a mistake compose again in Python, whose messages say
+    more (where an unclosed bracket starts)."""
+    try:
+        return yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        if _LOADER is yaml.SafeLoader:
+            raise
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load_yaml_text(text: str, file: str) -> Any:
     """Parse one YAML document into located plain data; raise :class:`RuleError` with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "cannot be read"

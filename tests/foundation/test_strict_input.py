@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ionto_cds import assess, load_ruleset
 from ionto_cds.cli import main
 from ionto_cds.errors import InputFileError, IontoError
-from ionto_cds.inputs import MAX_FILE_BYTES, read_answers_text, read_patient_file
+from ionto_cds.inputs import MAX_FILE_BYTES, MAX_YAML_BYTES, read_answers_text, read_patient_file
 from ionto_cds.language.yamlsource import load_yaml_text
 
 RS = load_ruleset()
@@ -94,6 +94,11 @@ def test_yaml_bounds_are_refused_with_the_line(text: str) -> None:
 def test_a_file_too_large_is_refused_unread(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_text("age: 30\n" + "#" * (MAX_FILE_BYTES + 1), encoding="utf-8")
+    yaml_big = tmp_path / "long.yaml"
+    yaml_big.write_text("age: 30\n" + "#" * MAX_YAML_BYTES, encoding="utf-8")
+    with pytest.raises(InputFileError) as info:
+        read_patient_file(yaml_big)
+    assert "characters of YAML: at most 200,000 (or write JSON)" in str(info.value)
     with pytest.raises(InputFileError) as info:
         read_patient_file(big)
     assert "bytes: at most" in str(info.value)
@@ -141,3 +146,22 @@ def test_many_unknown_answers_are_all_counted_and_the_first_few_named(tmp_path: 
     lines = str(info.value).splitlines()
     assert lines[0] == "5,000 answers cannot be used (the first 20 shown):"
     assert len(lines) == 21 and lines[1] == "  k0: unknown fact"
+
+
+@pytest.mark.parametrize("text", [
+    "{" + ", ".join(f'"k{i}": [1, 2, 3]' for i in range(90_000)) + "}",   # ~1.9 MB of JSON
+    "\n".join(f"k{i}: [1, 2, 3]" for i in range(10_000)),                # ~0.2 MB of YAML
+])
+def test_the_largest_file_accepted_is_read_in_bounded_memory(text: str) -> None:
+    import tracemalloc
+
+    assert len(text) < (MAX_FILE_BYTES if text.startswith("{") else MAX_YAML_BYTES)
+    name = "big.json" if text.startswith("{") else "big.yaml"
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(IontoError):
+            assess(read_answers_text(text, name), RS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB for a {len(text) / 2**20:.1f} MiB file"
