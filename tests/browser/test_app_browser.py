@@ -290,3 +290,22 @@ def test_the_app_needs_its_launch_token_and_a_loopback_host(app_url: str) -> Non
     assert _status(app_url, kernel, headers=upgrade) in (302, 403)  # no kernel without it
     port = urlparse(app_url).port
     assert _status(app_url, f"/?{query}", host=f"evil.example:{port}") == 403  # DNS rebinding
+
+
+def test_the_kernel_websocket_refuses_a_foreign_origin(page: Any, app_url: str) -> None:
+    import re
+
+    from playwright.sync_api import expect
+
+    expect(page.locator(".ionto-decision")).to_be_visible(timeout=TIMEOUT)
+    found = re.search(r'kernelId"\s*:\s*"([0-9a-f-]{36})"', page.content())
+    assert found, "no kernel id on the page"
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
+    port = urlparse(app_url).port
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Cookie": cookie}
+    path = f"/api/kernels/{found.group(1)}/channels"
+    # the logged-in browser's cookie, sent by a page of another site: refused
+    assert _status(app_url, path, headers={**upgrade, "Origin": "http://evil.example"}) == 403
+    assert _status(app_url, path, headers={**upgrade, "Origin": f"http://127.0.0.1:{port}"}) \
+        == 101
