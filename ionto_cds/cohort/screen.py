@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pyarrow import ArrowException  # type: ignore[import-untyped]
@@ -198,37 +199,48 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
 
 def _check_csv_shape(path: Path, shown: int = 3) -> None:
     """Refuse a CSV whose rows do not match its header (a trailing separator, a missing or
-    extra cell, a blank line between rows) or whose header repeats a column: read as it is,
-    such a file shifts or drops patients silently."""
+    extra cell, a blank line between rows), whose header repeats a column, or that cannot be
+    read as CSV: read as it is, such a file shifts or drops patients silently."""
     import csv
 
-    bad: list[str] = []
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, skipinitialspace=True)
-        header = next(reader, None)
-        if header is None:
-            return
-        repeated = sorted({c.strip() for c in header if header.count(c) > 1})
-        if repeated:
-            raise InputFileError(str(path), "the header names a column twice: "
-                                 + ", ".join(quote(c) for c in repeated[:shown]))
-        blank_run: list[int] = []
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row) and len(row) <= 1:
-                blank_run.append(line)  # blank: an error only when a data row follows
-                continue
-            bad += [f"line {n} is blank" for n in blank_run]
-            blank_run = []
-            if len(row) != len(header):
-                trailing = len(row) == len(header) + 1 and not row[-1].strip()
-                bad.append(f"line {line} has {len(row)} cells"
-                           + (" (a separator at the end?)" if trailing else ""))
+        try:
+            width, bad = _misfits(reader, path, shown)
+        except csv.Error as exc:
+            raise InputFileError(str(path), f"line {reader.line_num}: not readable as CSV "
+                                 f"({exc}): a cell over {csv.field_size_limit():,} characters, "
+                                 "or a stray quote") from None
     if bad:
         more = f", and {len(bad) - shown} more" if len(bad) > shown else ""
-        raise InputFileError(str(path), f"rows do not match the header's {len(header)} columns: "
+        raise InputFileError(str(path), f"rows do not match the header's {width} columns: "
                              + "; ".join(bad[:shown]) + more
                              + ": give every row one cell per column")
+
+
+def _misfits(reader: Any, path: Path, shown: int) -> tuple[int, list[str]]:
+    """The header's width and the rows that do not fit it; a repeated column is refused."""
+    header = next(reader, None)
+    if header is None:
+        return 0, []
+    repeated = sorted({c.strip() for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputFileError(str(path), "the header names a column twice: "
+                             + ", ".join(quote(c) for c in repeated[:shown]))
+    bad: list[str] = []
+    blank_run: list[int] = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row) and len(row) <= 1:
+            blank_run.append(line)  # blank: an error only when a data row follows
+            continue
+        bad += [f"line {n} is blank" for n in blank_run]
+        blank_run = []
+        if len(row) != len(header):
+            trailing = len(row) == len(header) + 1 and not row[-1].strip()
+            bad.append(f"line {line} has {len(row)} cells"
+                       + (" (a separator at the end?)" if trailing else ""))
+    return len(header), bad
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

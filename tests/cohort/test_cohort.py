@@ -163,6 +163,10 @@ def _lines() -> list[str]:
      "column"),
     ("\n".join([_lines()[0].replace("age", "sex", 1), *_lines()[1:]]) + "\n",
      "the header names a column twice: 'sex'"),
+    ("\n".join([*_lines()[:3], _lines()[3].replace("P003", "P" + "x" * 200_000, 1),
+               *_lines()[4:]]) + "\n",
+     "line 4: not readable as CSV (field larger than field limit (131072)): a cell over "
+     "131,072 characters, or a stray quote"),
 ])
 def test_a_cohort_whose_rows_do_not_fit_its_header_is_refused(
         text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
