@@ -10,6 +10,7 @@ from typing import Any
 
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.language.model import Reference
+from ionto_cds.render.plan_text import plan_rows
 
 _MARK = {"true": "TRUE", "unknown": "UNKNOWN (unanswered)", "false": "false"}
 
@@ -70,8 +71,8 @@ def to_markdown(assessment: Assessment) -> str:
         out.append("")
     out += _findings_md(d["findings"], refs)
     plan = d["protocol"]
-    if plan:
-        out += _plan_md(plan, refs)
+    if plan and assessment.protocol is not None:
+        out += _plan_md(plan, refs, plan_rows(assessment.protocol))
     elif d["referral"]:
         out += [f"## Refer: {d['referral']['title']}", "", d["referral"]["summary"], "",
                 f"Sources: {_citations(d['referral']['references'], refs)}", ""]
@@ -116,18 +117,9 @@ def _findings_md(findings: list[dict[str, Any]], refs: Mapping[str, Reference]) 
     return out
 
 
-def _plan_md(plan: dict[str, Any], refs: Mapping[str, Reference]) -> list[str]:
+def _plan_md(plan: dict[str, Any], refs: Mapping[str, Reference],
+             rows: list[tuple[str, str]]) -> list[str]:
     out = [f"## Plan: {plan['title']}", "", plan["summary"], ""]
-    rows = [
-        ("Modality", plan["modality"]), ("Drug", plan["drug"] or "none (tap water)"),
-        ("Active electrode", plan["polarity"]), ("Current", plan["current"]),
-        ("Duration", plan["duration"]), ("Dose", plan["dose"]),
-        ("Electrode area", plan["electrode_area"] or "not given"),
-        ("Current density", plan["current_density"] or "not computed (area unknown)"),
-        ("Solution", plan["solution"]),
-    ]
-    if plan["concentration"]:
-        rows.append(("Concentration", plan["concentration"]))
     out += ["| parameter | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
     if plan["polarity_note"]:
         out += [f"Polarity: {plan['polarity_note']}", ""]

@@ -13,6 +13,7 @@ from ionto_cds.engine.assessment import Assessment, Finding
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.evaluation.outcomes import Decision
 from ionto_cds.language.model import Severity
+from ionto_cds.render.plan_text import plan_rows
 from ionto_cds.render.report import schedule_lines, worked_out_text
 
 _BANNER = {
@@ -114,14 +115,7 @@ def plan_html(assessment: Assessment, d: Mapping[str, Any] | None = None) -> str
         if d["no_plan_reason"] and assessment.decision.allows_treatment:
             return f"<h3>No plan</h3><div>{_esc(d['no_plan_reason'])}</div>"
         return ""
-    rows = [("Drug", plan["drug"] or "none (tap water)"),
-            ("Active electrode", plan["polarity"]), ("Current", plan["current"]),
-            ("Duration", plan["duration"]), ("Dose", plan["dose"]),
-            ("Electrode area", plan["electrode_area"] or "not given"),
-            ("Current density", plan["current_density"] or "not computed (area unknown)"),
-            ("Solution", plan["solution"])]
-    if plan["concentration"]:
-        rows.append(("Concentration", plan["concentration"]))
+    rows = plan_rows(assessment.protocol) if assessment.protocol is not None else []
     rows += [(w["label"], worked_out_text(w["value"])) for w in d["worked_out"]]
     table = "".join(f"<tr><td><b>{_esc(k)}</b></td><td>{_esc(v)}</td></tr>" for k, v in rows)
     out = [f"<h3>Plan: {_esc(plan['title'])}</h3>", f"<div>{_esc(plan['summary'])}</div>",

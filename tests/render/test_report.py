@@ -26,8 +26,24 @@ def test_markdown_eligible_with_plan(rs):
     assert md.startswith("# Iontophoresis assessment: ELIGIBLE\n")
     assert "No contraindication or precaution applies." in md
     assert "## Plan: Tap-water iontophoresis, palms and soles" in md
-    assert "| Current | 10 mA |" in md and "| Dose | 200 mA * min |" in md
+    assert "| Starting current | 10 mA |" in md
+    assert "| Current range | 10 mA to 20 mA: raise slowly to tingling, never to pain |" in md
+    assert "| Dose | 200 mA·min at the starting current |" in md
+    assert "| Smallest electrode for this current | 20 cm² |" in md
+    assert " * " not in md and "**2" not in md and "** 2" not in md  # no unit reads as code
     assert f"(sha256 {rs.sha256})" in md
+
+
+def test_drug_plan_says_start_target_maximum_and_pretty_units(rs):
+    md = to_markdown(assess(patient(indication="tendinopathy", site="elbow",
+                                    hyperhidrosis_warning_signs=None, hdss=None,
+                                    tap_water_sessions=None, electrode_area="10 cm2"), rs))
+    for row in ("| Starting current | 4 mA |", "| Maximum current | 4 mA (protocol "
+                "dexamethasone-musculoskeletal) |", "| Current density | 0.4 mA/cm² |",
+                "| Dose | 40 mA·min target: at a lower current the session runs longer "
+                "(dose ÷ current) |", "| Concentration | 4 mg/mL |",
+                "| Active electrode | cathode (−) |"):
+        assert row in md, row
 
 
 def test_markdown_questions_and_findings(rs):
