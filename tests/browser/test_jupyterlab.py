@@ -123,7 +123,9 @@ def test_clinician_notebook_runs_in_jupyterlab(browser: Any, lab: str) -> None: 
     try:
         page.goto(f"{lab}/lab/tree/{NOTEBOOK.name}")
         page.wait_for_function(_KERNEL_READY, timeout=TIMEOUT)
-        run_all = "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+        # Fire and forget: returning the command's promise would make page.evaluate wait for
+        # Run All to finish, with no timeout (a hang on a fresh machine); the expects wait.
+        run_all = "() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
         page.evaluate(run_all)
         field = page.locator(".ionto-fact-pacemaker")
         try:
