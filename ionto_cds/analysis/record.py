@@ -65,8 +65,10 @@ def make_override(assessment: Assessment, rule_id: str, reason: str, comment: st
 
 def build_record(assessment: Assessment, overrides: Iterable[Override] = (),
                  answers: Mapping[str, object] | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
-    """The decision record as JSON-ready data; overrides of findings no longer present drop."""
+                 now: datetime | None = None,
+                 context: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The decision record as JSON-ready data; overrides of findings no longer present drop.
+    ``context`` (patient reference, date assessed, clinician) is kept as given."""
     d = assessment.to_dict()
     present = {f.rule.id for f in assessment.findings}
     kept = [o for o in overrides if o.rule in present]
@@ -76,6 +78,7 @@ def build_record(assessment: Assessment, overrides: Iterable[Override] = (),
         "created_utc": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "ionto_cds_version": __version__,
         "ruleset": d["ruleset"],
+        "context": dict(context or {}),
         "answers": dict(answers) if answers is not None else d["answers"],
         "decision": d["decision"],
         "decision_text": d["decision_text"],

@@ -60,11 +60,17 @@ def schedule_lines(schedule: dict[str, Any]) -> list[str]:
     return lines
 
 
-def to_markdown(assessment: Assessment) -> str:
-    """A printable report: decision, questions, findings with reasons, plan, provenance."""
+def to_markdown(assessment: Assessment, context: Mapping[str, str] | None = None) -> str:
+    """A printable report: decision, questions, findings with reasons, plan, provenance.
+
+    ``context`` ties it to a patient and a date: e.g. {"Patient reference": "A-12",
+    "Assessed": "2026-12-01", "Clinician": "..."}, shown under the title as given.
+    """
     d = assessment.to_dict()
     refs = assessment.ruleset.references
     out = [f"# Iontophoresis assessment: {assessment.decision.words.upper()}", ""]
+    if context:
+        out += [" · ".join(f"**{k}:** {v}" for k, v in context.items() if v), ""]
     if d["missing"]:
         out += ["## Questions to answer first", ""]
         out += [f"- **{q['label']}** (`{q['fact']}`): {q['help']}" for q in d["questions"]]
@@ -186,10 +192,10 @@ class _Html:
             self.body.append(f"<p>{_inline(text)}</p>")
 
 
-def to_html(assessment: Assessment) -> str:
+def to_html(assessment: Assessment, context: Mapping[str, str] | None = None) -> str:
     """A standalone printable HTML page of the Markdown report (no external assets)."""
     page = _Html()
-    for line in to_markdown(assessment).splitlines():
+    for line in to_markdown(assessment, context).splitlines():
         page.line(line)
     page.block(None)
     style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}"

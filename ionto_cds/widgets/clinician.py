@@ -6,7 +6,7 @@ import base64
 import html
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,26 @@ class ClinicianApp:
         self.upload.observe(self._uploaded, "value")
         self.reset_button = w.Button(description="Reset", icon="undo")
         self.reset_button.add_class("ionto-reset")
-        self.reset_button.on_click(lambda _b: self.reset())
+        self.reset_button.on_click(lambda _b: self._ask_reset(True))
+        confirm = w.Button(description="Yes, clear everything", button_style="danger",
+                           layout=w.Layout(width="auto"))
+        confirm.add_class("ionto-reset-confirm")
+        confirm.on_click(lambda _b: self.reset())
+        cancel = w.Button(description="Keep the answers", layout=w.Layout(width="auto"))
+        cancel.add_class("ionto-reset-cancel")
+        cancel.on_click(lambda _b: self._ask_reset(False))
+        self.reset_confirm = w.HBox(
+            [w.HTML("<b>Clear every answer and override of this patient?</b>"), confirm, cancel],
+            layout=w.Layout(display="none", flex_flow="row wrap"))
+        self.reset_confirm.add_class("ionto-reset-question")
+        self.patient_ref = w.Text(description="Patient ref", placeholder="your reference "
+                                  "(optional; no name needed)", layout=w.Layout(width="auto"))
+        self.patient_ref.add_class("ionto-patient-ref")
+        self.clinician = w.Text(description="Clinician", placeholder="optional",
+                                layout=w.Layout(width="auto"))
+        self.clinician.add_class("ionto-clinician")
+        self.assessed_on = w.DatePicker(description="Assessed", value=date.today())
+        self.assessed_on.add_class("ionto-assessed-on")
         self.load_status = w.HTML("")
         self.load_status.add_class("ionto-load-status")
 
@@ -116,7 +135,9 @@ class ClinicianApp:
         header = w.VBox([
             w.HTML(_LAYOUT_CSS + "<div>Answer what you know; unanswered questions stay "
                    "<b>Unknown</b>, never \u201cNo\u201d. The result updates as you go.</div>"),
-            w.HBox([self.upload, self.reset_button]), self.load_status])
+            w.HBox([self.patient_ref, self.assessed_on, self.clinician],
+                   layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.upload, self.reset_button]), self.reset_confirm, self.load_status])
         left = w.VBox([self.form.widget], layout=w.Layout(width="56%", padding="0 12px 0 0"))
         right = w.VBox([self.results.banner_box, self.results.details, export],
                        layout=w.Layout(width="44%"))
@@ -160,28 +181,48 @@ class ClinicianApp:
         return override
 
     # --- records and files --------------------------------------------------------------
+    def context(self) -> dict[str, str]:
+        """Who and when, as typed (control characters removed, bounded): what ties an export
+        to a patient, a date and a clinician."""
+        def clean(text: object) -> str:
+            return "".join(ch for ch in str(text) if ch.isprintable())[:80].strip()
+
+        found = {"Patient reference": clean(self.patient_ref.value),
+                 "Assessed": self.assessed_on.value.isoformat()
+                 if self.assessed_on.value is not None else "",
+                 "Clinician": clean(self.clinician.value)}
+        return {k: v for k, v in found.items() if v}
+
     def record(self) -> dict[str, Any]:
         """The decision record of what is on screen now."""
-        return build_record(self.assessment, self.overrides.values(), self.form.raw_answers())
+        return build_record(self.assessment, self.overrides.values(), self.form.raw_answers(),
+                            context=self.context())
+
+    def _stem(self, kind: str) -> str:
+        """An export's file name: kind, the patient reference (letters, digits, - and _ only)
+        and the time."""
+        ref = "".join(ch for ch in self.context().get("Patient reference", "")
+                      if ch.isalnum() or ch in "-_")[:40]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return f"{kind}-{ref}-{stamp}" if ref else f"{kind}-{stamp}"
 
     def export_plan(self, folder: str | Path | None = None) -> list[Path]:
         """Write the plan as Markdown and HTML; returns the two paths."""
         target = Path(folder) if folder is not None else export_folder(self.export_dir.value)
         target.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        markdown = to_markdown(self.assessment) + self._overrides_markdown()
-        md = target / f"iontophoresis-plan-{stamp}.md"
+        stem = self._stem("iontophoresis-plan")
+        markdown = to_markdown(self.assessment, self.context()) + self._overrides_markdown()
+        md = target / f"{stem}.md"
         md.write_text(markdown, encoding="utf-8")
-        page = target / f"iontophoresis-plan-{stamp}.html"
-        page.write_text(to_html(self.assessment).replace(
+        page = target / f"{stem}.html"
+        page.write_text(to_html(self.assessment, self.context()).replace(
             "</body>", self._overrides_html() + "</body>"), encoding="utf-8")
         return [md, page]
 
     def export_record(self, folder: str | Path | None = None) -> Path:
         """Write the decision record JSON; returns its path."""
         target = Path(folder) if folder is not None else export_folder(self.export_dir.value)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return write_record(self.record(), target / f"decision-record-{stamp}.json")
+        return write_record(self.record(), target / f"{self._stem('decision-record')}.json")
 
     def _overrides_markdown(self) -> str:
         if not self.overrides:
@@ -249,8 +290,13 @@ class ClinicianApp:
             return
         self.load_status.value = f"<div>Loaded {html.escape(name)}.</div>"
 
+    def _ask_reset(self, show: bool) -> None:
+        self.reset_confirm.layout.display = "flex" if show else "none"
+
     def reset(self) -> None:
-        """Clear every answer and override."""
+        """Clear every answer and override (the Reset button asks first)."""
+        self._ask_reset(False)
+        self.patient_ref.value = ""
         self.overrides.clear()
         self.load_status.value = ""
         self.export_status.value = ""

@@ -178,6 +178,26 @@ def test_hdss_1_refers_with_its_own_banner_and_no_plan(page: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / "refer_banner.png"))
 
 
+def test_reset_asks_before_clearing(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    fill_palmar(page)
+    expect(page.locator(".ionto-decision")).to_contain_text("Eligible", timeout=TIMEOUT)
+    page.locator(".ionto-patient-ref input").fill("A-12")
+    page.locator(".ionto-reset").click()
+    question = page.locator(".ionto-reset-question")
+    expect(question).to_be_visible(timeout=TIMEOUT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "reset_question.png"))
+    page.locator(".ionto-reset-cancel").click()
+    expect(question).to_be_hidden(timeout=TIMEOUT)
+    expect(page.locator(".ionto-decision")).to_contain_text("Eligible")
+    page.locator(".ionto-reset").click()
+    page.locator(".ionto-reset-confirm").click()
+    expect(page.locator(".ionto-decision")).to_contain_text("Needs information", timeout=TIMEOUT)
+    expect(page.locator(".ionto-patient-ref input")).to_have_value("")
+
+
 def test_pacemaker_yes_is_not_eligible(page: Any) -> None:
     from playwright.sync_api import expect
 

@@ -195,6 +195,41 @@ def test_hostile_uploads_are_refused_quickly_and_keep_the_patient(app: Clinician
     assert said in app.load_status.value and "was not loaded" in app.load_status.value
 
 
+def test_reset_asks_first_and_cancel_keeps_everything(app: ClinicianApp) -> None:
+    app.load_patient(PALMAR)
+    app.patient_ref.value = "A-12"
+    app.reset_button.click()
+    assert app.reset_confirm.layout.display == "flex"
+    assert app.form.answers()["site"] == "palms"  # nothing cleared yet
+    cancel = next(b for b in app.reset_confirm.children if "ionto-reset-cancel" in b._dom_classes)
+    cancel.click()
+    assert app.reset_confirm.layout.display == "none"
+    assert app.form.answers()["site"] == "palms" and app.patient_ref.value == "A-12"
+    app.reset_button.click()
+    confirm = next(b for b in app.reset_confirm.children
+                   if "ionto-reset-confirm" in b._dom_classes)
+    confirm.click()
+    assert app.form.answers() == {} and app.patient_ref.value == ""
+    assert app.reset_confirm.layout.display == "none"
+
+
+def test_exports_carry_the_patient_reference_date_and_clinician(
+        app: ClinicianApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IONTO_CDS_EXPORT_DIR", str(tmp_path))
+    app.load_patient(PALMAR)
+    app.patient_ref.value = "A-12/\x07x"
+    app.clinician.value = "Physio J. Doe"
+    md, page = app.export_plan()
+    assert md.name.startswith("iontophoresis-plan-A-12x-") and md.suffix == ".md"
+    day = app.assessed_on.value.isoformat()
+    assert (f"**Patient reference:** A-12/x · **Assessed:** {day} · **Clinician:** "
+            "Physio J. Doe") in md.read_text(encoding="utf-8")
+    assert "A-12/x" in page.read_text(encoding="utf-8")
+    record = json.loads(app.export_record().read_text(encoding="utf-8"))
+    assert record["context"] == {"Patient reference": "A-12/x", "Assessed": day,
+                                 "Clinician": "Physio J. Doe"}
+
+
 def test_reset_clears_answers(app: ClinicianApp) -> None:
     app.load_patient(PALMAR)
     app.reset()
