@@ -11,11 +11,11 @@ from typing import Any
 from ionto_cds.errors import PlanInfeasible, RuleSetError
 from ionto_cds.evaluation.answers import FactSet, factset, validate
 from ionto_cds.evaluation.frame_collect import KnownPlans
-from ionto_cds.evaluation.program import Program, compile_program
+from ionto_cds.evaluation.program import AREA_FACT, Program, compile_program
 from ionto_cds.evaluation.scalar import ScalarProgram
 from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.loader import RuleSource, read_rules
-from ionto_cds.language.model import Rule, Truth
+from ionto_cds.language.model import Rule, Truth, facts_read
 from ionto_cds.language.treatment import Protocol
 from ionto_cds.treatment.limits import LimitKind, tightest
 from ionto_cds.treatment.plan import Plan, build_plan
@@ -68,6 +68,30 @@ class RuleSet:
     def protocol_truth(self, protocol: Protocol, env: Mapping[str, Any]) -> Truth:
         """Whether a protocol's condition holds for one patient's answers."""
         return Truth(self.scalar.truth(self.program.node_of(protocol.when), env))
+
+    def unneeded_facts(self, env: Mapping[str, Any]) -> frozenset[str]:
+        """The questions no rule or protocol that can still matter reads, for these answers:
+        the drug- and modality-specific screens of protocols whose condition is already false
+        (the glycopyrronium screen for an elbow). A form may hide them; an answer given to one
+        still counts."""
+        live = [p for p in self.protocols if self.protocol_truth(p, env) is not Truth.FALSE]
+        conditions = [r.when for r in self.general]
+        conditions += [r.when for p in live for r in self.steering_rules(p)]
+        conditions += [p.when for p in self.protocols]  # what chooses among them stays asked
+        needed = {f.name for f in self.catalog if f.required}
+        needed |= {name for p in live for name in p.requires}
+        if any(not p.is_referral for p in live):
+            needed.add(AREA_FACT)  # a plan's density is worked out on it
+        pending = [name for c in conditions for name in facts_read(c)]
+        while pending:
+            name = pending.pop()
+            if name in needed or name not in self.catalog:
+                continue
+            needed.add(name)
+            fact = self.catalog[name]
+            pending += [n for c in self.catalog.gate_conditions(name) for n in facts_read(c)]
+            pending += [n for case in fact.derived for n in facts_read(case.when)]
+        return frozenset(f.name for f in self.catalog.asked if f.name not in needed)
 
     def steering_rules(self, protocol: Protocol) -> tuple[Rule, ...]:
         """The modality- and drug-specific rules that bear on one protocol."""

@@ -239,11 +239,21 @@ class PatientForm:
                 problems[name] = message
             elif value is not UNKNOWN:
                 values[name] = value
-        hidden = self.ruleset.answers(values).not_applicable
+        facts = self.ruleset.answers(values)
+        hidden = facts.not_applicable
+        # Questions no rule or protocol that can still matter reads are tucked away too (the
+        # glycopyrronium screen for an elbow), unless answered or typed in: nothing is hidden
+        # with something in it.
+        typed = set(values) | set(problems)
+        tucked = {n for n in self.ruleset.unneeded_facts(facts.env) if n not in typed}
         for name, field in self.fields.items():
-            visible = name not in hidden
+            visible = name not in hidden and name not in tucked
             field.set_visible(visible)
-            field.show_error(problems.get(name) if visible else None)
+            field.show_error(problems.get(name) if name not in hidden else None)
+        for group_id, section in self.sections.items():
+            shown = any(f.name not in hidden and f.name not in tucked
+                        for f in self.ruleset.catalog.in_group(group_id) if not f.is_derived)
+            section.layout.display = None if shown else "none"
         self.hidden = tuple(hidden)
         self.values = {k: v for k, v in values.items() if k not in hidden}
         self.problems = {k: v for k, v in problems.items() if k not in hidden}

@@ -249,3 +249,18 @@ def test_metal_iud_only_blocks_the_feet(packaged):
     hands = assess(patient(metal_iud=True), packaged)
     assert hands.decision is Decision.ELIGIBLE_WITH_PRECAUTIONS
     assert [f.rule.id for f in hands.findings] == ["metal-iud-other-sites"]
+
+
+def test_unneeded_facts_are_the_screens_of_protocols_that_cannot_apply():
+    rs = load_ruleset()
+    assert rs.unneeded_facts(rs.answers({}).env) == frozenset()
+    elbow = rs.unneeded_facts(rs.answers({"indication": "tendinopathy", "site": "elbow"}).env)
+    assert {"narrow_angle_glaucoma", "urinary_retention", "taking_droxidopa"} <= elbow
+    assert not {"pacemaker", "epilepsy", "drug_allergies", "electrode_area", "sex"} & elbow
+    palms = rs.unneeded_facts(rs.answers({"indication": "hyperhidrosis", "site": "palms"}).env)
+    assert "narrow_angle_glaucoma" not in palms and "taking_droxidopa" in palms
+    # hiding them never changes a decision: they are read by no rule that is consulted
+    base = {"indication": "tendinopathy", "site": "elbow", **{
+        k: v for k, v in BASE.items() if k not in ("indication", "site")}}
+    assert assess(base, rs).decision == assess(
+        {**base, "narrow_angle_glaucoma": True, "urinary_retention": True}, rs).decision

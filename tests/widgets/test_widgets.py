@@ -336,3 +336,22 @@ def test_plan_card_lists_side_effects_by_vocabulary_label(rs: Any) -> None:
     html = plan_html(assess(patient(), rs))
     assert ("<b>On side effects</b><ul><li>Tingling or prickling: Expected; set the current to "
             "tingling, not pain.</li>") in html
+
+
+def test_sections_that_cannot_apply_are_hidden_unless_answered(app: ClinicianApp) -> None:
+    app.reset()
+    section = app.form.sections["anticholinergic"]
+    assert section.layout.display is None  # nothing known yet: everything may matter
+    app.form.set_answer("indication", "tendinopathy")
+    app.form.set_answer("site", "elbow")
+    assert section.layout.display == "none"  # no glycopyrronium plan for an elbow
+    assert app.form.fields["narrow_angle_glaucoma"].root.layout.display == "none"
+    assert app.form.fields["pacemaker"].root.layout.display is None  # general: always asked
+    assert app.form.fields["electrode_area"].root.layout.display is None  # the plan needs it
+    app.form.set_answer("indication", "hyperhidrosis")
+    app.form.set_answer("site", "palms")
+    assert section.layout.display is None
+    app.form.set_answer("narrow_angle_glaucoma", True)
+    app.form.set_answer("indication", "tendinopathy")
+    app.form.set_answer("site", "elbow")
+    assert app.form.fields["narrow_angle_glaucoma"].root.layout.display is None  # answered
