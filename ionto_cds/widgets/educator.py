@@ -162,6 +162,14 @@ def step_html(step: Step, index: int, count: int) -> str:
             f"<div><b>Why</b>{why or ' ' + DASH}</div></div>")
 
 
+def _case_source(case: Any) -> str:
+    """Where a vignette is written, without the machine's folders ('devices.yaml, line 4')."""
+    where = case.location
+    name = Path(where.file).name if where is not None and where.file else "the vignettes"
+    line = f", line {where.line}" if where is not None and where.line else ""
+    return f"vignette {case.id} in {name}{line}"
+
+
 class EducatorApp:
     """Case library, what-if, step-through and compare over one rule set."""
 
@@ -295,8 +303,8 @@ class EducatorApp:
         case = self.case
         self.teaching.value = (f"<div class='ionto-edu-teaching'><b>{_esc(case.title)}</b>"
                                f"<div>{_esc(case.teaching_point)}</div>"
-                               f"<div class='ionto-muted'>case {_esc(case.id)} \u00b7 "
-                               f"{_esc(case.location)}</div></div>")
+                               f"<div class='ionto-muted'>{_esc(_case_source(case))}</div>"
+                               "</div>")
         self.case_assessment = assess(case.answers, self.rs)
         self.case_answers.value = answers_html(self.rs, case.answers)
         self.case_outcome.value = outcome_html(self.case_assessment)

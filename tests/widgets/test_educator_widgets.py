@@ -45,6 +45,9 @@ def test_picking_a_case_shows_teaching_point_answers_outcome_and_path(app: Educa
     svg = app.case_pathway.value
     assert "<svg" in svg and "on the path" in svg
     assert app.case_assessment.decision is Decision.NOT_ELIGIBLE
+    assert f"vignette pacemaker-palmar in devices.yaml, line {case.location.line}" in (
+        app.teaching.value)
+    assert "/" not in app.teaching.value.split("ionto-muted'>")[1].split("<")[0]  # no path
 
 
 def test_what_if_flip_shows_the_difference_and_redraws(app: EducatorApp) -> None:
