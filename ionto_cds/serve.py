@@ -22,6 +22,7 @@ import tempfile
 import time
 import webbrowser
 from pathlib import Path
+from urllib.parse import urlparse
 
 from ionto_cds.errors import UsageError
 
@@ -187,8 +188,7 @@ def _serve(port: int | None, open_browser: bool, notebook: str) -> int:
         print(f"ionto-cds app: {exc}", file=sys.stderr)
         return 2
     try:
-        port_number = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-        if not wait_for_port(port_number, 60.0, process):
+        if not wait_for_port(urlparse(url).port or 0, 60.0, process):
             print(f"ionto-cds app: Voila did not start (exit status {process.poll()})",
                   file=sys.stderr)
             stop(process)

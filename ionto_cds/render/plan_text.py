@@ -7,15 +7,13 @@ pint-parsable strings of :meth:`~ionto_cds.treatment.plan.Plan.to_dict`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ionto_cds.errors import UnitError
 from ionto_cds.treatment.limits import LimitKind, tightest
 from ionto_cds.treatment.plan import Plan
 from ionto_cds.units import duration_text, parse_quantity, pretty_quantity
 
 _ELECTRODE = {"anode": "anode (+)", "cathode": "cathode (−)",
-              "alternating": "alternating (polarity reversed during the course)"}
+              "alternating": "alternating (see the polarity note)"}
 
 
 def pretty_text_quantity(text: str, unit_name: str) -> str:
@@ -67,5 +65,5 @@ def plan_rows(plan: Plan) -> list[tuple[str, str]]:
 def _area(plan: Plan) -> str:
     if plan.electrode_area is None:
         return "not given"
-    said: Any = pretty_quantity(plan.electrode_area)
+    said = pretty_quantity(plan.electrode_area)
     return said if plan.area_source == "answer" else f"{said} (the protocol's default)"
