@@ -11,43 +11,26 @@ import ipywidgets as w
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import AnswerError
 from ionto_cds.language.facts import FactDef
-from ionto_cds.language.model import UNKNOWN, FactType
+from ionto_cds.language.model import UNKNOWN as UNKNOWN_VALUE
+from ionto_cds.language.model import FactType
+from ionto_cds.widgets.question import LIST_MODES, NO, UNKNOWN, YES, YES_NO_UNKNOWN, Question
 
 Listener = Callable[[], None]
-_UNKNOWN = "unknown"
-
-_LABEL_WIDTH = "44%"
-# A toggle-button group is a plain <div>: the browser ignores focus() on it (so a question
-# button did not scroll to a yes/no field) unless it has a tabindex. False gives tabindex=-1:
-# focusable from code, and the Yes/No/Unknown buttons inside stay the only tab stops.
-_FOCUSABLE = False
 _STYLE = """
 <style>
-.ionto-form .ionto-label { font-size: 14px; line-height: 1.3; color: #111; }
-.ionto-form .ionto-help { font-size: 12px; line-height: 1.3; color: #444; }
-.ionto-form .ionto-error { font-size: 13px; color: #a00000; font-weight: 600; }
 .ionto-form .ionto-section-title { font-size: 16px; font-weight: 700; margin: 10px 0 2px 0;
   border-bottom: 2px solid #1f4e79; color: #1f4e79; }
-.ionto-form .ionto-field { border-bottom: 1px solid #e3e3e3; padding: 3px 0; }
-.ionto-form .ionto-field-invalid input { border: 2px solid #a00000 !important; }
-.ionto-form .ionto-input:focus { outline: none; }
-.ionto-form .ionto-field:has(.ionto-input:focus) { background: #e8f0fa;
-  box-shadow: inset 4px 0 0 #1f4e79; }
-.ionto-form .widget-toggle-button.mod-active { background: #1f4e79; color: #fff;
-  font-weight: 700; box-shadow: inset 0 0 0 2px #0b2540; }
 </style>
 """
 
 
-def _label_html(fact: FactDef) -> str:
-    unit = f" ({html.escape(fact.unit)})" if fact.unit else ""
-    required = " <b title='required'>*</b>" if fact.required else ""
-    return (f"<div class='ionto-label'><b>{html.escape(fact.label)}</b>{unit}{required}</div>"
-            f"<div class='ionto-help'>{html.escape(fact.help)}</div>")
-
-
 def _words(value: str) -> str:
     return value.replace("_", " ")
+
+
+def _kind(fact: FactDef) -> str:
+    return {FactType.BOOL: "choice", FactType.ENUM: "select",
+            FactType.LIST: "list"}.get(fact.type, "text")
 
 
 class FactField:
@@ -57,99 +40,65 @@ class FactField:
         self.fact = fact
         self._on_change = on_change
         self._quiet = False
-        self.error = w.HTML("", layout=w.Layout(min_width="0"))
-        self.error.add_class("ionto-error-box")
-        self.input = self._make_input()
-        self.input.add_class("ionto-input")
-        self.input.add_class(f"ionto-input-{fact.name}")
-        label = w.HTML(_label_html(fact), layout=w.Layout(width=_LABEL_WIDTH))
-        control = w.VBox([self.input, self.error], layout=w.Layout(width="56%"))
-        self.root = w.HBox([label, control], layout=w.Layout(width="100%"))
+        self.input = self.root = self._make_input()
         self.root.add_class("ionto-field")
         self.root.add_class(f"ionto-fact-{fact.name}")
 
-    # --- building -----------------------------------------------------------------------
-    def _make_input(self) -> Any:
+    def _make_input(self) -> Question:
         fact = self.fact
-        if fact.type is FactType.BOOL:
-            widget = w.ToggleButtons(options=[("Yes", True), ("No", False), ("Unknown", _UNKNOWN)],
-                                     value=_UNKNOWN, style={"button_width": "92px"},
-                                     tabbable=_FOCUSABLE)
-            widget.observe(self._changed, "value")
-            return widget
-        if fact.type is FactType.ENUM:
-            options = [("— unknown —", "")] + [(_words(v), v) for v in fact.values]
-            widget = w.Dropdown(options=options, value="", layout=w.Layout(width="95%"))
-            widget.observe(self._changed, "value")
-            return widget
-        if fact.type is FactType.LIST:
-            self.list_mode = w.ToggleButtons(
-                options=[("Unknown", "unknown"), ("None known", "none"), ("Yes, tick:", "some")],
-                value="unknown", style={"button_width": "110px"}, tabbable=_FOCUSABLE)
-            self.list_mode.observe(self._changed, "value")
-            self.ticks = {v: w.Checkbox(value=False, description=_words(v), indent=False,
-                                        layout=w.Layout(width="auto"))
-                          for v in fact.values}
-            for tick in self.ticks.values():
-                tick.add_class(f"ionto-choice-{tick.description.replace(' ', '_')}")
-                tick.observe(self._changed, "value")
-            box = w.VBox([self.list_mode, w.HBox(list(self.ticks.values()),
-                                                  layout=w.Layout(flex_flow="row wrap"))])
-            return box
+        kind = _kind(fact)
+        options: list[list[str]] = []
+        if kind == "choice":
+            options = YES_NO_UNKNOWN
+        elif kind == "list":
+            options = LIST_MODES
+        elif kind == "select":
+            options = [["", "\u2014 unknown \u2014"]] + [[v, _words(v)] for v in fact.values]
         example = "e.g. 3" if fact.type is FactType.INT else f"e.g. 12 {fact.unit}"
-        widget = w.Text(value="", placeholder=example, continuous_update=False,
-                        layout=w.Layout(width="95%"))
-        widget.observe(self._changed, "value")
+        widget = Question(
+            name=fact.name, kind=kind, label=fact.label, unit=fact.unit or "", help=fact.help,
+            required=fact.required, placeholder=example if kind == "text" else "",
+            options=options, choices=[[v, _words(v)] for v in fact.values] if kind == "list"
+            else [], value=UNKNOWN if kind in ("choice", "list") else "")
+        widget.observe(self._changed, ["value", "picked"])
         return widget
 
     def _changed(self, _change: Mapping[str, Any]) -> None:
-        if self.fact.type is FactType.LIST and _change.get("owner") is not self.list_mode and \
-                _change.get("new") is True and self.list_mode.value != "some":
-            self.list_mode.value = "some"  # ticking a drug means "yes, these"; fires again
-            return
         if not self._quiet:
             self._on_change()
 
     # --- reading and writing ------------------------------------------------------------
     def raw(self) -> object:
         """The answer as entered: None when unanswered."""
-        fact = self.fact
+        fact, value = self.fact, self.input.value
         if fact.type is FactType.LIST:
-            mode = self.list_mode.value
-            if mode == "unknown":
+            if value == UNKNOWN:
                 return None
-            if mode == "none":
+            if value == "none":
                 return []
-            return [v for v, tick in self.ticks.items() if tick.value]
-        if fact.type in (FactType.INT, FactType.QUANTITY):
-            text = str(self.input.value).strip()
-            return text or None
-        value = self.input.value
-        # a None value would show as no selection, so unknown is a word here, never None
-        return None if value in (_UNKNOWN, "") else value
+            return [v for v in fact.values if v in self.input.picked]
+        if fact.type is FactType.BOOL:
+            return {YES: True, NO: False}.get(value)
+        text = str(value).strip()
+        return text or None
 
     def read(self) -> tuple[object, str | None]:
         """(canonical value or UNKNOWN, message to show or None); the seam to domain values."""
         raw = self.raw()
         if raw is None:
-            return UNKNOWN, None
-        if self.fact.type is FactType.LIST and raw == [] and self.list_mode.value == "some":
-            return UNKNOWN, "tick at least one drug, or choose \u201cNone known\u201d"
+            return UNKNOWN_VALUE, None
+        if self.fact.type is FactType.LIST and raw == [] and self.input.value == "some":
+            return UNKNOWN_VALUE, "tick at least one drug, or choose \u201cNone known\u201d"
         try:
             return self.fact.normalise(raw), None
         except AnswerError as exc:
-            return UNKNOWN, str(exc)
+            return UNKNOWN_VALUE, str(exc)
 
     def show_error(self, message: str | None) -> None:
         """Show (or clear) the message beside the field."""
-        text = "" if message is None else (
-            f"<div class='ionto-error'>\u26a0 {html.escape(message)}</div>")
-        if self.error.value != text:
-            self.error.value = text
-        if message is None:
-            self.root.remove_class("ionto-field-invalid")
-        else:
-            self.root.add_class("ionto-field-invalid")
+        text = message or ""
+        if self.input.error != text:
+            self.input.error = text
 
     def set(self, raw: object) -> None:
         """Put an answer into the widget (None clears it), without notifying."""
@@ -160,22 +109,22 @@ class FactField:
             self._quiet = False
 
     def _set(self, raw: object) -> None:
-        fact = self.fact
+        fact, box = self.fact, self.input
         if fact.type is FactType.BOOL:
             value = None if raw is None else fact.normalise(raw)
-            self.input.value = _UNKNOWN if value is UNKNOWN else value
+            box.value = UNKNOWN if value is UNKNOWN_VALUE or value is None else (
+                YES if value else NO)
         elif fact.type is FactType.ENUM:
-            self.input.value = raw if raw in fact.values else ""
+            box.value = raw if isinstance(raw, str) and raw in fact.values else ""
         elif fact.type is FactType.LIST:
             items = set(raw) if isinstance(raw, list | tuple | set | frozenset) else set()
-            for v, tick in self.ticks.items():
-                tick.value = v in items
+            box.picked = [v for v in fact.values if v in items]
             if raw is None or isinstance(raw, str):
-                self.list_mode.value = "none" if raw == "none" else "unknown"
+                box.value = "none" if raw == "none" else UNKNOWN
             else:
-                self.list_mode.value = "some" if items else "none"
+                box.value = "some" if items else "none"
         else:
-            self.input.value = "" if raw is None else str(raw)
+            box.value = "" if raw is None else str(raw)
 
     def set_visible(self, visible: bool) -> None:
         """Hide questions that do not apply."""
@@ -185,8 +134,7 @@ class FactField:
 
     def focus(self) -> None:
         """Move the keyboard focus to this question (the browser scrolls it into view)."""
-        target = self.list_mode if self.fact.type is FactType.LIST else self.input
-        target.focus()
+        self.input.focus()
 
 
 class PatientForm:
@@ -206,7 +154,7 @@ class PatientForm:
             facts = tuple(f for f in catalog.in_group(group.id) if not f.is_derived)
             if not facts:
                 continue
-            title = w.HTML(f"<div class='ionto-section-title'>{html.escape(group.label)}</div>")
+            title = w.HTML(f"<h3 class='ionto-section-title'>{html.escape(group.label)}</h3>")
             section = w.VBox([title, *(self.fields[f.name].root for f in facts)])
             section.add_class(f"ionto-section-{group.id}")
             self.sections[group.id] = section
@@ -237,7 +185,7 @@ class PatientForm:
             value, message = field.read()
             if message is not None:
                 problems[name] = message
-            elif value is not UNKNOWN:
+            elif value is not UNKNOWN_VALUE:
                 values[name] = value
         facts = self.ruleset.answers(values)
         hidden = facts.not_applicable

@@ -136,9 +136,9 @@ def answer(page: Any, name: str, value: object) -> None:
     """Answer one question the way a clinician would."""
     root = page.locator(f".ionto-fact-{name}")
     if isinstance(value, bool):
-        root.locator("button", has_text="Yes" if value else "No").first.click()
+        root.get_by_role("radio", name="Yes" if value else "No", exact=True).check()
     elif isinstance(value, list):
-        root.locator("button", has_text="None known").click()
+        root.get_by_role("radio", name="None known", exact=True).check()
     elif name in ("sex", "indication", "site"):
         root.locator("select").select_option(label=str(value).replace("_", " "))
     else:

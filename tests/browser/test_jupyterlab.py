@@ -137,7 +137,7 @@ def test_clinician_notebook_runs_in_jupyterlab(browser: Any, lab: str) -> None: 
             expect(field).to_be_visible(timeout=TIMEOUT)
         banner = page.locator(".ionto-decision")
         expect(banner).to_contain_text("Needs information", timeout=TIMEOUT)
-        field.locator("button", has_text="Yes").first.click()
+        field.get_by_role("radio", name="Yes", exact=True).check()
         expect(banner).to_contain_text("Not eligible", timeout=TIMEOUT)
         expect(page.locator(".ionto-finding-pacemaker")).to_contain_text("cannot be overridden")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

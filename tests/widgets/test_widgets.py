@@ -40,8 +40,9 @@ def test_form_has_one_field_per_fact_with_its_css_hook(app: ClinicianApp, rs: An
         field = app.form.fields[fact.name]
         assert f"ionto-fact-{fact.name}" in field.root._dom_classes
         if fact.type is FactType.BOOL:
-            assert [o[0] for o in field.input.options] == ["Yes", "No", "Unknown"]
-            assert field.input.value == "unknown"
+            assert [o[1] for o in field.input.options] == ["Yes", "No", "Unknown"]
+            assert field.input.kind == "choice" and field.input.value == "unknown"
+        assert field.input.label == fact.label  # the question names its control
     assert "ionto-decision" in app.results.banner._dom_classes
 
 
@@ -81,11 +82,11 @@ def test_pacemaker_yes_is_not_eligible(app: ClinicianApp) -> None:
 
 def test_bad_quantity_shows_message_beside_field(app: ClinicianApp) -> None:
     app.form.set_answer("weight", "abc kg")
-    error = app.form.fields["weight"].error.value
-    assert "expected a mass (kg), got &#x27;abc kg&#x27;" in error
+    error = app.form.fields["weight"].input.error
+    assert "expected a mass (kg), got 'abc kg'" in error
     assert "Could not read" in app.results.notes.value
     app.form.set_answer("weight", "150 lb")
-    assert app.form.fields["weight"].error.value == ""
+    assert app.form.fields["weight"].input.error == ""
     assert app.results.notes.value == ""
 
 
@@ -99,11 +100,14 @@ def test_male_patient_hides_pregnancy(app: ClinicianApp) -> None:
 def test_drug_allergies_distinguish_unknown_from_none(app: ClinicianApp) -> None:
     field = app.form.fields["drug_allergies"]
     assert "drug_allergies" not in app.form.answers()
-    field.list_mode.value = "none"
+    field.input.value = "none"
     assert app.form.answers()["drug_allergies"] == frozenset()
-    field.ticks["lidocaine"].value = True
-    assert field.list_mode.value == "some"
+    field.input.value = "some"  # "Yes, tick:" with nothing ticked cannot be read yet
+    assert "drug_allergies" not in app.form.answers()
+    assert "tick at least one" in field.input.error
+    field.input.picked = ["lidocaine"]
     assert app.form.answers()["drug_allergies"] == frozenset({"lidocaine"})
+    assert field.input.error == ""
 
 
 def test_override_of_relative_finding_is_recorded(app: ClinicianApp, tmp_path: Path) -> None:
@@ -320,11 +324,12 @@ def test_half_filled_override_is_cleared_when_its_finding_returns(app: Clinician
     assert comment.value == "" and reason.value is None
 
 
-def test_yes_no_groups_can_take_focus_so_question_buttons_scroll_to_them(
-        app: ClinicianApp) -> None:
-    """A toggle-button group without a tabindex ignored focus(): the jump did nothing."""
-    assert app.form.fields["pacemaker"].input.tabbable is False
-    assert app.form.fields["drug_allergies"].list_mode.tabbable is False
+def test_question_focus_is_a_request_the_browser_acts_on(app: ClinicianApp) -> None:
+    """A question button asks the field's front end to take the focus (browser-tested)."""
+    field = app.form.fields["pacemaker"].input
+    before = field.focus_request
+    app.form.focus("pacemaker")
+    assert field.focus_request == before + 1
 
 
 def test_plan_card_lists_side_effects_by_vocabulary_label(rs: Any) -> None:
