@@ -13,9 +13,9 @@ from ionto_cds._version import __version__
 from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import NOTICE, Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
-from ionto_cds.errors import OverrideError, PatientDataError
+from ionto_cds.errors import InputFileError, OverrideError, PatientDataError, quote
 from ionto_cds.language.jsonsource import strict_json
-from ionto_cds.language.model import Severity
+from ionto_cds.language.model import Severity, Truth
 
 RECORD_KIND = "ionto-cds decision record"
 RECORD_VERSION = 1
@@ -55,6 +55,9 @@ def make_override(assessment: Assessment, rule_id: str, reason: str, comment: st
         raise OverrideError(rule_id, "no such finding in this assessment")
     if finding.rule.severity is Severity.ABSOLUTE:
         raise OverrideError(rule_id, "an absolute contraindication cannot be overridden")
+    if finding.status is not Truth.TRUE:
+        raise OverrideError(rule_id, "its question is unanswered: answer it first (only a "
+                            "finding that applies can be acknowledged)")
     if reason not in OVERRIDE_REASONS:
         raise OverrideError(rule_id, "choose a coded reason for the override")
     if not comment.strip():
@@ -110,13 +113,19 @@ def replay(path: str | Path, ruleset: RuleSet | None = None) -> tuple[bool, str]
         record = strict_json(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return False, f"{path}: cannot read the record ({exc})"
-    if not isinstance(record, dict) or record.get("kind") != RECORD_KIND:
+    if not is_record(record):
         return False, f"{path}: not an {RECORD_KIND}"
     rs = ruleset if ruleset is not None else default_ruleset()
     try:
         now = assess(record.get("answers") or {}, rs)
     except PatientDataError as exc:
         return False, f"{path}: today's rules cannot read the recorded answers: {exc}"
+    return compare_record(record, now, rs)
+
+
+def compare_record(record: Mapping[str, Any], now: Assessment,
+                   rs: RuleSet) -> tuple[bool, str]:
+    """Does ``now`` (the record's answers under today's rules ``rs``) agree with ``record``?"""
     old_rules = record.get("ruleset") or {}
     same_rules = old_rules.get("sha256") == rs.sha256
     rules_note = (f"rules {rs.version} (sha256 {rs.sha256[:12]}, "
@@ -140,3 +149,45 @@ def replay(path: str | Path, ruleset: RuleSet | None = None) -> tuple[bool, str]
                        + "; ".join(differences) + ".")
     return True, (f"Today's {rules_note} agree with the record: {now.decision.words}"
                   + (f", plan {new_plan['id']}." if new_plan else "."))
+
+
+def is_record(data: object) -> bool:
+    """True for data that says it is a decision record (a patient file does not)."""
+    return isinstance(data, dict) and data.get("kind") == RECORD_KIND
+
+
+@dataclass(frozen=True)
+class SavedRecord:
+    """What a saved decision record gives back to resume an assessment."""
+
+    answers: dict[str, object]
+    context: dict[str, str]
+    overrides: tuple[Override, ...]
+    record: Mapping[str, Any]
+
+
+def read_record(data: Mapping[str, Any], name: str) -> SavedRecord:
+    """The answers, context and overrides of a decision record, each checked for shape.
+
+    Raises :class:`InputFileError` naming what is wrong (the answers themselves are checked by
+    the rule set when they are loaded)."""
+    version = data.get("record_version")
+    if version != RECORD_VERSION:
+        raise InputFileError(name, f"a decision record of version {quote(version)}: this "
+                             f"version of ionto-cds reads version {RECORD_VERSION}")
+    answers, context = data.get("answers"), data.get("context", {})
+    if not isinstance(answers, dict):
+        raise InputFileError(name, "the record has no 'answers' mapping")
+    if not isinstance(context, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in context.items()):
+        raise InputFileError(name, "the record's 'context' must map names to texts")
+    overrides: list[Override] = []
+    for index, item in enumerate(data.get("overrides") or []):
+        fields = {k: item.get(k) for k in ("rule", "severity", "reason", "comment", "time_utc")
+                  } if isinstance(item, dict) else {}
+        texts = {k: v for k, v in fields.items() if isinstance(v, str) and v}
+        if len(texts) != 5 or texts["reason"] not in OVERRIDE_REASONS:
+            raise InputFileError(name, f"override {index + 1} of the record is incomplete: "
+                                 "each needs rule, severity, a coded reason, comment and time")
+        overrides.append(Override(**texts))
+    return SavedRecord(dict(answers), dict(context), tuple(overrides), data)

@@ -12,12 +12,22 @@ from typing import Any
 
 import ipywidgets as w
 
-from ionto_cds.analysis.record import Override, build_record, make_override, write_record
+from ionto_cds.analysis.record import (
+    Override,
+    SavedRecord,
+    build_record,
+    compare_record,
+    is_record,
+    make_override,
+    read_record,
+    write_record,
+)
 from ionto_cds.engine.assess import assess
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import InputFileError, OverrideError, PatientDataError, UsageError, quote
 from ionto_cds.inputs import MAX_FILE_BYTES, read_answers_text
+from ionto_cds.language.model import Severity, Truth
 from ionto_cds.render.report import to_html, to_markdown
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import ResultPanel
@@ -257,10 +267,36 @@ class ClinicianApp:
         self.export_status.value = f"<div class='ionto-status'><ul>{items}</ul></div>"
 
     def load_patient(self, answers: Mapping[str, object], source: str | None = None) -> None:
-        """Fill the form from answers (checked first); raises PatientDataError if unusable."""
+        """Fill the form from answers (checked first); raises PatientDataError if unusable.
+        A new patient: the patient reference is cleared and the date set to today."""
         self.rs.validate(answers, source)
         self.overrides.clear()
+        self.patient_ref.value = ""
+        self.assessed_on.value = date.today()
         self.form.load(answers)
+
+    def resume(self, saved: SavedRecord, source: str | None = None) -> str:
+        """Load a saved decision record back into the form (answers, patient reference, date,
+        clinician and the overrides still relevant) and replay it with today's rules; returns
+        what the replay says. Raises PatientDataError or InputFileError, changing nothing."""
+        self.rs.validate(saved.answers, source)
+        assessed = saved.context.get("Assessed", "")
+        try:
+            day = date.fromisoformat(assessed) if assessed else date.today()
+        except ValueError:
+            raise InputFileError(source or "record", f"the date assessed {quote(assessed)} is "
+                                 "not a date (YYYY-MM-DD)") from None
+        self.overrides.clear()
+        self.patient_ref.value = saved.context.get("Patient reference", "")
+        self.clinician.value = saved.context.get("Clinician", self.clinician.value)
+        self.assessed_on.value = day
+        self.form.load(saved.answers)
+        kept = {f.rule.id for f in self.assessment.findings
+                if f.rule.severity is not Severity.ABSOLUTE and f.status is Truth.TRUE}
+        self.overrides = {o.rule: o for o in saved.overrides if o.rule in kept}
+        self.update()
+        _agree, message = compare_record(saved.record, self.assessment, self.rs)
+        return message
 
     def _uploaded(self, change: Mapping[str, Any]) -> None:
         files = change["new"]
@@ -268,6 +304,7 @@ class ClinicianApp:
             return
         item = files[0]
         name = str(item["name"])[:120]
+        self.upload.value = ()  # the same file can be chosen again
         try:
             content = item["content"]
             if len(content) > MAX_FILE_BYTES:
@@ -277,18 +314,36 @@ class ClinicianApp:
                 text = bytes(content).decode("utf-8")
             except UnicodeDecodeError:
                 raise InputFileError(name, "the file is not UTF-8 text") from None
-            self.load_patient(read_answers_text(text, name), name)
+            data = read_answers_text(text, name)
+            if is_record(data):
+                message = self.resume(read_record(data, name), name)
+                self._loaded(f"Resumed the decision record {name}. {message}",
+                             agree="disagree" not in message)
+            else:
+                self.load_patient(data, name)
+                self._loaded(f"Loaded {name}: a new patient (type the patient reference).")
         except PatientDataError as exc:
             problems = "".join(f"<li><b>{html.escape(p.fact)}</b>: {html.escape(p.message)}"
                                "</li>" for p in exc.problems)
-            self.load_status.value = (f"<div style='color:#a00000'>\u26a0 {html.escape(name)} "
-                                      f"was not loaded:<ul>{problems}</ul></div>")
-            return
+            self._load_failed(name, f"<ul>{problems}</ul>")
         except InputFileError as exc:
-            self.load_status.value = (f"<div style='color:#a00000'>\u26a0 {html.escape(name)} "
-                                      f"was not loaded: {html.escape(str(exc))}</div>")
-            return
-        self.load_status.value = f"<div>Loaded {html.escape(name)}.</div>"
+            self._load_failed(name, html.escape(exc.message))
+
+    def _loaded(self, text: str, agree: bool = True) -> None:
+        colour = "#1e6b34" if agree else "#8a4b00"
+        self.load_status.value = (f"<div role='status' style='border-left:6px solid {colour};"
+                                  f"padding:4px 8px'>{html.escape(text)}</div>")
+
+    def _load_failed(self, name: str, detail: str) -> None:
+        """A failed load changes nothing, and says so where it cannot be missed."""
+        ref = self.context().get("Patient reference")
+        still = (f"the form still shows the previous patient ({html.escape(ref)})" if ref
+                 else "the form still shows the previous answers")
+        self.load_status.value = (
+            "<div role='alert' class='ionto-load-failed' style='border:2px solid #a00000;"
+            "background:#fdecea;color:#5a0000;padding:6px 10px;border-radius:4px'>"
+            f"<b>\u26a0 Load failed: {html.escape(name)} was not loaded</b>; {still}, "
+            f"unchanged.{detail}</div>")
 
     def _ask_reset(self, show: bool) -> None:
         self.reset_confirm.layout.display = "flex" if show else "none"

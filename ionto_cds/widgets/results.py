@@ -12,7 +12,7 @@ from ionto_cds.analysis.record import OVERRIDE_REASONS, Override
 from ionto_cds.engine.assessment import Assessment, Finding
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.evaluation.outcomes import Decision
-from ionto_cds.language.model import Severity
+from ionto_cds.language.model import Severity, Truth
 from ionto_cds.render.plan_text import plan_rows
 from ionto_cds.render.report import schedule_lines, worked_out_text
 
@@ -146,23 +146,26 @@ class OverrideControl:
 
     def __init__(self, finding: Finding, on_ack: Callable[[str, str, str], str | None]) -> None:
         self.rule_id = finding.rule.id
-        self.reason = w.Dropdown(options=[("— reason —", None)] + [
+        # a placeholder option with the value None shows as a blank box: "" keeps its text
+        self.reason = w.Dropdown(options=[("Choose a reason\u2026", "")] + [
             (text, code) for code, text in OVERRIDE_REASONS.items()],
-            value=None, layout=w.Layout(width="auto"))
-        self.comment = w.Text(placeholder="comment (required)", continuous_update=True,
-                              layout=w.Layout(width="auto", flex="1 1 auto"))
+            value="", description="Reason", layout=w.Layout(width="auto", max_width="100%"))
+        self.comment = w.Text(placeholder="why, in a few words (required)",
+                              description="Comment", continuous_update=True,
+                              layout=w.Layout(width="auto", flex="1 1 240px"))
         self.button = w.Button(description="Acknowledge", button_style="warning",
-                               icon="check")
+                               icon="check", layout=w.Layout(width="auto", min_width="130px"))
         self.button.add_class("ionto-acknowledge")
         self.message = w.HTML("")
         self._on_ack = on_ack
         self.button.on_click(self._click)
-        self.widget = w.VBox([w.HBox([self.reason, self.comment, self.button]), self.message])
+        self.widget = w.VBox([w.HBox([self.reason, self.comment, self.button],
+                                     layout=w.Layout(flex_flow="row wrap")), self.message])
         self.widget.add_class(f"ionto-override-{self.rule_id}")
 
     def clear(self) -> None:
         """Empty the reason, comment and message."""
-        self.reason.value = None
+        self.reason.value = ""
         self.comment.value = ""
         self.message.value = ""
 
@@ -182,6 +185,7 @@ class FindingCard:
         self._on_ack = on_ack
         self.body = w.HTML("")
         self._absolute_note: w.HTML | None = None
+        self._unanswered_note: w.HTML | None = None
         self._acknowledged: w.HTML | None = None
         self._control: OverrideControl | None = None
         severity = finding.rule.severity
@@ -214,6 +218,12 @@ class FindingCard:
                 self._absolute_note = w.HTML("<div class='ionto-muted'>Absolute: cannot be "
                                              "overridden.</div>")
             return self._absolute_note
+        if finding.status is not Truth.TRUE:
+            if self._unanswered_note is None:
+                self._unanswered_note = w.HTML("<div class='ionto-muted'>Unanswered: answer "
+                                               "the question to decide; only a finding that "
+                                               "applies can be acknowledged.</div>")
+            return self._unanswered_note
         if override is not None:
             text = (f"<div>\u2714 <b>Acknowledged</b>: {_esc(override.reason_text)}. "
                     f"\u201c{_esc(override.comment)}\u201d ({_esc(override.time_utc)})</div>")

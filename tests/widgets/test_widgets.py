@@ -321,7 +321,7 @@ def test_half_filled_override_is_cleared_when_its_finding_returns(app: Clinician
     assert comment.value == "half typed"
     app.form.set_answer("fixed_dental_braces", False)
     app.form.set_answer("fixed_dental_braces", True)
-    assert comment.value == "" and reason.value is None
+    assert comment.value == "" and reason.value == ""
 
 
 def test_question_focus_is_a_request_the_browser_acts_on(app: ClinicianApp) -> None:
@@ -360,3 +360,82 @@ def test_sections_that_cannot_apply_are_hidden_unless_answered(app: ClinicianApp
     app.form.set_answer("indication", "tendinopathy")
     app.form.set_answer("site", "elbow")
     assert app.form.fields["narrow_angle_glaucoma"].root.layout.display is None  # answered
+
+
+def _upload(app: ClinicianApp, name: str, content: bytes) -> None:
+    """What the browser's file chooser sends."""
+    app._uploaded({"new": ({"name": name, "content": memoryview(content)},)})
+
+
+def test_saved_decision_record_loads_back_into_the_form_and_replays(
+        rs: Any, tmp_path: Path) -> None:
+    first = ClinicianApp(rs)
+    first.load_patient({**PALMAR, "fixed_dental_braces": True})
+    first.patient_ref.value = "A-12"
+    first.clinician.value = "Physio B"
+    first.assessed_on.value = datetime(2026, 11, 3).date()
+    first.acknowledge("fixed-dental-braces", "risk_mitigated", "Braces covered with wax")
+    saved = first.export_record(tmp_path)
+
+    second = ClinicianApp(rs)
+    _upload(second, saved.name, saved.read_bytes())
+    assert second.form.raw_answers() == first.form.raw_answers()
+    assert second.context() == {"Patient reference": "A-12", "Assessed": "2026-11-03",
+                                "Clinician": "Physio B"}
+    assert set(second.overrides) == {"fixed-dental-braces"}
+    assert second.overrides["fixed-dental-braces"].comment == "Braces covered with wax"
+    assert second.assessment.decision is first.assessment.decision
+    status = second.load_status.value
+    assert "Resumed the decision record" in status and "agree with the record" in status
+    assert second.record()["overrides"] == first.record()["overrides"]
+
+
+def test_record_whose_decision_today_differs_says_so(rs: Any, tmp_path: Path) -> None:
+    app = ClinicianApp(rs)
+    app.load_patient(PALMAR)
+    record = app.record() | {"decision": "not_eligible"}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(record))
+    _upload(app, path.name, path.read_bytes())
+    assert "disagree with the record" in app.load_status.value
+    assert "decision was not_eligible" in app.load_status.value
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"pacemaker: perhaps\n", "pacemaker"),
+    (b"{not yaml", "was not loaded"),
+    (b'{"kind": "ionto-cds decision record", "record_version": 9, "answers": {}}',
+     "version 9"),
+    (b'{"kind": "ionto-cds decision record", "record_version": 1, "answers": {}, '
+     b'"overrides": [{"rule": "x"}]}', "override 1 of the record is incomplete"),
+    (b'{"kind": "ionto-cds decision record", "record_version": 1, "answers": {}, '
+     b'"context": {"Assessed": "last Tuesday"}}', "not a date"),
+])
+def test_a_failed_load_changes_nothing_and_says_so(app: ClinicianApp, content: bytes,
+                                                   says: str) -> None:
+    app.load_patient(PALMAR)
+    app.patient_ref.value = "A-12"
+    before = (app.form.raw_answers(), app.context(), app.assessment.decision)
+    _upload(app, "next.json" if content.startswith(b"{\"") else "next.yaml", content)
+    assert (app.form.raw_answers(), app.context(), app.assessment.decision) == before
+    status = app.load_status.value
+    assert "role='alert'" in status and "Load failed" in status
+    assert "previous patient (A-12)" in status and says in status
+
+
+def test_a_new_patient_file_clears_the_previous_patient_reference(app: ClinicianApp) -> None:
+    app.patient_ref.value = "A-12"
+    _upload(app, "palmar.yaml", yaml.safe_dump(PALMAR).encode())
+    assert app.patient_ref.value == "" and "a new patient" in app.load_status.value
+
+
+def test_an_unanswered_relative_finding_gets_no_override_control(app: ClinicianApp) -> None:
+    unanswered = [f for f in app.assessment.findings
+                  if f.rule.severity.value != "absolute" and f.status.name == "UNKNOWN"]
+    assert unanswered, "the empty form shows findings that may apply"
+    finding = unanswered[0]
+    with pytest.raises(OverrideError, match="unanswered"):
+        app.acknowledge(finding.rule.id, "risk_mitigated", "not yet asked")
+    card = next(c for c in app.results.findings.children
+                if f"ionto-finding-{finding.rule.id}" in getattr(c, "_dom_classes", ()))
+    assert "only a finding that applies can be acknowledged" in card.children[-1].value
