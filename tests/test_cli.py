@@ -200,7 +200,8 @@ def test_dose_of_a_drug_without_an_area_is_never_ok(capsys):
                        "dexamethasone")
     assert code == 1
     assert "OK" not in out
-    assert ("maximum current density 0.5 mA/cm² (cathode current-density limit): not checked, "
+    assert ("maximum current density 0.5 mA/cm² (current-density limit for the cathode "
+            "electrode): not checked, "
             "electrode area not given") in out
     assert out.strip().splitlines()[-1].startswith("NOT CONFIRMED")
 
@@ -210,7 +211,8 @@ def test_dose_is_held_to_the_protocols_limits(capsys):
     code, out, _ = run(capsys, "dose", "--current", "30mA", "--duration", "20min", "--area",
                        "100cm^2", "--protocol", "tap-water-palmoplantar")
     assert code == 2
-    assert "REFUSED: 30 mA exceeds the maximum current 20 mA (protocol tap-water-palmoplantar)" \
+    assert ("REFUSED: 30 mA exceeds the maximum current 20 mA (Tap-water iontophoresis, palms "
+            "and soles)") \
         in out
     code, out, _ = run(capsys, "dose", "--current", "30mA", "--duration", "20min", "--area",
                        "100cm^2")
@@ -223,8 +225,9 @@ def test_dose_refuses_an_unsafe_combination_naming_the_limit(capsys):
                          "dexamethasone")
     assert code == 2
     text = out + err
-    assert "REFUSED: 5 mA exceeds the maximum current 4 mA (drug dexamethasone)" in text
-    assert "REFUSED: 150 mA·min exceeds the maximum dose 80 mA·min (drug dexamethasone)" in text
+    assert "REFUSED: 5 mA exceeds the maximum current 4 mA (Dexamethasone sodium phosphate)" in text
+    assert ("REFUSED: 150 mA·min exceeds the maximum dose 80 mA·min (Dexamethasone sodium "
+            "phosphate)") in text
 
 
 def test_dose_density_refusal(capsys):
@@ -232,7 +235,7 @@ def test_dose_density_refusal(capsys):
                          "10cm^2", "--protocol", "tap-water-palmoplantar")
     assert code == 2
     assert ("REFUSED: 2 mA/cm² exceeds the maximum current density 0.5 mA/cm² "
-            "(alternating current-density limit)") in out + err
+            "(current-density limit, alternating polarity)") in out + err
 
 
 def test_dose_unit_error(capsys):
@@ -270,7 +273,8 @@ def test_course_log_refuses_bad_input_with_the_session_error(capsys, tmp_path):
         "ionto-cds course: the session for course 'c1' cannot be logged (2 problems):\n"
         "  site: 'palm' is not a site (did you mean 'palms'?); one of: palms, soles, axillae, "
         "face, neck, chest, back, shoulder, elbow, wrist_hand, hip, knee, ankle_foot\n"
-        "  current: 25 mA exceeds the maximum current 20 mA (protocol tap-water-palmoplantar): "
+        "  current: 25 mA exceeds the maximum current 20 mA (Tap-water iontophoresis, palms "
+        "and soles): "
         "the session is refused\n")
     assert "Traceback" not in err
 

@@ -41,14 +41,15 @@ def plan_rows(plan: Plan) -> list[tuple[str, str]]:
                      f"{pretty_quantity(top)}: raise slowly to tingling, never to pain"))
     cap = tightest(plan.limits, LimitKind.MAX_CURRENT)
     if cap is not None:
-        rows.append(("Maximum current", f"{pretty_quantity(cap.value)} ({cap.source})"))
+        rows.append(("Maximum current", f"{pretty_quantity(cap.value)} ({cap.source_words})"))
     rows += [("Duration", duration_text(plan.duration)),
              ("Dose", f"{pretty_quantity(plan.dose)} target: at a lower current the session "
               "runs longer (dose ÷ current)" if p.target_dose is not None
               else f"{pretty_quantity(plan.dose)} at the starting current")]
     dose_cap = tightest(plan.limits, LimitKind.MAX_DOSE)
     if dose_cap is not None:
-        rows.append(("Maximum dose", f"{pretty_quantity(dose_cap.value)} ({dose_cap.source})"))
+        rows.append(("Maximum dose",
+                     f"{pretty_quantity(dose_cap.value)} ({dose_cap.source_words})"))
     rows += [
         ("Electrode area", _area(plan)),
         ("Current density", pretty_quantity(plan.current_density)

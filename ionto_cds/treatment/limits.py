@@ -10,7 +10,7 @@ course log, ``ionto-cds dose`` and the dose-calculator widget all use these two 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +52,14 @@ class Limit:
     value: Q
     source: str
     patient: bool = False  # a cap a rule puts on this patient (named first on a tie)
+    said: str = field(default="", compare=False)
+    """Where it comes from in clinical words (the protocol's title), for people."""
+
+    @property
+    def source_words(self) -> str:
+        """Where the limit comes from as people read it: 'Tap-water iontophoresis, palms and
+        soles', 'Glycopyrronium bromide', 'rule child-current-cap'."""
+        return self.said or self.source
 
     @property
     def name(self) -> str:
@@ -59,8 +67,8 @@ class Limit:
         return self.kind.value
 
     def describe(self) -> str:
-        """E.g. 'maximum current 10 mA (rule child-current-cap)'."""
-        return f"{self.kind.label} {pretty_quantity(self.value)} ({self.source})"
+        """E.g. 'maximum current 20 mA (Tap-water iontophoresis, palms and soles)'."""
+        return f"{self.kind.label} {pretty_quantity(self.value)} ({self.source_words})"
 
     def to_dict(self) -> dict[str, str]:
         """JSON-friendly (value pint-parsable)."""
@@ -99,26 +107,31 @@ def limits_for(protocol: Protocol | None, drug: Drug | None, global_limits: Limi
     global current density for the active electrode, and the patient's rule caps."""
     limits: list[Limit] = []
     if protocol is not None:
-        source = f"protocol {protocol.id}"
-        for kind, value, where in ((LimitKind.MAX_CURRENT, protocol.max_current, source),
-                                   (LimitKind.MAX_CURRENT, protocol.current_max,
-                                    f"{source} range"),
-                                   (LimitKind.MAX_DOSE, protocol.max_dose, source),
-                                   (LimitKind.MAX_CURRENT_DENSITY, protocol.max_current_density,
-                                    source)):
+        source, title = f"protocol {protocol.id}", protocol.title
+        for kind, value, where, said in (
+                (LimitKind.MAX_CURRENT, protocol.max_current, source, title),
+                (LimitKind.MAX_CURRENT, protocol.current_max, f"{source} range",
+                 f"top of the current range, {title}"),
+                (LimitKind.MAX_DOSE, protocol.max_dose, source, title),
+                (LimitKind.MAX_CURRENT_DENSITY, protocol.max_current_density, source, title)):
             if value is not None:
-                limits.append(Limit(kind, value, where))
+                limits.append(Limit(kind, value, where, said=said))
     if drug is not None:
         if drug.max_current is not None:
-            limits.append(Limit(LimitKind.MAX_CURRENT, drug.max_current, f"drug {drug.key}"))
+            limits.append(Limit(LimitKind.MAX_CURRENT, drug.max_current, f"drug {drug.key}",
+                                said=drug.label))
         if drug.dose_max is not None:
-            limits.append(Limit(LimitKind.MAX_DOSE, drug.dose_max, f"drug {drug.key}"))
+            limits.append(Limit(LimitKind.MAX_DOSE, drug.dose_max, f"drug {drug.key}",
+                                said=drug.label))
     active = polarity or (protocol.polarity if protocol is not None else None) or (
         drug.polarity if drug is not None else None) or "alternating"
     if active in global_limits.max_current_density:
         limits.append(Limit(LimitKind.MAX_CURRENT_DENSITY,
                             global_limits.max_current_density[active],
-                            f"{active} current-density limit"))
+                            f"{active} current-density limit",
+                            said=f"current-density limit for the {active} electrode"
+                            if active != "alternating" else
+                            "current-density limit, alternating polarity"))
     for name, value, rule_id in rule_caps:
         if name != VARIANT_EFFECT:
             limits.append(Limit(LimitKind(name), value, f"rule {rule_id}", patient=True))

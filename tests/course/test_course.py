@@ -128,7 +128,8 @@ def test_schema_validates_a_frame_of_sessions(rs: RuleSet) -> None:
 def test_over_the_protocols_max_current_is_refused(log: CourseLog) -> None:
     assert refusal(log, current="25 mA") == (
         "the session for course 'c1' cannot be logged (1 problem):\n"
-        "  current: 25 mA exceeds the maximum current 20 mA (protocol tap-water-palmoplantar): "
+        "  current: 25 mA exceeds the maximum current 20 mA (Tap-water iontophoresis, palms "
+        "and soles): "
         "the session is refused")
     assert log.sessions("c1").empty
 
@@ -137,24 +138,25 @@ def test_over_the_drugs_limits_names_each_limit(log: CourseLog) -> None:
     message = refusal(log, protocol=DEX, site="knee", current="5 mA", duration="20 min")
     assert message == (
         "the session for course 'c1' cannot be logged (2 problems):\n"
-        "  current: 5 mA exceeds the maximum current 4 mA (protocol "
-        "dexamethasone-musculoskeletal): the session is refused\n"
-        "  dose: 100 mA·min exceeds the maximum dose 80 mA·min (protocol "
-        "dexamethasone-musculoskeletal): the session is refused")
+        "  current: 5 mA exceeds the maximum current 4 mA (Dexamethasone iontophoresis for tendinop"
+        "athy, bursitis or plantar fasciitis): the session is refused\n"
+        "  dose: 100 mA·min exceeds the maximum dose 80 mA·min (Dexamethasone iontophoresis fo"
+        "r tendinopathy, bursitis or plantar fasciitis): the session is refused")
 
 
 def test_over_the_max_dose_is_refused(log: CourseLog) -> None:
     assert refusal(log, protocol=GLYCO, current="20 mA", duration="13 min") == (
         "the session for course 'c1' cannot be logged (1 problem):\n"
-        "  dose: 260 mA·min exceeds the maximum dose 240 mA·min (protocol "
-        "glycopyrronium-palmoplantar): the session is refused")
+        "  dose: 260 mA·min exceeds the maximum dose 240 mA·min (Glycopyrronium "
+        "iontophoresis, palms and soles, after tap water has not been enough): the session "
+        "is refused")
 
 
 def test_over_the_current_density_limit_is_refused(log: CourseLog) -> None:
     assert refusal(log, electrode_area="20 cm^2") == (
         "the session for course 'c1' cannot be logged (1 problem):\n"
         "  electrode_area: 0.75 mA/cm² exceeds the maximum current density 0.5 mA/cm² "
-        "(alternating current-density limit): the session is refused")
+        "(current-density limit, alternating polarity): the session is refused")
 
 
 def test_a_childs_12_mA_session_is_refused_by_the_paediatric_cap(log: CourseLog,

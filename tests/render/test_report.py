@@ -38,8 +38,9 @@ def test_drug_plan_says_start_target_maximum_and_pretty_units(rs):
     md = to_markdown(assess(patient(indication="tendinopathy", site="elbow",
                                     hyperhidrosis_warning_signs=None, hdss=None,
                                     tap_water_sessions=None, electrode_area="10 cm2"), rs))
-    for row in ("| Starting current | 4 mA |", "| Maximum current | 4 mA (protocol "
-                "dexamethasone-musculoskeletal) |", "| Current density | 0.4 mA/cm² |",
+    for row in ("| Starting current | 4 mA |", "| Maximum current | 4 mA (Dexamethasone "
+                "iontophoresis for tendinopathy, bursitis or plantar fasciitis) |",
+                "| Current density | 0.4 mA/cm² |",
                 "| Dose | 40 mA·min target: at a lower current the session runs longer "
                 "(dose ÷ current) |", "| Concentration | 4 mg/mL |",
                 "| Active electrode | cathode (−) |"):

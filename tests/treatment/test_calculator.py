@@ -44,8 +44,8 @@ def test_drug_without_an_area_is_not_confirmed(rs):
     assert result.verdict is Verdict.INCOMPLETE and not result.safe
     text = result.render()
     assert "OK" not in text
-    assert "current density 0.5 mA/cm² (cathode current-density limit): not checked, " \
-           "electrode area not given" in text
+    assert ("current density 0.5 mA/cm² (current-density limit for the cathode electrode): "
+            "not checked, electrode area not given") in text
 
 
 def test_tap_water_limits_apply_whatever_front_end(rs):

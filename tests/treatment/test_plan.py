@@ -126,8 +126,8 @@ def test_too_small_electrode_asks_for_a_larger_one(rs):
     assert step.protocol == "tap-water-palmoplantar"
     assert result.no_plan_reason == (
         "Tap-water iontophoresis, palms and soles: the 10 cm² electrode is too small for the "
-        "protocol's minimum of 10 mA: the maximum current density 0.5 mA/cm² (alternating "
-        "current-density limit) allows at most 5 mA over it; use an active electrode of at "
+        "protocol's minimum of 10 mA: the maximum current density 0.5 mA/cm² (current-density "
+        "limit, alternating polarity) allows at most 5 mA over it; use an active electrode of at "
         "least 20 cm². Give the area of the larger electrode to get the plan.")
 
 
