@@ -192,18 +192,36 @@ class _Html:
             self.body.append(f"<p>{_inline(text)}</p>")
 
 
-def to_html(assessment: Assessment, context: Mapping[str, str] | None = None) -> str:
-    """A standalone printable HTML page of the Markdown report (no external assets)."""
+PRINT_CSS = (
+    "body{font-family:system-ui,'Segoe UI',Roboto,sans-serif;max-width:50em;margin:2em auto;"
+    "line-height:1.45;color:#111;padding:0 1em}"
+    "h1{font-size:1.5em;color:#1f4e79;border-bottom:3px solid #1f4e79;padding-bottom:.2em}"
+    "h2{font-size:1.2em;color:#1f4e79;margin-top:1.2em}h3{font-size:1.05em}"
+    "table{border-collapse:collapse;width:100%}"
+    "td{border:1px solid #888;padding:.25em .6em;vertical-align:top}"
+    "td:first-child{width:32%;font-weight:600}code{background:#eee}"
+    "@page{size:A4;margin:16mm 14mm}"
+    "@media print{body{margin:0;max-width:none;font-size:10.5pt}"
+    "h1,h2,h3{break-after:avoid}tr,li,p{break-inside:avoid}"
+    "a{color:inherit;text-decoration:none}}"
+)
+"""The print stylesheet shared by the plan and the patient leaflet (A4, nothing split badly)."""
+
+
+def markdown_to_html(markdown: str, title: str) -> str:
+    """A standalone printable HTML page (no external assets) of one of our Markdown texts."""
     page = _Html()
-    for line in to_markdown(assessment, context).splitlines():
+    for line in markdown.splitlines():
         page.line(line)
     page.block(None)
-    style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}"
-             "table{border-collapse:collapse}td{border:1px solid #888;padding:.2em .6em}"
-             "code{background:#eee}@media print{body{margin:0}}")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Iontophoresis assessment</title><style>{style}</style></head><body>"
+            f"<title>{html.escape(title)}</title><style>{PRINT_CSS}</style></head><body>"
             + "\n".join(page.body) + "</body></html>")
+
+
+def to_html(assessment: Assessment, context: Mapping[str, str] | None = None) -> str:
+    """A standalone printable HTML page of the Markdown report (no external assets)."""
+    return markdown_to_html(to_markdown(assessment, context), "Iontophoresis assessment")
 
 
 def _inline(text: str) -> str:

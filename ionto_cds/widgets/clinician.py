@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+import platformdirs
 
 from ionto_cds.analysis.record import (
     Override,
@@ -28,11 +29,15 @@ from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import InputFileError, OverrideError, PatientDataError, UsageError, quote
 from ionto_cds.inputs import MAX_FILE_BYTES, read_answers_text
 from ionto_cds.language.model import Severity, Truth
-from ionto_cds.render.report import to_html, to_markdown
+from ionto_cds.render.leaflet import leaflet_html
+from ionto_cds.render.pdf import html_to_pdf
+from ionto_cds.render.report import markdown_to_html, to_markdown
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import ResultPanel
 
 EXPORT_DIR_ENV = "IONTO_CDS_EXPORT_DIR"
+_MIME = {".pdf": "application/pdf", ".html": "text/html", ".md": "text/markdown",
+         ".json": "application/json"}
 
 _LAYOUT_CSS = """
 <style>
@@ -55,9 +60,10 @@ _LAYOUT_CSS = """
 
 
 def default_export_dir() -> Path:
-    """Where exports go: $IONTO_CDS_EXPORT_DIR, else ~/ionto-cds-exports."""
+    """Where exports go: $IONTO_CDS_EXPORT_DIR, else an exports folder in the user's data
+    directory (e.g. ~/.local/share/ionto-cds/exports on Linux)."""
     env = os.environ.get(EXPORT_DIR_ENV)
-    return Path(env) if env else Path.home() / "ionto-cds-exports"
+    return Path(env) if env else platformdirs.user_data_path("ionto-cds") / "exports"
 
 
 def export_folder(text: str, root: Path | None = None) -> Path:
@@ -127,18 +133,22 @@ class ClinicianApp:
                                  placeholder=f"a folder inside {default_export_dir()} (empty: "
                                  "that folder)", layout=w.Layout(width="100%"))
         self.export_dir.add_class("ionto-export-dir")
-        self.plan_button = w.Button(description="Save plan (Markdown + HTML)", icon="file",
+        self.plan_button = w.Button(description="Print-ready plan (PDF + HTML)", icon="print",
                                     layout=w.Layout(width="auto"))
         self.plan_button.add_class("ionto-export-plan")
-        self.plan_button.on_click(lambda _b: self._export(plan=True))
-        self.record_button = w.Button(description="Save decision record (JSON)", icon="save",
-                                      layout=w.Layout(width="auto"))
+        self.plan_button.on_click(lambda _b: self._export("plan"))
+        self.leaflet_button = w.Button(description="Patient leaflet (PDF + HTML)",
+                                       icon="file-text", layout=w.Layout(width="auto"))
+        self.leaflet_button.add_class("ionto-export-leaflet")
+        self.leaflet_button.on_click(lambda _b: self._export("leaflet"))
+        self.record_button = w.Button(description="Decision record (JSON, to resume)",
+                                      icon="save", layout=w.Layout(width="auto"))
         self.record_button.add_class("ionto-export-record")
-        self.record_button.on_click(lambda _b: self._export(plan=False))
+        self.record_button.on_click(lambda _b: self._export("record"))
         self.export_status = w.HTML("")
         self.export_status.add_class("ionto-export-status")
         export = w.VBox([w.HTML("<h3 style='color:#1f4e79'>Export</h3>"), self.export_dir,
-                         w.HBox([self.plan_button, self.record_button],
+                         w.HBox([self.plan_button, self.leaflet_button, self.record_button],
                                 layout=w.Layout(flex_flow="row wrap")),
                          self.export_status])
 
@@ -216,54 +226,69 @@ class ClinicianApp:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return f"{kind}-{ref}-{stamp}" if ref else f"{kind}-{stamp}"
 
-    def export_plan(self, folder: str | Path | None = None) -> list[Path]:
-        """Write the plan as Markdown and HTML; returns the two paths."""
+    def _target(self, folder: str | Path | None) -> Path:
+        """The export folder; refuses while an answer cannot be read (the plan would be
+        made without it)."""
+        if self.form.problems:
+            names = ", ".join(self.rs.catalog[n].label for n in self.form.problems)
+            raise UsageError(f"correct the answers that could not be read first ({names}): "
+                             "nothing is exported while one is unreadable")
         target = Path(folder) if folder is not None else export_folder(self.export_dir.value)
         target.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def export_plan(self, folder: str | Path | None = None) -> list[Path]:
+        """Write the print-ready plan as PDF, HTML (print CSS) and Markdown; returns the paths."""
+        target = self._target(folder)
         stem = self._stem("iontophoresis-plan")
         markdown = to_markdown(self.assessment, self.context()) + self._overrides_markdown()
-        md = target / f"{stem}.md"
-        md.write_text(markdown, encoding="utf-8")
-        page = target / f"{stem}.html"
-        page.write_text(to_html(self.assessment, self.context()).replace(
-            "</body>", self._overrides_html() + "</body>"), encoding="utf-8")
-        return [md, page]
+        page = markdown_to_html(markdown, "Iontophoresis plan")
+        return self._write(target / stem, page, "Iontophoresis plan", markdown)
+
+    def export_leaflet(self, folder: str | Path | None = None) -> list[Path]:
+        """Write the patient leaflet for the plan as PDF and HTML; raises UsageError without a
+        plan."""
+        target = self._target(folder)
+        page = leaflet_html(self.assessment, self.context())
+        return self._write(target / self._stem("patient-leaflet"), page,
+                           "Your iontophoresis treatment")
+
+    @staticmethod
+    def _write(stem: Path, page: str, title: str, markdown: str | None = None) -> list[Path]:
+        pdf = stem.with_suffix(".pdf")
+        pdf.write_bytes(html_to_pdf(page, title))
+        html_file = stem.with_suffix(".html")
+        html_file.write_text(page, encoding="utf-8")
+        paths = [pdf, html_file]
+        if markdown is not None:
+            md = stem.with_suffix(".md")
+            md.write_text(markdown, encoding="utf-8")
+            paths.append(md)
+        return paths
 
     def export_record(self, folder: str | Path | None = None) -> Path:
-        """Write the decision record JSON; returns its path."""
-        target = Path(folder) if folder is not None else export_folder(self.export_dir.value)
+        """Write the decision record JSON (it loads back into the app); returns its path."""
+        target = self._target(folder)
         return write_record(self.record(), target / f"{self._stem('decision-record')}.json")
 
     def _overrides_markdown(self) -> str:
         if not self.overrides:
             return ""
         lines = ["", "## Overrides recorded", ""] + [
-            f"- `{o.rule}` ({o.severity}): {o.reason_text}. {o.comment} ({o.time_utc})"
-            for o in self.overrides.values()]
+            f"- **{self.rs.by_id[o.rule].title}** ({o.severity}): {o.reason_text}. "
+            f"{o.comment} ({o.time_utc})" for o in self.overrides.values()]
         return "\n".join(lines) + "\n"
 
-    def _overrides_html(self) -> str:
-        if not self.overrides:
-            return ""
-        items = "".join(f"<li><code>{html.escape(o.rule)}</code> ({o.severity}): "
-                        f"{html.escape(o.reason_text)}. {html.escape(o.comment)} "
-                        f"({o.time_utc})</li>" for o in self.overrides.values())
-        return f"<h2>Overrides recorded</h2><ul>{items}</ul>"
-
-    def _export(self, plan: bool) -> None:
+    def _export(self, kind: str) -> None:
         try:
-            if plan:
-                paths = self.export_plan()
-                mimes = ["text/markdown", "text/html"]
-            else:
-                paths = [self.export_record()]
-                mimes = ["application/json"]
+            paths = (self.export_plan() if kind == "plan" else self.export_leaflet()
+                     if kind == "leaflet" else [self.export_record()])
         except (OSError, UsageError) as exc:
-            self.export_status.value = (f"<span style='color:#a00000'>\u26a0 Could not save: "
-                                        f"{html.escape(str(exc))}</span>")
+            self.export_status.value = (f"<div role='alert' style='color:#a00000'>\u26a0 Could "
+                                        f"not save: {html.escape(str(exc))}</div>")
             return
         items = "".join(f"<li>Saved <code>{html.escape(str(p))}</code> "
-                        f"({_download_link(p, m)})</li>" for p, m in zip(paths, mimes, strict=True))
+                        f"({_download_link(p, _MIME[p.suffix])})</li>" for p in paths)
         self.export_status.value = f"<div class='ionto-status'><ul>{items}</ul></div>"
 
     def load_patient(self, answers: Mapping[str, object], source: str | None = None) -> None:

@@ -297,16 +297,23 @@ class ResultPanel:
             return
         self._shown = shown
         notes = ""
+        decision, note = assessment.decision, ""
         if unreadable:
             names = ", ".join(self.rs.catalog[n].label for n in unreadable)
             notes = (f"<div class='ionto-card' style='border-color:#a00000'>\u26a0 "
-                     f"<b>Could not read:</b> {_esc(names)}. Treated as unanswered until "
-                     f"corrected (see the message beside the field).</div>")
-        _set_value(self.banner, banner_html(assessment.decision))
+                     f"<b>Could not read:</b> {_esc(names)}. Correct it (see the message "
+                     f"beside the field) to get a decision and a plan.</div>")
+            note = f"Could not read: {names}."
+            # Not eligible holds whatever the unreadable answer says (an absolute finding that
+            # is true with it unknown stays true); anything that would allow treatment waits.
+            if decision.allows_treatment:
+                decision = Decision.NEEDS_INFORMATION
+        _set_value(self.banner, banner_html(decision, note))
         _set_value(self.notes, notes)
         self._show_questions(assessment)
         _set_children(self.findings, self._findings(assessment, overrides))
-        _set_value(self.plan, plan_html(assessment, d))
+        _set_value(self.plan, "" if unreadable and assessment.decision.allows_treatment
+                   else plan_html(assessment, d))
 
     def show_problem(self, message: str) -> None:
         """Show answers that contradict each other (no assessment possible)."""

@@ -12,6 +12,7 @@ import yaml
 
 from ionto_cds import load_ruleset
 from ionto_cds.analysis.record import OverrideError, replay
+from ionto_cds.errors import UsageError
 from ionto_cds.language.model import FactType
 from ionto_cds.widgets import ClinicianApp, DoseCalculator
 
@@ -138,7 +139,8 @@ def test_absolute_finding_cannot_be_overridden(app: ClinicianApp) -> None:
 
 def test_export_plan_and_record_replay(app: ClinicianApp, tmp_path: Path) -> None:
     app.load_patient(PALMAR)
-    md, page = app.export_plan(tmp_path)
+    pdf, page, md = app.export_plan(tmp_path)
+    assert pdf.read_bytes().startswith(b"%PDF-")
     assert "Tap-water iontophoresis" in md.read_text()
     assert page.read_text().startswith("<!DOCTYPE html>")
     path = app.export_record(tmp_path)
@@ -223,8 +225,9 @@ def test_exports_carry_the_patient_reference_date_and_clinician(
     app.load_patient(PALMAR)
     app.patient_ref.value = "A-12/\x07x"
     app.clinician.value = "Physio J. Doe"
-    md, page = app.export_plan()
+    pdf, page, md = app.export_plan()
     assert md.name.startswith("iontophoresis-plan-A-12x-") and md.suffix == ".md"
+    assert pdf.stem == md.stem == page.stem
     day = app.assessed_on.value.isoformat()
     assert (f"**Patient reference:** A-12/x · **Assessed:** {day} · **Clinician:** "
             "Physio J. Doe") in md.read_text(encoding="utf-8")
@@ -439,3 +442,95 @@ def test_an_unanswered_relative_finding_gets_no_override_control(app: ClinicianA
     card = next(c for c in app.results.findings.children
                 if f"ionto-finding-{finding.rule.id}" in getattr(c, "_dom_classes", ()))
     assert "only a finding that applies can be acknowledged" in card.children[-1].value
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in doc)
+    finally:
+        doc.close()
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_print_ready_plan_pdf_holds_patient_decision_plan_limits_and_ruleset(
+        app: ClinicianApp, rs: Any, tmp_path: Path) -> None:
+    app.load_patient({**PALMAR, "fixed_dental_braces": True})
+    app.patient_ref.value = "A-12"
+    app.acknowledge("fixed-dental-braces", "risk_mitigated", "Braces covered with wax")
+    pdf, page, _md = app.export_plan(tmp_path)
+    text = _flat(_pdf_text(pdf))
+    for said in ("Patient reference: A-12", f"Assessed: {app.assessed_on.value.isoformat()}",
+                 "ELIGIBLE WITH PRECAUTIONS", rs.by_id["fixed-dental-braces"].title,
+                 "Starting current 10 mA", "Maximum current 20 mA", "Maximum dose 600 mA·min",
+                 "Overrides recorded", "Braces covered with wax",
+                 f"Ruleset {rs.version} (sha256 {rs.sha256}"):
+        assert said in text, said
+    assert "@page{size:A4" in page.read_text(encoding="utf-8")  # the page prints on A4
+
+
+def test_patient_leaflet_follows_the_plan_in_plain_words(app: ClinicianApp, rs: Any,
+                                                         tmp_path: Path) -> None:
+    app.load_patient(PALMAR)
+    app.patient_ref.value = "A-12"
+    pdf, page = app.export_leaflet(tmp_path)
+    text = _flat(_pdf_text(pdf))
+    protocol = next(p for p in rs.protocols if p.id == "tap-water-palmoplantar")
+    schedule = protocol.schedule
+    assert schedule is not None
+    for said in ("Your iontophoresis treatment", "Patient reference: A-12", protocol.title,
+                 f"{schedule.sessions_per_week} sessions a week", "tingling",
+                 "What you may notice", "Tell us about these", "Looking after your skin",
+                 "emollient", "Sources", f"ruleset {rs.version}"):
+        assert said in text, said
+    for effect in ("Burn at an electrode", "Small blisters"):  # what to report, by the protocol
+        assert effect in text
+    assert "mA" not in page.read_text(encoding="utf-8").split("<h2>Sources")[0].split(
+        "Your treatment")[1].split("During")[0], "no dosing numbers for patients"
+
+
+def test_no_leaflet_without_a_plan(app: ClinicianApp, tmp_path: Path) -> None:
+    app.load_patient({**PALMAR, "pacemaker": True})
+    with pytest.raises(UsageError, match="no treatment plan"):
+        app.export_leaflet(tmp_path)
+    app._export("leaflet")
+    assert "role='alert'" in app.export_status.value and not list(tmp_path.iterdir())
+
+
+def test_an_unreadable_answer_turns_the_banner_and_holds_the_plan(
+        app: ClinicianApp, tmp_path: Path) -> None:
+    app.load_patient(PALMAR)
+    assert "Eligible" in app.results.banner.value and app.results.plan.value
+    app.form.set_answer("electrode_area", "30 cm2 x")
+    banner = app.results.banner.value
+    assert "Needs information" in banner and "Eligible" not in banner
+    assert f"Could not read: {app.rs.catalog['electrode_area'].label}." in banner
+    assert app.results.plan.value == ""
+    with pytest.raises(UsageError, match="could not be read"):
+        app.export_plan(tmp_path)
+    with pytest.raises(UsageError, match="could not be read"):
+        app.export_record(tmp_path)
+    assert not list(tmp_path.iterdir())
+    app.form.set_answer("electrode_area", "30 cm²")
+    assert "Eligible" in app.results.banner.value and app.results.plan.value
+
+
+def test_an_unreadable_answer_does_not_hide_an_absolute_contraindication(
+        app: ClinicianApp) -> None:
+    app.load_patient({**PALMAR, "pacemaker": True})
+    app.form.set_answer("weight", "abc kg")
+    assert "Not eligible" in app.results.banner.value
+
+
+def test_exports_default_to_the_user_data_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    from ionto_cds.widgets.clinician import default_export_dir
+
+    monkeypatch.delenv("IONTO_CDS_EXPORT_DIR", raising=False)
+    assert default_export_dir() == platformdirs.user_data_path("ionto-cds") / "exports"
