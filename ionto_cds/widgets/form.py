@@ -155,7 +155,13 @@ class PatientForm:
             if not facts:
                 continue
             title = w.HTML(f"<h3 class='ionto-section-title'>{html.escape(group.label)}</h3>")
-            section = w.VBox([title, *(self.fields[f.name].root for f in facts)])
+            head: Any = title
+            if any(f.type in (FactType.BOOL, FactType.LIST) for f in facts):
+                head = w.HBox([title, self._none_button(group.id, group.label)],
+                              layout=w.Layout(justify_content="space-between",
+                                              align_items="flex-end", flex_flow="row wrap"))
+                head.add_class("ionto-section-head")
+            section = w.VBox([head, *(self.fields[f.name].root for f in facts)])
             section.add_class(f"ionto-section-{group.id}")
             self.sections[group.id] = section
             children.append(section)
@@ -165,6 +171,39 @@ class PatientForm:
         self.problems: dict[str, str] = {}
         self.hidden: tuple[str, ...] = ()
         self.refresh()
+
+    def _none_button(self, group_id: str, label: str) -> w.Button:
+        button = w.Button(description="None of these: No to the unanswered",
+                          tooltip=f"{label}: answer No (or None known) to every question of "
+                          "this section still unanswered", layout=w.Layout(width="auto"))
+        button.add_class("ionto-none-of-these")
+        button.add_class(f"ionto-none-{group_id}")
+        button.on_click(lambda _b: self.none_of_these(group_id))
+        return button
+
+    def none_of_these(self, group_id: str) -> list[str]:
+        """Answer No (None known for a list) to every yes/no or list question of a section that
+        is shown and still unanswered: one click for a checklist the clinician has gone through
+        with the patient. Returns the questions it answered; each shows its No."""
+        answered: list[str] = []
+        self._quiet = True
+        try:
+            for fact in self.catalog.in_group(group_id):
+                field = self.fields.get(fact.name)
+                if field is None or field.root.layout.display == "none" or \
+                        field.raw() is not None or fact.type not in (FactType.BOOL,
+                                                                     FactType.LIST):
+                    continue
+                field.set(False if fact.type is FactType.BOOL else [])
+                answered.append(fact.name)
+                # a follow-up question ("can the broken skin be shielded?") that this answer
+                # makes moot is hidden now and so left unanswered, never given a No unsaid
+                self.refresh()
+        finally:
+            self._quiet = False
+        if answered:
+            self._changed()
+        return answered
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener`` after every change to any answer."""

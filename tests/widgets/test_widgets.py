@@ -534,3 +534,38 @@ def test_exports_default_to_the_user_data_directory(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.delenv("IONTO_CDS_EXPORT_DIR", raising=False)
     assert default_export_dir() == platformdirs.user_data_path("ionto-cds") / "exports"
+
+
+FIRST = ("indication", "site", "hyperhidrosis_warning_signs", "hdss", "tap_water_sessions",
+         "age", "sex")
+
+
+def test_a_simple_palmar_case_is_decided_in_a_dozen_actions(app: ClinicianApp) -> None:
+    """Seven answers and four 'None of these' clicks (25 answers one by one): the sections
+    come in the order that decides (what is treated first), each checklist in one click."""
+    order = [s for s in app.form.sections]
+    assert order[:2] == ["treatment", "hyperhidrosis"]
+    for name in FIRST:
+        app.form.set_answer(name, PALMAR[name])
+    answered = [n for group in ("patient", "devices", "history", "skin")
+                for n in app.form.none_of_these(group)]
+    assert app.assessment.decision.value == "eligible"
+    assert app.assessment.protocol is not None
+    assert len(FIRST) + 4 <= 11 < len(FIRST) + len(answered)
+    for name in answered:  # each shows the No it was given
+        assert app.form.fields[name].raw() in (False, [])
+
+
+def test_none_of_these_leaves_answers_and_moot_follow_ups_alone(app: ClinicianApp) -> None:
+    for name in FIRST:
+        app.form.set_answer(name, PALMAR[name])
+    app.form.set_answer("skin_condition_at_site", True)
+    answered = app.form.none_of_these("skin")
+    assert "skin_condition_at_site" not in answered
+    assert app.form.fields["skin_condition_at_site"].raw() is True
+    assert "broken_skin_at_site" in answered
+    # "can the broken skin be shielded?" is moot once there is none: left unanswered, so a
+    # later Yes to broken skin asks it afresh instead of finding a No nobody gave
+    assert "broken_skin_can_be_shielded" not in answered
+    app.form.set_answer("broken_skin_at_site", True)
+    assert app.form.fields["broken_skin_can_be_shielded"].raw() is None
