@@ -55,6 +55,16 @@ _LAYOUT_CSS = """
 .jp-OutputArea-output:has(.ionto-app) { overflow: visible !important; }
 .ionto-app .ionto-title { font-size: 22px; font-weight: 700; color: #1f4e79; }
 .ionto-app .ionto-status { font-size: 13px; }
+/* A phone, or a window zoomed to 200%: one column, the decision on top and in view, then the
+   form, then the details. The results column lets its parts out to be ordered. */
+@media (max-width: 900px) {
+  .ionto-app .ionto-layout { flex-direction: column !important; }
+  .ionto-app .ionto-results-column { display: contents !important; }
+  .ionto-app .ionto-decision-box { order: 0; }
+  .ionto-app .ionto-form-column { order: 1; width: 100% !important; padding: 0 !important; }
+  .ionto-app .ionto-results, .ionto-app .ionto-export { order: 2; width: 100% !important; }
+  .ionto-app .widget-text, .ionto-app .widget-datepicker { width: 100% !important; }
+}
 </style>
 """
 
@@ -147,10 +157,12 @@ class ClinicianApp:
         self.record_button.on_click(lambda _b: self._export("record"))
         self.export_status = w.HTML("")
         self.export_status.add_class("ionto-export-status")
-        export = w.VBox([w.HTML("<h3 style='color:#1f4e79'>Export</h3>"), self.export_dir,
+        export = w.VBox([w.HTML("<h2 style='color:#1f4e79;font-size:16px'>Export</h2>"),
+                         self.export_dir,
                          w.HBox([self.plan_button, self.leaflet_button, self.record_button],
                                 layout=w.Layout(flex_flow="row wrap")),
                          self.export_status])
+        export.add_class("ionto-export")
 
         header = w.VBox([
             w.HTML(_LAYOUT_CSS + "<div>Answer what you know; unanswered questions stay "
@@ -159,6 +171,7 @@ class ClinicianApp:
                    layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.upload, self.reset_button]), self.reset_confirm, self.load_status])
         left = w.VBox([self.form.widget], layout=w.Layout(width="56%", padding="0 12px 0 0"))
+        left.add_class("ionto-form-column")
         right = w.VBox([self.results.banner_box, self.results.details, export],
                        layout=w.Layout(width="44%"))
         right.add_class("ionto-results-column")
