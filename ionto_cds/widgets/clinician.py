@@ -141,7 +141,7 @@ class ClinicianApp:
 
         self.export_dir = w.Text(value="", description="Save to",
                                  placeholder=f"a folder inside {default_export_dir()} (empty: "
-                                 "that folder)", layout=w.Layout(width="100%"))
+                                 "that folder)", layout=w.Layout(width="96%"))
         self.export_dir.add_class("ionto-export-dir")
         self.plan_button = w.Button(description="Print-ready plan (PDF + HTML)", icon="print",
                                     layout=w.Layout(width="auto"))
