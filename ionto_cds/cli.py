@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,8 +50,19 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _today(value: str | None) -> date:
+    """--today YYYY-MM-DD, or today's date."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--today is a date written YYYY-MM-DD, got '{value}'") from None
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.lint import lint_warnings
+    from ionto_cds.analysis.review import overdue_warnings, release_errors
     from ionto_cds.language.loader import read_rules
 
     report = read_rules(args.directory)
@@ -61,7 +73,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(f"{count} error{'s' if count != 1 else ''}: fix them and run lint again.",
               file=sys.stderr)
         return EXIT_INVALID
-    warnings = lint_warnings(report.source)
+    today = _today(args.today)
+    warnings = lint_warnings(report.source) + overdue_warnings(report.source, today)
     for warning in warnings:
         print(f"{warning.location}: warning: {warning.message}")
     source = report.source
@@ -69,6 +82,14 @@ def cmd_lint(args: argparse.Namespace) -> int:
           f"{len(source.protocols)} protocols, {len(source.drugs)} drugs, "
           f"{len(source.catalog)} facts: no errors, {len(warnings)} warning"
           f"{'s' if len(warnings) != 1 else ''}.")
+    if args.release:
+        drafts = release_errors(source)
+        for error in drafts:
+            print(f"{error}", file=sys.stderr)
+        if drafts:
+            print(f"not releasable: {len(drafts)} entr{'ies' if len(drafts) != 1 else 'y'} "
+                  "still draft", file=sys.stderr)
+            return EXIT_FAILED
     return EXIT_OK
 
 
@@ -270,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lint", help="check a rules folder and list every mistake")
     p.add_argument("directory", nargs="?", help="rules folder (default: the packaged rules)")
+    p.add_argument("--release", action="store_true", help="fail (exit 1) when a rule, "
+                   "protocol or drug is still a draft")
+    p.add_argument("--today", help="date the overdue reviews are judged on, YYYY-MM-DD "
+                   "(default: today)")
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("test", help="run the clinical vignettes of rules/cases with coverage")

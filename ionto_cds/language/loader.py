@@ -11,7 +11,7 @@ from typing import Any
 
 from ionto_cds.errors import Location, RuleError, RuleSetError
 from ionto_cds.language.facts import FactCatalog
-from ionto_cds.language.model import Reference, Rule
+from ionto_cds.language.model import Reference, ReviewStatus, Rule
 from ionto_cds.language.packaged import COURSE_DIR, FACTS_FILE, packaged_rules_dir
 from ionto_cds.language.read_facts import read_catalog
 from ionto_cds.language.read_references import read_references
@@ -42,6 +42,11 @@ class RuleSource:
     protocols: tuple[Protocol, ...]
     limits: Limits
     files: tuple[str, ...] = field(default=())
+    retired_rules: tuple[Rule, ...] = ()
+    """Rules whose review status is ``retired``: kept for the catalogue and diffs, never
+    evaluated (they are not in ``rules``)."""
+    retired_protocols: tuple[Protocol, ...] = ()
+    """Protocols retired the same way: never tried (they are not in ``protocols``)."""
 
 
 @dataclass
@@ -179,6 +184,7 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
         protocols = read_protocols(protocol_doc[0], protocol_doc[1], catalog, references, drugs,
                                    course.labels)
     _check_unique_ids(ids, docs.errors)
+    _check_retired_drugs(protocols, drugs, docs.errors)
     version = _agreed_version(docs.versions, docs.documents, docs.errors)
     docs.errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
     if docs.errors:
@@ -186,10 +192,14 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
     if course.unhashable is not None:
         return LoadReport(None, [course.unhashable])
     hashed = {**{n: data for n, (_, data) in docs.documents.items()}, **course.documents}
+    retired = ReviewStatus.RETIRED
     source = RuleSource(
         directory=folder, version=version, sha256=_content_hash(hashed), catalog=catalog,
-        rules=tuple(rules), references=references, drugs=drugs, protocols=protocols,
+        rules=tuple(r for r in rules if r.review.status is not retired), references=references,
+        drugs=drugs, protocols=tuple(p for p in protocols if p.review.status is not retired),
         limits=limits, files=tuple(sorted(docs.documents)),
+        retired_rules=tuple(r for r in rules if r.review.status is retired),
+        retired_protocols=tuple(p for p in protocols if p.review.status is retired),
     )
     return LoadReport(source, [])
 
@@ -236,6 +246,18 @@ def _content_hash(documents: Mapping[str, Any]) -> str:
         digest.update(name.encode())
         digest.update(json.dumps(documents[name], sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _check_retired_drugs(protocols: Sequence[Protocol], drugs: Mapping[str, Drug],
+                         errors: list[RuleError]) -> None:
+    """A protocol still in use never names a retired drug."""
+    for p in protocols:
+        drug = drugs.get(p.drug) if p.drug else None
+        if (drug is not None and drug.review.status is ReviewStatus.RETIRED
+                and p.review.status is not ReviewStatus.RETIRED):
+            errors.append(RuleError(p.location or Location(PROTOCOLS_FILE), f"protocol '{p.id}' "
+                                    f"names the retired drug '{drug.key}': retire the protocol "
+                                    "too, or take the drug back into review"))
 
 
 def _check_unique_ids(ids: list[tuple[str, Location]], errors: list[RuleError]) -> None:

@@ -12,11 +12,13 @@ from ionto_cds.language.model import (
     ALL_MODALITIES,
     VARIANT_EFFECT,
     Reference,
+    Review,
     Rule,
     RuleMetadata,
     Severity,
 )
 from ionto_cds.language.read_references import check_references
+from ionto_cds.language.read_review import read_review
 from ionto_cds.language.reader import Reader
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
@@ -27,8 +29,9 @@ _VARIANT = re.compile(r"^[a-z][a-z0-9_]*$")
 EFFECT_UNITS = {"max_current": "mA", "max_dose": "mA*min", "max_current_density": "mA/cm^2"}
 """The limits a rule's effect may set, with the unit of each."""
 _RULE_KEYS = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
-              "references", "effect", "metadata")
+              "references", "effect", "metadata", "review")
 _METADATA_KEYS = ("version", "author", "last_reviewed")
+_REQUIRED_METADATA = ("version", "author")
 
 
 def read_rule_list(
@@ -82,7 +85,8 @@ def _read_rule(
         reader.error(key_line(e, "applies_to"), f"{what}: applies_to needs at least one entry")
     condition = reader.condition(e.get("when"), key_line(e, "when"), catalog.facts, f"{what}: when")
     refs = check_references(reader, e, what, references) if "references" in e else ()
-    metadata = _read_metadata(reader, e, what)
+    review = read_review(reader, e, what)
+    metadata = _read_metadata(reader, e, what, review)
     effect = _read_effect(reader, e, what)
     if condition is None or metadata is None or not isinstance(rule_id, str):
         return None
@@ -98,20 +102,30 @@ def _read_rule(
         metadata=metadata,
         effect=effect,
         location=reader.at(e.line),
+        review=review,
     )
 
 
-def _read_metadata(reader: Reader, e: LocatedMap, what: str) -> RuleMetadata | None:
+def _read_metadata(reader: Reader, e: LocatedMap, what: str, review: Review
+                   ) -> RuleMetadata | None:
+    """Revision and author; the review date is written once, in ``review.reviewed_on`` (an
+    older ``metadata.last_reviewed`` is still read where there is no review block)."""
     if "metadata" not in e:
         return None
     m = reader.mapping(e["metadata"], key_line(e, "metadata"), f"{what}: metadata",
-                       _METADATA_KEYS, _METADATA_KEYS)
+                       _METADATA_KEYS, _REQUIRED_METADATA)
     if m is None:
         return None
+    last = str(m.get("last_reviewed", ""))
+    if review.written and "last_reviewed" in m:
+        reader.error(key_line(m, "last_reviewed"), f"{what}: the review date is written once, "
+                     "in review.reviewed_on: remove metadata 'last_reviewed'")
+    if review.reviewed_on is not None:
+        last = review.reviewed_on.isoformat()
     return RuleMetadata(
         version=str(m.get("version", "")),
         author=str(m.get("author", "")),
-        last_reviewed=str(m.get("last_reviewed", "")),
+        last_reviewed=last,
     )
 
 

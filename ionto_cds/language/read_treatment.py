@@ -9,6 +9,7 @@ from typing import Any
 from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.model import Reference
 from ionto_cds.language.read_references import check_references
+from ionto_cds.language.read_review import read_review
 from ionto_cds.language.reader import Reader
 from ionto_cds.language.treatment import (
     ION_POLARITY,
@@ -33,10 +34,10 @@ from ionto_cds.units import format_quantity
 _DRUG_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _DRUG_KEYS = ("label", "ion", "polarity", "valence", "molar_mass", "solution", "indications",
-              "dose", "max_current", "side_effects", "references")
+              "dose", "max_current", "side_effects", "references", "review")
 _PROTOCOL_KEYS = ("id", "title", "modality", "drug", "priority", "when", "summary", "parameters",
                   "limits", "schedule", "precautions", "aftercare", "monitoring", "side_effects",
-                  "expected_efficacy", "references", "requires")
+                  "expected_efficacy", "references", "requires", "review")
 _PARAMETER_KEYS = ("current", "current_range", "ramp", "duration", "target_dose", "polarity",
                    "polarity_note", "electrode_area", "solution", "additives", "variants")
 _VARIANT_KEYS = ("current", "current_range", "note")
@@ -144,6 +145,7 @@ def read_drugs(
             side_effects=reader.text_list(e, "side_effects", what),
             references=_refs(reader, e, what, references),
             location=reader.at(line),
+            review=read_review(reader, e, what),
         )
     return out
 
@@ -253,6 +255,7 @@ def _read_protocol(
         id=pid, title=reader.text(e, "title", what), modality=ProtocolKind(modality),
         drug=drug if isinstance(drug, str) else None, priority=priority,
         summary=reader.text(e, "summary", what), references=refs, location=reader.at(e.line),
+        review=read_review(reader, e, what),
     )
     if modality == "referral":
         for key in ("parameters", "limits", "schedule"):
