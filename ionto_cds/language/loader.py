@@ -18,6 +18,7 @@ from ionto_cds.language.read_references import read_references
 from ionto_cds.language.read_rules import read_rule_list
 from ionto_cds.language.read_treatment import read_drugs, read_limits, read_protocols
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import FILE_SHAPES
 from ionto_cds.language.treatment import Drug, Limits, Protocol
 from ionto_cds.language.vocabulary import vocabulary_for
 from ionto_cds.language.yamlsource import LocatedMap, key_line, load_yaml_file
@@ -155,19 +156,19 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
     ``folder`` names the files in messages; ``unreadable`` are the files that failed to parse.
     """
     docs = _Documents(folder, documents, unreadable)
-    drug_doc = docs.top(DRUGS_FILE, ("version", "drugs", "rules"))
+    drug_doc = docs.top(DRUGS_FILE, FILE_SHAPES["drugs"].keys)
     drug_keys: tuple[str, ...] = ()
     if drug_doc and isinstance(drug_doc[1].get("drugs"), LocatedMap):
         drug_keys = tuple(drug_doc[1]["drugs"])
-    facts_doc = docs.top(FACTS_FILE, ("version", "groups", "facts"))
+    facts_doc = docs.top(FACTS_FILE, FILE_SHAPES["facts"].keys)
     catalog = read_catalog(*facts_doc, drug_keys) if facts_doc else FactCatalog({}, ())
-    refs_doc = docs.top(REFERENCES_FILE, ("version", "references"))
+    refs_doc = docs.top(REFERENCES_FILE, FILE_SHAPES["references"].keys)
     references = read_references(*refs_doc) if refs_doc else {}
 
     rules: list[Rule] = []
     ids: list[tuple[str, Location]] = []
     for name in docs.rule_files():
-        doc = docs.top(name, ("version", "rules"))
+        doc = docs.top(name, FILE_SHAPES["rules"].keys)
         if doc:
             rules.extend(read_rule_list(doc[0], doc[1], catalog, references, drug_keys, ids))
     drugs: dict[str, Drug] = {}
@@ -177,7 +178,7 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
                                     ids))
     protocols: tuple[Protocol, ...] = ()
     limits = Limits.none()
-    protocol_doc = docs.top(PROTOCOLS_FILE, ("version", "limits", "protocols"))
+    protocol_doc = docs.top(PROTOCOLS_FILE, FILE_SHAPES["protocols"].keys)
     if protocol_doc:
         docs.errors.extend(course.errors)
         limits = read_limits(protocol_doc[0], protocol_doc[1], references)

@@ -8,11 +8,10 @@ from typing import Any
 
 from ionto_cds.language.model import UNREVIEWED, Review, ReviewStatus
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import REVIEW
 from ionto_cds.language.yamlsource import LocatedMap, key_line
 from ionto_cds.suggestions import did_you_mean
 
-REVIEW_KEYS = ("status", "reviewed_by", "reviewed_on", "next_review")
-"""The keys of a ``review:`` block (status is required)."""
 REVIEW_STATUSES = tuple(s.value for s in ReviewStatus)
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 """How a review date is written: YYYY-MM-DD."""
@@ -24,7 +23,7 @@ def read_review(reader: Reader, entry: LocatedMap, what: str) -> Review:
     if "review" not in entry:
         return UNREVIEWED
     m = reader.mapping(entry["review"], key_line(entry, "review"), f"{what}: review",
-                       REVIEW_KEYS, ("status",))
+                       REVIEW.keys, REVIEW.required)
     if m is None:
         return UNREVIEWED
     raw = m.get("status")

@@ -20,6 +20,7 @@ from ionto_cds.language.model import (
 from ionto_cds.language.read_references import check_references
 from ionto_cds.language.read_review import read_review
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import EFFECT, EFFECT_LIMITS, METADATA, RULE
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
 
@@ -28,10 +29,6 @@ _VARIANT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 EFFECT_UNITS = {"max_current": "mA", "max_dose": "mA*min", "max_current_density": "mA/cm^2"}
 """The limits a rule's effect may set, with the unit of each."""
-_RULE_KEYS = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
-              "references", "effect", "metadata", "review")
-_METADATA_KEYS = ("version", "author", "last_reviewed")
-_REQUIRED_METADATA = ("version", "author")
 
 
 def read_rule_list(
@@ -56,9 +53,7 @@ def _read_rule(
     reader: Reader, item: Any, line: int | None, catalog: FactCatalog,
     references: Mapping[str, Reference], drug_keys: tuple[str, ...],
 ) -> Rule | None:
-    required = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
-                "references", "metadata")
-    e = reader.mapping(item, line, "a rule", _RULE_KEYS, required)
+    e = reader.mapping(item, line, "a rule", RULE.keys, RULE.required)
     if e is None:
         return None
     rule_id = e.get("id")
@@ -113,7 +108,7 @@ def _read_metadata(reader: Reader, e: LocatedMap, what: str, review: Review
     if "metadata" not in e:
         return None
     m = reader.mapping(e["metadata"], key_line(e, "metadata"), f"{what}: metadata",
-                       _METADATA_KEYS, _REQUIRED_METADATA)
+                       METADATA.keys, METADATA.required)
     if m is None:
         return None
     last = str(m.get("last_reviewed", ""))
@@ -135,7 +130,7 @@ def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
     if "effect" not in e:
         return {}
     effect = reader.mapping(e["effect"], key_line(e, "effect"), f"{what}: effect",
-                            ("set", VARIANT_EFFECT))
+                            EFFECT.keys)
     if effect is None:
         return {}
     if not effect:
@@ -144,7 +139,7 @@ def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "set" in effect:
         settings = reader.mapping(effect.get("set"), key_line(effect, "set"),
-                                  f"{what}: effect set", tuple(EFFECT_UNITS))
+                                  f"{what}: effect set", EFFECT_LIMITS.keys)
         for key, value in (settings or {}).items():
             if key in EFFECT_UNITS:
                 q = reader.quantity(value, key_line(settings, key), EFFECT_UNITS[key],
