@@ -24,6 +24,8 @@ from ionto_cds.errors import (
 from ionto_cds.inputs import read_patient_file
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ionto_cds.engine.ruleset import RuleSet
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -181,11 +183,48 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from ionto_cds.analysis.record import replay
+    """`ionto-cds replay`: which saved records today's rules would decide differently."""
+    from ionto_cds.analysis.record import replay, replay_all
 
-    ok, message = replay(Path(args.record))
-    print(message)
-    return EXIT_OK if ok else EXIT_FAILED
+    if len(args.record) == 1 and Path(args.record[0]).is_file():
+        ok, message = replay(Path(args.record[0]))
+        print(message)
+        return EXIT_OK if ok else EXIT_FAILED
+    impact, unreadable = replay_all(args.record)
+    print("\n".join(impact.lines(args.examples, every_patient=True)))
+    for line in unreadable:
+        print(f"not replayed: {line}")
+    return EXIT_FAILED if impact.moved or unreadable else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """`ionto-cds diff`: what changed and what it does; 1 with --expect-same when outcomes move."""
+    from ionto_cds.analysis.diff import diff_rulesets
+    from ionto_cds.analysis.diff_outcomes import changes_table
+    from ionto_cds.cohort.schema import ID_COLUMN
+    from ionto_cds.cohort.screen import read_cohort, screen_frame
+
+    for folder in (args.old, args.new):
+        if not Path(folder).is_dir():
+            raise InputFileError(folder, "no such rules folder")
+    screen = None
+    if args.cohort:
+        raw = read_cohort(Path(args.cohort))
+        if ID_COLUMN not in raw or raw[ID_COLUMN].duplicated().any():
+            raw[ID_COLUMN] = [f"row {i}" for i in range(1, len(raw) + 1)]  # rows matched by place
+
+        def screen(rs: RuleSet) -> pd.DataFrame:
+            return screen_frame(raw, rs, args.cohort).output
+
+    result = diff_rulesets(Path(args.old), Path(args.new), screen, ID_COLUMN)
+    print(result.render(args.examples), end="")
+    if args.changes and result.cohort is not None:
+        changes_table(result.cohort).to_csv(args.changes, index=False)
+        print(f"\nevery changed cohort row: {args.changes}")
+    if args.expect_same and result.outcomes_changed:
+        print("\noutcomes changed, but --expect-same was given", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def cmd_pathway(args: argparse.Namespace) -> int:
@@ -359,8 +398,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_course_guidance)
 
-    p = sub.add_parser("replay", help="re-run a decision record with today's rules")
-    p.add_argument("record", help="decision record JSON exported by the app")
+    p = sub.add_parser("diff", help="what changed between two rules folders, and which "
+                       "vignettes' and cohort patients' outcomes it moves")
+    p.add_argument("old", help="the rules folder before the change")
+    p.add_argument("new", help="the rules folder after the change")
+    p.add_argument("--cohort", help="a cohort (CSV or Parquet) to screen with both")
+    p.add_argument("--expect-same", action="store_true", help="exit 1 when any outcome "
+                   "(decision, findings, questions, protocol, dose) changes")
+    p.add_argument("--examples", type=int, default=20, help="patients named per kind of "
+                   "change (default 20)")
+    p.add_argument("--changes", help="with --cohort: write every changed row to this CSV")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("replay", help="re-run decision records with today's rules and show "
+                       "which would change")
+    p.add_argument("record", nargs="+", help="decision record JSON exported by the app, or a "
+                   "folder of them")
+    p.add_argument("--examples", type=int, default=20, help="records named per kind of "
+                   "change (default 20)")
     p.set_defaults(func=cmd_replay)
     return parser
 
