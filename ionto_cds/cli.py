@@ -227,6 +227,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """`ionto-cds catalog`: the static, offline HTML catalogue of a rule set."""
+    from ionto_cds.render.catalog import CATALOG_INDEX, build_catalog
+
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise InputFileError(args.output, "is a file: name a folder for the site")
+    build_catalog(_ruleset(args.rules), output, _today(args.today) if args.today else None)
+    print(f"wrote {output / CATALOG_INDEX}")
+    return EXIT_OK
+
+
 def cmd_pathway(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.cases import read_cases
     from ionto_cds.engine.assess import assess
@@ -409,6 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "change (default 20)")
     p.add_argument("--changes", help="with --cohort: write every changed row to this CSV")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("catalog", help="write the rule catalogue: a static, offline HTML site "
+                       "of every fact, rule, protocol, drug, reference and vignette")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("-o", "--output", required=True, help="folder to write the site into")
+    p.add_argument("--today", help="the build date shown and used for overdue reviews, "
+                   "YYYY-MM-DD (default: today)")
+    p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("replay", help="re-run decision records with today's rules and show "
                        "which would change")
