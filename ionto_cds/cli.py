@@ -239,6 +239,19 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    """`ionto-cds release`: record a release of the rules in their CHANGELOG.md."""
+    from ionto_cds.analysis.release import release
+    from ionto_cds.language.packaged import packaged_rules_dir
+
+    done = release(Path(args.rules) if args.rules else packaged_rules_dir(), _today(args.today))
+    print(done.entry, end="")
+    since = f" (previous: {done.previous.version})" if done.previous else " (the first)"
+    print(f"\nrecorded release {done.version}{since} in {done.changelog}; snapshot "
+          f"{done.snapshot}")
+    return EXIT_OK
+
+
 def cmd_pathway(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.cases import read_cases
     from ionto_cds.engine.assess import assess
@@ -429,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", help="the build date shown and used for overdue reviews, "
                    "YYYY-MM-DD (default: today)")
     p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("release", help="record a release of the rules: version, sha256, "
+                       "review summary and the diff against the previous release in "
+                       "CHANGELOG.md")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("--today", help="the release date, YYYY-MM-DD (default: today)")
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("replay", help="re-run decision records with today's rules and show "
                        "which would change")
