@@ -64,7 +64,8 @@ footer.site { border-top: 1px solid var(--line); padding: 0.8rem 1.2rem; color: 
   main { max-width: none; padding: 0; }
   article.entry { break-inside: avoid; border-color: #999; }
   a { color: var(--ink); text-decoration: none; }
-  a.external::after { content: " <" attr(href) ">"; font-size: 0.85em; word-break: break-all; }
+  a.external:not(.bare)::after { content: " <" attr(href) ">"; font-size: 0.85em;
+    word-break: break-all; }
 }
 """
 

@@ -38,7 +38,8 @@ def external(url: str | None, text: str | None = None) -> str:
         return ""
     if urlparse(url).scheme not in ("http", "https"):
         return e(url)
-    return (f'<a class="external" href="{e(url)}" rel="noopener noreferrer">'
+    css = "external" if text else "external bare"  # a bare address is not printed twice
+    return (f'<a class="{css}" href="{e(url)}" rel="noopener noreferrer">'
             f"{e(text or url)}</a>")
 
 

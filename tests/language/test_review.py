@@ -113,3 +113,28 @@ def test_retired_rule_id_is_never_reused(tmp_path):
     retired = "review: {status: retired, reviewed_by: a, reviewed_on: 2026-03-01}\n"
     folder = tiny_rules(tmp_path, _rule(REVIEWED, "device-a") + _rule(retired, "device-a"))
     assert any("duplicate rule id 'device-a'" in e.message for e in read_rules(folder).errors)
+
+
+def test_retired_protocol_is_never_tried_and_a_protocol_in_use_never_names_a_retired_drug(
+        tmp_path):
+    from helpers import copy_rules, replace_in
+
+    folder = copy_rules(tmp_path)
+    protocols = folder / "protocols.yaml"
+    text = protocols.read_text(encoding="utf-8")
+    start = text.index("  - id: tap-water-palmoplantar")
+    end = text.index("review: {status: reviewed", start)
+    protocols.write_text(text[:end] + "review: {status: retired" + text[end + len(
+        "review: {status: reviewed"):], encoding="utf-8")
+    source = read_rules(folder).source
+    assert source is not None
+    assert "tap-water-palmoplantar" not in {p.id for p in source.protocols}
+    assert [p.id for p in source.retired_protocols] == ["tap-water-palmoplantar"]
+    a = assess({**CLEAR_ADULT, "electrode_area": "100 cm^2"}, RuleSet(source))
+    assert a.protocol is None or a.protocol.protocol.id != "tap-water-palmoplantar"
+
+    drugs = folder / "drugs.yaml"
+    replace_in(drugs, "review: {status: reviewed", "review: {status: retired")  # glycopyrronium
+    errors = [e.message for e in read_rules(folder).errors]
+    assert "protocol 'glycopyrronium-palmoplantar' names the retired drug 'glycopyrronium': " \
+        "retire the protocol too, or take the drug back into review" in errors
