@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ from ionto_cds.errors import (
 from ionto_cds.inputs import read_patient_file
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ionto_cds.engine.ruleset import RuleSet
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -49,8 +52,19 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _today(value: str | None) -> date:
+    """--today YYYY-MM-DD, or today's date."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--today is a date written YYYY-MM-DD, got '{value}'") from None
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.lint import lint_warnings
+    from ionto_cds.analysis.review import overdue_warnings, release_errors
     from ionto_cds.language.loader import read_rules
 
     report = read_rules(args.directory)
@@ -61,7 +75,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(f"{count} error{'s' if count != 1 else ''}: fix them and run lint again.",
               file=sys.stderr)
         return EXIT_INVALID
-    warnings = lint_warnings(report.source)
+    today = _today(args.today)
+    warnings = lint_warnings(report.source) + overdue_warnings(report.source, today)
     for warning in warnings:
         print(f"{warning.location}: warning: {warning.message}")
     source = report.source
@@ -69,6 +84,14 @@ def cmd_lint(args: argparse.Namespace) -> int:
           f"{len(source.protocols)} protocols, {len(source.drugs)} drugs, "
           f"{len(source.catalog)} facts: no errors, {len(warnings)} warning"
           f"{'s' if len(warnings) != 1 else ''}.")
+    if args.release:
+        drafts = release_errors(source)
+        for error in drafts:
+            print(f"{error}", file=sys.stderr)
+        if drafts:
+            print(f"not releasable: {len(drafts)} entr{'ies' if len(drafts) != 1 else 'y'} "
+                  "still draft", file=sys.stderr)
+            return EXIT_FAILED
     return EXIT_OK
 
 
@@ -160,11 +183,73 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from ionto_cds.analysis.record import replay
+    """`ionto-cds replay`: which saved records today's rules would decide differently."""
+    from ionto_cds.analysis.record import replay, replay_all
 
-    ok, message = replay(Path(args.record))
-    print(message)
-    return EXIT_OK if ok else EXIT_FAILED
+    if len(args.record) == 1 and Path(args.record[0]).is_file():
+        ok, message = replay(Path(args.record[0]))
+        print(message)
+        return EXIT_OK if ok else EXIT_FAILED
+    impact, unreadable = replay_all(args.record)
+    print("\n".join(impact.lines(args.examples, every_patient=True)))
+    for line in unreadable:
+        print(f"not replayed: {line}")
+    return EXIT_FAILED if impact.moved or unreadable else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """`ionto-cds diff`: what changed and what it does; 1 with --expect-same when outcomes move."""
+    from ionto_cds.analysis.diff import diff_rulesets
+    from ionto_cds.analysis.diff_outcomes import changes_table
+    from ionto_cds.cohort.schema import ID_COLUMN
+    from ionto_cds.cohort.screen import read_cohort, screen_frame
+
+    for folder in (args.old, args.new):
+        if not Path(folder).is_dir():
+            raise InputFileError(folder, "no such rules folder")
+    screen = None
+    if args.cohort:
+        raw = read_cohort(Path(args.cohort))
+        if ID_COLUMN not in raw or raw[ID_COLUMN].duplicated().any():
+            raw[ID_COLUMN] = [f"row {i}" for i in range(1, len(raw) + 1)]  # rows matched by place
+
+        def screen(rs: RuleSet) -> pd.DataFrame:
+            return screen_frame(raw, rs, args.cohort).output
+
+    result = diff_rulesets(Path(args.old), Path(args.new), screen, ID_COLUMN)
+    print(result.render(args.examples), end="")
+    if args.changes and result.cohort is not None:
+        changes_table(result.cohort).to_csv(args.changes, index=False)
+        print(f"\nevery changed cohort row: {args.changes}")
+    if args.expect_same and result.outcomes_changed:
+        print("\noutcomes changed, but --expect-same was given", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """`ionto-cds catalog`: the static, offline HTML catalogue of a rule set."""
+    from ionto_cds.render.catalog import CATALOG_INDEX, build_catalog
+
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise InputFileError(args.output, "is a file: name a folder for the site")
+    build_catalog(_ruleset(args.rules), output, _today(args.today) if args.today else None)
+    print(f"wrote {output / CATALOG_INDEX}")
+    return EXIT_OK
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """`ionto-cds release`: record a release of the rules in their CHANGELOG.md."""
+    from ionto_cds.analysis.release import release
+    from ionto_cds.language.packaged import packaged_rules_dir
+
+    done = release(Path(args.rules) if args.rules else packaged_rules_dir(), _today(args.today))
+    print(done.entry, end="")
+    since = f" (previous: {done.previous.version})" if done.previous else " (the first)"
+    print(f"\nrecorded release {done.version}{since} in {done.changelog}; snapshot "
+          f"{done.snapshot}")
+    return EXIT_OK
 
 
 def cmd_pathway(args: argparse.Namespace) -> int:
@@ -270,6 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lint", help="check a rules folder and list every mistake")
     p.add_argument("directory", nargs="?", help="rules folder (default: the packaged rules)")
+    p.add_argument("--release", action="store_true", help="fail (exit 1) when a rule, "
+                   "protocol or drug is still a draft")
+    p.add_argument("--today", help="date the overdue reviews are judged on, YYYY-MM-DD "
+                   "(default: today)")
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("test", help="run the clinical vignettes of rules/cases with coverage")
@@ -334,8 +423,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_course_guidance)
 
-    p = sub.add_parser("replay", help="re-run a decision record with today's rules")
-    p.add_argument("record", help="decision record JSON exported by the app")
+    p = sub.add_parser("diff", help="what changed between two rules folders, and which "
+                       "vignettes' and cohort patients' outcomes it moves")
+    p.add_argument("old", help="the rules folder before the change")
+    p.add_argument("new", help="the rules folder after the change")
+    p.add_argument("--cohort", help="a cohort (CSV or Parquet) to screen with both")
+    p.add_argument("--expect-same", action="store_true", help="exit 1 when any outcome "
+                   "(decision, findings, questions, protocol, dose) changes")
+    p.add_argument("--examples", type=int, default=20, help="patients named per kind of "
+                   "change (default 20)")
+    p.add_argument("--changes", help="with --cohort: write every changed row to this CSV")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("catalog", help="write the rule catalogue: a static, offline HTML site "
+                       "of every fact, rule, protocol, drug, reference and vignette")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("-o", "--output", required=True, help="folder to write the site into")
+    p.add_argument("--today", help="the build date shown and used for overdue reviews, "
+                   "YYYY-MM-DD (default: today)")
+    p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("release", help="record a release of the rules: version, sha256, "
+                       "review summary and the diff against the previous release in "
+                       "CHANGELOG.md")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("--today", help="the release date, YYYY-MM-DD (default: today)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("replay", help="re-run decision records with today's rules and show "
+                       "which would change")
+    p.add_argument("record", nargs="+", help="decision record JSON exported by the app, or a "
+                   "folder of them")
+    p.add_argument("--examples", type=int, default=20, help="records named per kind of "
+                   "change (default 20)")
     p.set_defaults(func=cmd_replay)
     return parser
 

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ionto_cds._version import __version__
-from ionto_cds.engine.assess import assess
+from ionto_cds.analysis.diff_outcomes import DOSE_COLUMNS, Impact, Row, impact_of_rows, row_changes
+from ionto_cds.engine.assess import assess, assessment_row
 from ionto_cds.engine.assessment import NOTICE, Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import InputFileError, OverrideError, PatientDataError, quote
+from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
+from ionto_cds.evaluation.frame_text import SEPARATOR
 from ionto_cds.language.jsonsource import strict_json
 from ionto_cds.language.model import Severity, Truth
 
@@ -107,14 +110,45 @@ def write_record(record: Mapping[str, Any], path: str | Path) -> Path:
     return target
 
 
+def record_row(record: Mapping[str, Any]) -> Row:
+    """A saved record's outcome in the form every outcome comparison reads (the frame
+    evaluator's result columns), from the record's own fields."""
+    plan = record.get("plan") or {}
+    referral = record.get("referral") or {}
+    reasons = record.get("reasons") or []
+    return {
+        "decision": str(record.get("decision") or ""),
+        "findings": SEPARATOR.join(str(r.get("rule")) for r in reasons if isinstance(r, dict)),
+        "missing": SEPARATOR.join(str(m) for m in record.get("missing") or []),
+        "protocol": str(plan.get("id") or ""),
+        "referral": str(referral.get("id") or ""),
+        **{k: str(plan.get(k) or "") for k in DOSE_COLUMNS},
+    }
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """A decision record file, checked to be one (RecordError says why not)."""
+    try:
+        record = strict_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(str(path), f"cannot read the record ({exc})") from None
+    if not isinstance(record, dict) or record.get("kind") != RECORD_KIND:
+        raise InputFileError(str(path), f"not an {RECORD_KIND}")
+    for key in ("plan", "referral"):
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            raise InputFileError(str(path), f"'{key}' is not an object")
+    if not isinstance(record.get("reasons") or [], list) or not isinstance(
+            record.get("missing") or [], list):
+        raise InputFileError(str(path), "'reasons' and 'missing' must be lists")
+    return record
+
+
 def replay(path: str | Path, ruleset: RuleSet | None = None) -> tuple[bool, str]:
     """Re-run a saved record with today's rules; (agree, message saying what differs)."""
     try:
-        record = strict_json(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return False, f"{path}: cannot read the record ({exc})"
-    if not is_record(record):
-        return False, f"{path}: not an {RECORD_KIND}"
+        record = _read_record(Path(path))
+    except InputFileError as exc:
+        return False, f"{path}: {exc.message}"
     rs = ruleset if ruleset is not None else default_ruleset()
     try:
         now = assess(record.get("answers") or {}, rs)
@@ -132,23 +166,14 @@ def compare_record(record: Mapping[str, Any], now: Assessment,
                   + ("same as recorded)" if same_rules else
                      f"recorded with {old_rules.get('version')} sha256 "
                      f"{str(old_rules.get('sha256'))[:12]})"))
-    differences: list[str] = []
-    if now.decision.value != record.get("decision"):
-        differences.append(f"decision was {record.get('decision')}, now {now.decision.value}")
-    old_plan = record.get("plan") or {}
-    new_plan = now.protocol.to_dict() if now.protocol is not None else {}
-    for key in ("id", "current", "duration", "dose"):
-        if old_plan.get(key) != new_plan.get(key):
-            differences.append(f"plan {key} was {old_plan.get(key)}, now {new_plan.get(key)}")
-    old_reasons = sorted(r["rule"] for r in record.get("reasons", []))
-    new_reasons = sorted(f.rule.id for f in now.findings)
-    if old_reasons != new_reasons:
-        differences.append(f"reasons were {old_reasons}, now {new_reasons}")
+    new_row = dict(zip(RESULT_COLUMNS, assessment_row(now), strict=True))
+    differences = [words for _, words in row_changes(record_row(record), new_row)]
     if differences:
         return False, (f"Today's {rules_note} disagree with the record: "
                        + "; ".join(differences) + ".")
+    plan = new_row["protocol"]
     return True, (f"Today's {rules_note} agree with the record: {now.decision.words}"
-                  + (f", plan {new_plan['id']}." if new_plan else "."))
+                  + (f", plan {plan}." if plan else "."))
 
 
 def is_record(data: object) -> bool:
@@ -191,3 +216,41 @@ def read_record(data: Mapping[str, Any], name: str) -> SavedRecord:
                                  "each needs rule, severity, a coded reason, comment and time")
         overrides.append(Override(**texts))
     return SavedRecord(dict(answers), dict(context), tuple(overrides), data)
+
+
+def record_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The record files named: files as given, folders by their *.json files (sorted)."""
+    out: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            out += sorted(p for p in path.glob("*.json") if p.is_file())
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise InputFileError(str(path), "no such record file or folder")
+    return out
+
+
+def replay_all(paths: Iterable[str | Path], ruleset: RuleSet | None = None
+               ) -> tuple[Impact, list[str]]:
+    """Replay several records (or folders of them) with today's rules: the outcome impact
+    (records keyed by file) and the files that could not be read as records."""
+    rs = ruleset if ruleset is not None else default_ruleset()
+    then: dict[str, Row | None] = {}
+    now: dict[str, Row | None] = {}
+    unreadable: list[str] = []
+    for path in record_files(paths):
+        try:
+            record = _read_record(path)
+        except InputFileError as exc:
+            unreadable.append(f"{path}: {exc.message}")
+            continue
+        then[str(path)] = record_row(record)
+        try:
+            a = assess(record.get("answers") or {}, rs)
+        except PatientDataError:
+            now[str(path)] = None
+            continue
+        now[str(path)] = dict(zip(RESULT_COLUMNS, assessment_row(a), strict=True))
+    return impact_of_rows("records", then, now), unreadable

@@ -11,13 +11,14 @@ from typing import Any
 
 from ionto_cds.errors import Location, RuleError, RuleSetError
 from ionto_cds.language.facts import FactCatalog
-from ionto_cds.language.model import Reference, Rule
+from ionto_cds.language.model import Reference, ReviewStatus, Rule
 from ionto_cds.language.packaged import COURSE_DIR, FACTS_FILE, packaged_rules_dir
 from ionto_cds.language.read_facts import read_catalog
 from ionto_cds.language.read_references import read_references
 from ionto_cds.language.read_rules import read_rule_list
 from ionto_cds.language.read_treatment import read_drugs, read_limits, read_protocols
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import FILE_SHAPES
 from ionto_cds.language.treatment import Drug, Limits, Protocol
 from ionto_cds.language.vocabulary import vocabulary_for
 from ionto_cds.language.yamlsource import LocatedMap, key_line, load_yaml_file
@@ -42,6 +43,11 @@ class RuleSource:
     protocols: tuple[Protocol, ...]
     limits: Limits
     files: tuple[str, ...] = field(default=())
+    retired_rules: tuple[Rule, ...] = ()
+    """Rules whose review status is ``retired``: kept for the catalogue and diffs, never
+    evaluated (they are not in ``rules``)."""
+    retired_protocols: tuple[Protocol, ...] = ()
+    """Protocols retired the same way: never tried (they are not in ``protocols``)."""
 
 
 @dataclass
@@ -150,19 +156,19 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
     ``folder`` names the files in messages; ``unreadable`` are the files that failed to parse.
     """
     docs = _Documents(folder, documents, unreadable)
-    drug_doc = docs.top(DRUGS_FILE, ("version", "drugs", "rules"))
+    drug_doc = docs.top(DRUGS_FILE, FILE_SHAPES["drugs"].keys)
     drug_keys: tuple[str, ...] = ()
     if drug_doc and isinstance(drug_doc[1].get("drugs"), LocatedMap):
         drug_keys = tuple(drug_doc[1]["drugs"])
-    facts_doc = docs.top(FACTS_FILE, ("version", "groups", "facts"))
+    facts_doc = docs.top(FACTS_FILE, FILE_SHAPES["facts"].keys)
     catalog = read_catalog(*facts_doc, drug_keys) if facts_doc else FactCatalog({}, ())
-    refs_doc = docs.top(REFERENCES_FILE, ("version", "references"))
+    refs_doc = docs.top(REFERENCES_FILE, FILE_SHAPES["references"].keys)
     references = read_references(*refs_doc) if refs_doc else {}
 
     rules: list[Rule] = []
     ids: list[tuple[str, Location]] = []
     for name in docs.rule_files():
-        doc = docs.top(name, ("version", "rules"))
+        doc = docs.top(name, FILE_SHAPES["rules"].keys)
         if doc:
             rules.extend(read_rule_list(doc[0], doc[1], catalog, references, drug_keys, ids))
     drugs: dict[str, Drug] = {}
@@ -172,13 +178,14 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
                                     ids))
     protocols: tuple[Protocol, ...] = ()
     limits = Limits.none()
-    protocol_doc = docs.top(PROTOCOLS_FILE, ("version", "limits", "protocols"))
+    protocol_doc = docs.top(PROTOCOLS_FILE, FILE_SHAPES["protocols"].keys)
     if protocol_doc:
         docs.errors.extend(course.errors)
         limits = read_limits(protocol_doc[0], protocol_doc[1], references)
         protocols = read_protocols(protocol_doc[0], protocol_doc[1], catalog, references, drugs,
                                    course.labels)
     _check_unique_ids(ids, docs.errors)
+    _check_retired_drugs(protocols, drugs, docs.errors)
     version = _agreed_version(docs.versions, docs.documents, docs.errors)
     docs.errors.sort(key=lambda e: (e.location.file, e.location.line or 0))
     if docs.errors:
@@ -186,10 +193,14 @@ def read_documents(documents: Mapping[str, Any], folder: Path, course: CourseCon
     if course.unhashable is not None:
         return LoadReport(None, [course.unhashable])
     hashed = {**{n: data for n, (_, data) in docs.documents.items()}, **course.documents}
+    retired = ReviewStatus.RETIRED
     source = RuleSource(
         directory=folder, version=version, sha256=_content_hash(hashed), catalog=catalog,
-        rules=tuple(rules), references=references, drugs=drugs, protocols=protocols,
+        rules=tuple(r for r in rules if r.review.status is not retired), references=references,
+        drugs=drugs, protocols=tuple(p for p in protocols if p.review.status is not retired),
         limits=limits, files=tuple(sorted(docs.documents)),
+        retired_rules=tuple(r for r in rules if r.review.status is retired),
+        retired_protocols=tuple(p for p in protocols if p.review.status is retired),
     )
     return LoadReport(source, [])
 
@@ -236,6 +247,18 @@ def _content_hash(documents: Mapping[str, Any]) -> str:
         digest.update(name.encode())
         digest.update(json.dumps(documents[name], sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _check_retired_drugs(protocols: Sequence[Protocol], drugs: Mapping[str, Drug],
+                         errors: list[RuleError]) -> None:
+    """A protocol still in use never names a retired drug."""
+    for p in protocols:
+        drug = drugs.get(p.drug) if p.drug else None
+        if (drug is not None and drug.review.status is ReviewStatus.RETIRED
+                and p.review.status is not ReviewStatus.RETIRED):
+            errors.append(RuleError(p.location or Location(PROTOCOLS_FILE), f"protocol '{p.id}' "
+                                    f"names the retired drug '{drug.key}': retire the protocol "
+                                    "too, or take the drug back into review"))
 
 
 def _check_unique_ids(ids: list[tuple[str, Location]], errors: list[RuleError]) -> None:

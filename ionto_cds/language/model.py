@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -115,6 +116,36 @@ def leaves(condition: Condition) -> tuple[Leaf, ...]:
     return tuple(leaf for part in condition.parts for leaf in leaves(part))
 
 
+class ReviewStatus(StrEnum):
+    """Where an entry stands in clinical review: a draft is never released, a retired entry
+    never acts (it stays in its file so its id is never reused)."""
+
+    DRAFT = "draft"
+    REVIEWED = "reviewed"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class Review:
+    """The clinical review of a rule, protocol or drug (``review:`` in its YAML entry)."""
+
+    status: ReviewStatus
+    reviewed_by: str = ""
+    reviewed_on: date | None = None
+    next_review: date | None = None
+    written: bool = True
+    """False when the entry has no ``review:`` block (it then counts as a draft)."""
+
+    def overdue(self, today: date) -> bool:
+        """True when the next review date has passed (retired entries are never due)."""
+        return (self.status is not ReviewStatus.RETIRED and self.next_review is not None
+                and self.next_review < today)
+
+
+UNREVIEWED = Review(ReviewStatus.DRAFT, written=False)
+"""The review of an entry that has no ``review:`` block: a draft."""
+
+
 @dataclass(frozen=True)
 class RuleMetadata:
     """Who wrote a rule, its revision and when it was last reviewed."""
@@ -144,6 +175,7 @@ class Rule:
     metadata: RuleMetadata
     effect: Mapping[str, Any]
     location: Location
+    review: Review = UNREVIEWED
 
     @property
     def is_general(self) -> bool:

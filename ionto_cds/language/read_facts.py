@@ -10,14 +10,13 @@ from ionto_cds.errors import quote
 from ionto_cds.language.facts import DerivedCase, FactCatalog, FactDef, FactGroup
 from ionto_cds.language.model import FactType, facts_read
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import DERIVED_CASE, FACT, FACTS_FILE, GROUP
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
 from ionto_cds.units import is_unit
 
-FACTS_KEYS = ("version", "groups", "facts")
+FACTS_KEYS = FACTS_FILE.keys
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_FACT_KEYS = ("type", "label", "help", "group", "unit", "min", "max", "values", "values_from",
-              "asked_when", "ask_only_when", "required", "derived", "otherwise")
 _DERIVED_TYPES = (FactType.ENUM, FactType.LIST)
 
 
@@ -25,8 +24,7 @@ def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) ->
     groups: list[FactGroup] = []
     raw_groups = reader.sequence(doc.get("groups"), key_line(doc, "groups"), "'groups'")
     for i, item in enumerate(raw_groups or []):
-        keys = ("id", "label")
-        g = reader.mapping(item, item_line(raw_groups, i), "a group", keys, keys)
+        g = reader.mapping(item, item_line(raw_groups, i), "a group", GROUP.keys, GROUP.required)
         if g is not None and isinstance(g.get("id"), str):
             groups.append(FactGroup(g["id"], reader.text(g, "label", f"group '{g['id']}'")))
     group_ids = [g.id for g in groups]
@@ -42,7 +40,7 @@ def read_catalog(reader: Reader, doc: LocatedMap, drug_keys: tuple[str, ...]) ->
         what = f"fact '{name}'"
         if not _FACT_NAME.match(name):
             reader.error(line, f"{what}: names are snake_case (lower-case words joined by _)")
-        e = reader.mapping(entry, line, what, _FACT_KEYS, ("type", "label", "group"))
+        e = reader.mapping(entry, line, what, FACT.keys, FACT.required)
         if e is None:
             continue
         fact = _read_fact(reader, name, e, group_ids, drug_keys)
@@ -101,8 +99,8 @@ def _read_derived(reader: Reader, fact: FactDef, e: LocatedMap, facts: dict[str,
     cases: list[DerivedCase] = []
     for i, item in enumerate(items or []):
         where = f"{what}: derived case {i + 1}"
-        c = reader.mapping(item, item_line(items, i), where, ("when", "value"),
-                           ("when", "value"))
+        c = reader.mapping(item, item_line(items, i), where, DERIVED_CASE.keys,
+                           DERIVED_CASE.required)
         if c is None:
             continue
         when = reader.condition(c.get("when"), key_line(c, "when"), facts, f"{where}: when")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from ionto_cds.language.model import EvidenceGrade, Reference
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import REFERENCE
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
 
@@ -24,8 +25,7 @@ def read_references(reader: Reader, doc: LocatedMap) -> dict[str, Reference]:
         what = f"reference '{key}'"
         if not _ID.match(key):
             reader.error(line, f"{what}: keys are kebab-case (lower-case words joined by -)")
-        e = reader.mapping(entry, line, what, ("citation", "url", "grade", "note"),
-                           ("citation", "grade"))
+        e = reader.mapping(entry, line, what, REFERENCE.keys, REFERENCE.required)
         if e is None:
             continue
         grade = e.get("grade")

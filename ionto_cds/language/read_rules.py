@@ -12,12 +12,15 @@ from ionto_cds.language.model import (
     ALL_MODALITIES,
     VARIANT_EFFECT,
     Reference,
+    Review,
     Rule,
     RuleMetadata,
     Severity,
 )
 from ionto_cds.language.read_references import check_references
+from ionto_cds.language.read_review import read_review
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import EFFECT, EFFECT_LIMITS, METADATA, RULE
 from ionto_cds.language.yamlsource import LocatedMap, item_line, key_line
 from ionto_cds.suggestions import did_you_mean
 
@@ -26,9 +29,6 @@ _VARIANT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 EFFECT_UNITS = {"max_current": "mA", "max_dose": "mA*min", "max_current_density": "mA/cm^2"}
 """The limits a rule's effect may set, with the unit of each."""
-_RULE_KEYS = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
-              "references", "effect", "metadata")
-_METADATA_KEYS = ("version", "author", "last_reviewed")
 
 
 def read_rule_list(
@@ -53,9 +53,7 @@ def _read_rule(
     reader: Reader, item: Any, line: int | None, catalog: FactCatalog,
     references: Mapping[str, Reference], drug_keys: tuple[str, ...],
 ) -> Rule | None:
-    required = ("id", "title", "severity", "applies_to", "when", "rationale", "action",
-                "references", "metadata")
-    e = reader.mapping(item, line, "a rule", _RULE_KEYS, required)
+    e = reader.mapping(item, line, "a rule", RULE.keys, RULE.required)
     if e is None:
         return None
     rule_id = e.get("id")
@@ -82,7 +80,8 @@ def _read_rule(
         reader.error(key_line(e, "applies_to"), f"{what}: applies_to needs at least one entry")
     condition = reader.condition(e.get("when"), key_line(e, "when"), catalog.facts, f"{what}: when")
     refs = check_references(reader, e, what, references) if "references" in e else ()
-    metadata = _read_metadata(reader, e, what)
+    review = read_review(reader, e, what)
+    metadata = _read_metadata(reader, e, what, review)
     effect = _read_effect(reader, e, what)
     if condition is None or metadata is None or not isinstance(rule_id, str):
         return None
@@ -98,20 +97,30 @@ def _read_rule(
         metadata=metadata,
         effect=effect,
         location=reader.at(e.line),
+        review=review,
     )
 
 
-def _read_metadata(reader: Reader, e: LocatedMap, what: str) -> RuleMetadata | None:
+def _read_metadata(reader: Reader, e: LocatedMap, what: str, review: Review
+                   ) -> RuleMetadata | None:
+    """Revision and author; the review date is written once, in ``review.reviewed_on`` (an
+    older ``metadata.last_reviewed`` is still read where there is no review block)."""
     if "metadata" not in e:
         return None
     m = reader.mapping(e["metadata"], key_line(e, "metadata"), f"{what}: metadata",
-                       _METADATA_KEYS, _METADATA_KEYS)
+                       METADATA.keys, METADATA.required)
     if m is None:
         return None
+    last = str(m.get("last_reviewed", ""))
+    if review.written and "last_reviewed" in m:
+        reader.error(key_line(m, "last_reviewed"), f"{what}: the review date is written once, "
+                     "in review.reviewed_on: remove metadata 'last_reviewed'")
+    if review.reviewed_on is not None:
+        last = review.reviewed_on.isoformat()
     return RuleMetadata(
         version=str(m.get("version", "")),
         author=str(m.get("author", "")),
-        last_reviewed=str(m.get("last_reviewed", "")),
+        last_reviewed=last,
     )
 
 
@@ -121,7 +130,7 @@ def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
     if "effect" not in e:
         return {}
     effect = reader.mapping(e["effect"], key_line(e, "effect"), f"{what}: effect",
-                            ("set", VARIANT_EFFECT))
+                            EFFECT.keys)
     if effect is None:
         return {}
     if not effect:
@@ -130,7 +139,7 @@ def _read_effect(reader: Reader, e: LocatedMap, what: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "set" in effect:
         settings = reader.mapping(effect.get("set"), key_line(effect, "set"),
-                                  f"{what}: effect set", tuple(EFFECT_UNITS))
+                                  f"{what}: effect set", EFFECT_LIMITS.keys)
         for key, value in (settings or {}).items():
             if key in EFFECT_UNITS:
                 q = reader.quantity(value, key_line(settings, key), EFFECT_UNITS[key],

@@ -9,7 +9,26 @@ from typing import Any
 from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.model import Reference
 from ionto_cds.language.read_references import check_references
+from ionto_cds.language.read_review import read_review
 from ionto_cds.language.reader import Reader
+from ionto_cds.language.shapes import (
+    CURRENT_RANGE,
+    DENSITY_LIMITS,
+    DOSE_RANGE,
+    DRUG,
+    GLOBAL_LIMITS,
+    INDUCTION,
+    JUDGE_RESPONSE,
+    MAINTENANCE,
+    PARAMETERS,
+    PROTOCOL,
+    PROTOCOL_LIMITS,
+    SCHEDULE,
+    SIDE_EFFECT,
+    SOLUTION,
+    VARIANT,
+    VARIANT_RANGE,
+)
 from ionto_cds.language.treatment import (
     ION_POLARITY,
     POLARITIES,
@@ -32,15 +51,6 @@ from ionto_cds.units import format_quantity
 
 _DRUG_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_DRUG_KEYS = ("label", "ion", "polarity", "valence", "molar_mass", "solution", "indications",
-              "dose", "max_current", "side_effects", "references")
-_PROTOCOL_KEYS = ("id", "title", "modality", "drug", "priority", "when", "summary", "parameters",
-                  "limits", "schedule", "precautions", "aftercare", "monitoring", "side_effects",
-                  "expected_efficacy", "references", "requires")
-_PARAMETER_KEYS = ("current", "current_range", "ramp", "duration", "target_dose", "polarity",
-                   "polarity_note", "electrode_area", "solution", "additives", "variants")
-_VARIANT_KEYS = ("current", "current_range", "note")
-_SCHEDULE_KEYS = ("induction", "judge_response", "maintenance", "min_interval")
 
 
 def _refs(reader: Reader, owner: LocatedMap, what: str, references: Mapping[str, Reference]
@@ -97,9 +107,7 @@ def read_drugs(
         what = f"drug '{key}'"
         if not _DRUG_KEY.match(key):
             reader.error(line, f"{what}: drug keys are snake_case, e.g. acetic_acid")
-        e = reader.mapping(entry, line, what, _DRUG_KEYS,
-                           ("label", "ion", "polarity", "solution", "indications", "dose",
-                            "references"))
+        e = reader.mapping(entry, line, what, DRUG.keys, DRUG.required)
         if e is None:
             continue
         ion = e.get("ion")
@@ -116,9 +124,9 @@ def read_drugs(
             reader.error(key_line(e, "valence"), f"{what}: valence is a positive whole number")
             valence = None
         solution = reader.mapping(e.get("solution"), key_line(e, "solution"),
-                                  f"{what}: solution", ("name", "concentration"), ("name",))
+                                  f"{what}: solution", SOLUTION.keys, SOLUTION.required)
         dose = reader.mapping(e.get("dose"), key_line(e, "dose"), f"{what}: dose",
-                              ("min", "max"), ())
+                              DOSE_RANGE.keys, DOSE_RANGE.required)
         inds = reader.text_list(e, "indications", what)
         for i, ind in enumerate(inds):
             if ind not in indications:
@@ -144,6 +152,7 @@ def read_drugs(
             side_effects=reader.text_list(e, "side_effects", what),
             references=_refs(reader, e, what, references),
             location=reader.at(line),
+            review=read_review(reader, e, what),
         )
     return out
 
@@ -170,12 +179,12 @@ def read_limits(reader: Reader, doc: LocatedMap, references: Mapping[str, Refere
     if "limits" not in doc:
         return Limits.none()
     m = reader.mapping(doc["limits"], key_line(doc, "limits"), "limits",
-                       ("max_current_density", "rationale", "references"),
-                       ("max_current_density", "rationale", "references"))
+                       GLOBAL_LIMITS.keys, GLOBAL_LIMITS.required)
     if m is None:
         return Limits.none()
     densities = reader.mapping(m.get("max_current_density"), key_line(m, "max_current_density"),
-                               "limits: max_current_density", POLARITIES, POLARITIES)
+                               "limits: max_current_density", DENSITY_LIMITS.keys,
+                               DENSITY_LIMITS.required)
     values: dict[str, Any] = {}
     for polarity in POLARITIES:
         q = _q(reader, densities, polarity, "mA/cm^2", "limits: max_current_density")
@@ -219,8 +228,7 @@ def _read_protocol(
     references: Mapping[str, Reference], drugs: Mapping[str, Drug],
     adverse_effects: Mapping[str, str] | None,
 ) -> Protocol | None:
-    e = reader.mapping(item, line, "a protocol", _PROTOCOL_KEYS,
-                       ("id", "title", "modality", "priority", "when", "summary", "references"))
+    e = reader.mapping(item, line, "a protocol", PROTOCOL.keys, PROTOCOL.required)
     if e is None:
         return None
     pid = e.get("id")
@@ -253,6 +261,7 @@ def _read_protocol(
         id=pid, title=reader.text(e, "title", what), modality=ProtocolKind(modality),
         drug=drug if isinstance(drug, str) else None, priority=priority,
         summary=reader.text(e, "summary", what), references=refs, location=reader.at(e.line),
+        review=read_review(reader, e, what),
     )
     if modality == "referral":
         for key in ("parameters", "limits", "schedule"):
@@ -260,16 +269,16 @@ def _read_protocol(
                 reader.error(key_line(e, key), f"{what}: a referral has no '{key}'")
         return Protocol(when=when, **base) if when is not None else None
     p = reader.mapping(e.get("parameters"), key_line(e, "parameters") or e.line,
-                       f"{what}: parameters", _PARAMETER_KEYS, ("current", "polarity", "solution"))
+                       f"{what}: parameters", PARAMETERS.keys, PARAMETERS.required)
     limits = reader.mapping(e.get("limits", LocatedMap()), key_line(e, "limits") or e.line,
-                            f"{what}: limits", ("max_current", "max_dose", "max_current_density"))
+                            f"{what}: limits", PROTOCOL_LIMITS.keys)
     schedule = _read_schedule(reader, e, what)
     if p is None or when is None:
         return None
     current = _q(reader, p, "current", "mA", what)
     current_range = reader.mapping(p.get("current_range", LocatedMap()),
                                    key_line(p, "current_range"), f"{what}: current_range",
-                                   ("min", "max"))
+                                   CURRENT_RANGE.keys)
     duration = _q(reader, p, "duration", "min", what)
     target_dose = _q(reader, p, "target_dose", "mA*min", what)
     if ("duration" in p) == ("target_dose" in p):
@@ -343,14 +352,13 @@ def _read_variants(reader: Reader, p: LocatedMap, what: str) -> tuple[Variant, .
             reader.error(key_line(found, name), f"{where}: variant names are snake_case, "
                          "e.g. children")
             continue
-        v = reader.mapping(item, key_line(found, name), where, _VARIANT_KEYS,
-                           ("current", "current_range", "note"))
+        v = reader.mapping(item, key_line(found, name), where, VARIANT.keys, VARIANT.required)
         if v is None:
             continue
         current = _q(reader, v, "current", "mA", where)
         span = reader.mapping(v.get("current_range", LocatedMap()),
                               key_line(v, "current_range"), f"{where}: current_range",
-                              ("min", "max"), ("min", "max"))
+                              VARIANT_RANGE.keys, VARIANT_RANGE.required)
         low, high = _range(reader, span, current, key_line(v, "current"), where)
         if current is None:
             continue
@@ -369,8 +377,8 @@ def _read_side_effects(reader: Reader, e: LocatedMap, what: str,
     seen: set[str] = set()
     for i, entry in enumerate(items or []):
         line = item_line(items, i)
-        m = reader.mapping(entry, line, f"{what}: a side effect", ("effect", "response", "action"),
-                           ("effect", "response", "action"))
+        m = reader.mapping(entry, line, f"{what}: a side effect", SIDE_EFFECT.keys,
+                           SIDE_EFFECT.required)
         if m is None:
             continue
         effect, response = m.get("effect"), m.get("response")
@@ -404,16 +412,15 @@ def _read_schedule(reader: Reader, e: LocatedMap, what: str) -> Schedule | None:
         reader.error(e.line, f"{what}: a treatment protocol needs a 'schedule'")
         return None
     s = reader.mapping(e["schedule"], key_line(e, "schedule"), f"{what}: schedule",
-                       _SCHEDULE_KEYS, ("induction",))
+                       SCHEDULE.keys, SCHEDULE.required)
     if s is None:
         return None
     induction = reader.mapping(s.get("induction", LocatedMap()), key_line(s, "induction"),
-                               f"{what}: schedule induction", ("sessions_per_week", "sessions",
-                                                                "note"))
+                               f"{what}: schedule induction", INDUCTION.keys)
     judge = reader.mapping(s.get("judge_response", LocatedMap()), key_line(s, "judge_response"),
-                           f"{what}: schedule judge_response", ("after_sessions", "note"))
+                           f"{what}: schedule judge_response", JUDGE_RESPONSE.keys)
     maintenance = reader.mapping(s.get("maintenance", LocatedMap()), key_line(s, "maintenance"),
-                                 f"{what}: schedule maintenance", ("note",))
+                                 f"{what}: schedule maintenance", MAINTENANCE.keys)
 
     def whole(m: LocatedMap | None, key: str) -> int | None:
         if m is None or key not in m:

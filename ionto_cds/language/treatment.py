@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from ionto_cds.errors import Location
-from ionto_cds.language.model import Condition
+from ionto_cds.language.model import UNREVIEWED, Condition, Review
 
 Q = Any  # a pint Quantity (pint's generic type does not help mypy here)
 
@@ -74,6 +74,7 @@ class Drug:
     side_effects: tuple[str, ...]
     references: tuple[str, ...]
     location: Location | None = field(default=None, compare=False)
+    review: Review = UNREVIEWED
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Protocol:
     """Facts the plan cannot be made without (``needs_information`` until answered)."""
     variants: tuple[Variant, ...] = ()
     location: Location | None = field(default=None, compare=False)
+    review: Review = UNREVIEWED
 
     def variant(self, name: str) -> Variant | None:
         """The protocol's parameter set of that name, if it has one."""

@@ -70,7 +70,7 @@ def test_unknown_key_with_did_you_mean(rules):
         f"{path}:{item}: a rule is missing the required key 'rationale'",
         f"{path}:{line_of(path, 'rationle:')}: unknown key 'rationle' in a rule (did you mean "
         "'rationale'?); allowed keys: id, title, severity, applies_to, when, rationale, action, "
-        "references, effect, metadata",
+        "references, effect, metadata, review",
     ]
 
 
