@@ -7,6 +7,7 @@ invalid input or rules, with a short message on stderr and never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
+def date(text: str) -> datetime.date:
+    """A YYYY-MM-DD option (argparse says "invalid date value" for anything else)."""
+    return datetime.date.fromisoformat(text)
+
+
 def _ruleset(path: str | None) -> RuleSet:
     from ionto_cds.engine.ruleset import default_ruleset, load_ruleset
 
@@ -40,10 +46,21 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
     answers = read_patient_file(Path(args.patient))
     rs = _ruleset(args.rules)
+    record = None
+    if answers.get("resourceType") == "Bundle":  # a FHIR R4 Bundle: read by the mapping
+        from ionto_cds.fhir import answers_from_fhir
+
+        record = answers_from_fhir(answers, rs, on=args.on, source=args.patient)
+        answers = dict(record.answers)
     try:
         assessment = assess(answers, rs)
     except PatientDataError as exc:
         raise PatientDataError(exc.problems, args.patient, exc.total) from None
+    if args.format == "fhir" or record is not None:
+        from ionto_cds.fhir.output import render_with_record
+
+        print(render_with_record(assessment, args.format, record))
+        return EXIT_OK
     render = {"json": report.to_json, "md": report.to_markdown, "html": report.to_html}
     print(render[args.format](assessment))
     return EXIT_OK
@@ -60,6 +77,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
         count = len(report.errors)
         print(f"{count} error{'s' if count != 1 else ''}: fix them and run lint again.",
               file=sys.stderr)
+        return EXIT_INVALID
+    from ionto_cds.fhir.lint import lint_fhir_mapping
+
+    mapping_errors = lint_fhir_mapping(report.source)
+    for error in mapping_errors:
+        print(f"{error}", file=sys.stderr)
+    if mapping_errors:
         return EXIT_INVALID
     warnings = lint_warnings(report.source)
     for warning in warnings:
@@ -262,10 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ionto-cds {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("assess", help="assess one patient file (YAML or JSON)")
-    p.add_argument("patient", help="patient answers, e.g. examples/palmar-adult.yaml")
+    p = sub.add_parser("assess", help="assess one patient file (YAML or JSON, or a FHIR R4 "
+                       "Bundle)")
+    p.add_argument("patient", help="patient answers, e.g. examples/palmar-adult.yaml, or a "
+                   "FHIR R4 Bundle (JSON), e.g. examples/fhir/pacemaker-bundle.json")
     p.add_argument("--rules", help="rules folder (default: the packaged rules)")
-    p.add_argument("--format", choices=("json", "md", "html"), default="md")
+    p.add_argument("--format", choices=("json", "md", "html", "fhir"), default="md",
+                   help="fhir: a FHIR R4 Bundle (GuidanceResponse, DetectedIssue, RequestGroup)")
+    p.add_argument("--on", type=date, default=None, help="assessment date for a FHIR "
+                   "Bundle, YYYY-MM-DD (default: today): age is worked out at it")
     p.set_defaults(func=cmd_assess)
 
     p = sub.add_parser("lint", help="check a rules folder and list every mistake")
