@@ -183,6 +183,13 @@ def cmd_app(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_hooks(args: argparse.Namespace) -> int:
+    from ionto_cds.hooks.app import run_hooks
+
+    return run_hooks(args.host, args.port, args.db, args.rules, args.allow_remote,
+                     args.cors_origin)
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from ionto_cds.analysis.record import replay
 
@@ -362,6 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("course_id", help="course id as logged")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_course_guidance)
+
+    p = sub.add_parser("hooks", help="serve CDS Hooks 2.0 (patient-view, order-select) on "
+                       "127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1; another needs --allow-remote)")
+    p.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    p.add_argument("--db", help="decision log SQLite file (default: $IONTO_CDS_HOOKS_DB or the "
+                   "user's data directory)")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host "
+                   "and any Host header")
+    p.add_argument("--cors-origin", action="append", default=[], help="a browser origin that "
+                   "may call the service (e.g. a CDS Hooks sandbox); repeatable")
+    p.set_defaults(func=cmd_hooks)
 
     p = sub.add_parser("replay", help="re-run a decision record with today's rules")
     p.add_argument("record", help="decision record JSON exported by the app")

@@ -325,3 +325,27 @@ class FhirBundleError(IontoError, ValueError):
         head = (f"{self.source}: not a FHIR R4 Bundle ionto-cds can read, {count} problem"
                 f"{'s' if count != 1 else ''}{more}:")
         return "\n".join([head, *(f"  {p}" for p in shown)])
+
+
+class DecisionLogError(IontoError, RuntimeError):
+    """The CDS Hooks decision log cannot be opened or written (path, and what went wrong)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(path, message)
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class HookRequestError(IontoError, ValueError):
+    """A CDS Hooks request that cannot be served (malformed JSON, a missing field...): sent
+    back as HTTP 400 with this message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
