@@ -69,10 +69,10 @@ def create_app(ruleset: RuleSet | None = None, log: DecisionLog | None = None,
     """The ASGI app (``allowed_hosts``: Host header names accepted, against DNS rebinding)."""
     rs = ruleset if ruleset is not None else default_ruleset()
     handler = HookHandler(rs, log if log is not None else DecisionLog())
-    services = discovery(rs)
+    services = JSONResponse(discovery(rs)).body  # the same bytes on every call
 
     async def list_services(request: Request) -> Response:
-        return JSONResponse(services)
+        return Response(services, media_type="application/json")
 
     async def call(request: Request) -> Response:
         service = request.path_params["service"]

@@ -13,7 +13,7 @@ from ionto_cds.engine.assessment import NOTICE, Assessment
 from ionto_cds.fhir.answers import FhirAnswers
 from ionto_cds.fhir.output import evidence
 from ionto_cds.language.fhir_mapping import Verdict
-from ionto_cds.render.fhir_out import BASE, assessment_bundle
+from ionto_cds.render.fhir_out import BASE, plan_service_request
 from ionto_cds.render.plan_text import plan_rows
 
 SUMMARY_LIMIT = 140
@@ -95,9 +95,11 @@ def _record_lines(record: FhirAnswers | None) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
-def decision_detail(assessment: Assessment, record: FhirAnswers | None) -> str:
-    """The decision card's Markdown: reasons, questions, what the record said, the plan."""
-    d = assessment.to_dict()
+def decision_detail(assessment: Assessment, record: FhirAnswers | None,
+                    data: Mapping[str, Any] | None = None) -> str:
+    """The decision card's Markdown: reasons, questions, what the record said, the plan
+    (``data``: the assessment's to_dict() when the caller has it)."""
+    d = data if data is not None else assessment.to_dict()
     out = [f"**Decision: {d['decision_text']}**"]
     if d["no_plan_reason"]:
         out.append(d["no_plan_reason"])
@@ -117,13 +119,12 @@ def decision_detail(assessment: Assessment, record: FhirAnswers | None) -> str:
 
 
 def _suggestion(assessment: Assessment, record: FhirAnswers | None,
-                draft: Mapping[str, Any] | None) -> dict[str, Any] | None:
+                draft: Mapping[str, Any] | None, data: Mapping[str, Any]
+                ) -> dict[str, Any] | None:
     if assessment.protocol is None:
         return None
-    bundle = assessment_bundle(assessment, record.patient if record else None,
-                               evidence(record))
-    request = next(e["resource"] for e in bundle["entry"]
-                   if e["resource"]["resourceType"] == "ServiceRequest")
+    request = plan_service_request(assessment, record.patient if record else None,
+                                   evidence(record), data, check=False)
     if draft is not None:
         merged = {**draft, **{k: v for k, v in request.items() if k not in ("subject",)}}
         merged["id"] = draft.get("id")
@@ -144,10 +145,10 @@ def build_cards(assessment: Assessment, record: FhirAnswers | None,
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()), "summary": _summary(d),
         "indicator": INDICATOR[d["decision"]],
-        "detail": decision_detail(assessment, record),
+        "detail": decision_detail(assessment, record, d),
         "source": _source(assessment, [k for f in d["findings"] for k in f["references"]]),
     }
-    suggestion = _suggestion(assessment, record, draft)
+    suggestion = _suggestion(assessment, record, draft, d)
     if suggestion is not None:
         card["suggestions"] = [suggestion]
         card["selectionBehavior"] = "at-most-one"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
 from ionto_cds.engine.assessment import NOTICE, Assessment
@@ -50,9 +51,10 @@ def _quantity(text: str, unit_text: str, code: str) -> dict[str, Any]:
 
 class _Builder:
     def __init__(self, assessment: Assessment, mapping: FhirMapping, subject: Mapping[str, str],
-                 evidence: Mapping[str, Sequence[str]], when: str) -> None:
+                 evidence: Mapping[str, Sequence[str]], when: str,
+                 data: Mapping[str, Any] | None = None) -> None:
         self.a = assessment
-        self.d = assessment.to_dict()
+        self.d = data if data is not None else assessment.to_dict()
         self.mapping = mapping
         self.subject = dict(subject)
         self.evidence = evidence
@@ -132,7 +134,8 @@ class _Builder:
             resource["mitigation"] = [{"action": {"text": finding["action"]}}]
         return resource
 
-    def add_plan(self) -> str:
+    def service_request(self) -> dict[str, Any]:
+        """The draft ServiceRequest of the plan (dose quantities as UCUM extensions)."""
         plan = self.d["protocol"]
         if self.a.protocol is None:
             raise ProgramError("a plan resource was asked for an assessment without a plan")
@@ -153,8 +156,12 @@ class _Builder:
         timing = self.timing(plan)
         if timing:
             request["occurrenceTiming"] = {"repeat": timing}
-        request = {k: v for k, v in request.items() if v not in ([{"text": ""}], [])}
-        request_url = self.add(request)
+        return {k: v for k, v in request.items() if v not in ([{"text": ""}], [])}
+
+    def add_plan(self) -> str:
+        plan = self.d["protocol"]
+        request_url = self.add(self.service_request())
+        rows = plan_rows(self.a.protocol) if self.a.protocol is not None else []
         group = {
             "resourceType": "RequestGroup", "status": "draft", "intent": "proposal",
             "subject": self.subject, "authoredOn": self.when,
@@ -197,6 +204,27 @@ def assessment_bundle(assessment: Assessment, subject: str | None = None,
     stamp = (when or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     who = {"reference": subject} if subject else {"display": "the assessed patient"}
     return _Builder(assessment, mapping, who, evidence or {}, stamp).build()
+
+
+def plan_service_request(assessment: Assessment, subject: str | None = None,
+                         evidence: Mapping[str, Sequence[str]] | None = None,
+                         data: Mapping[str, Any] | None = None, check: bool = True
+                         ) -> dict[str, Any]:
+    """The plan alone as a draft FHIR R4 ServiceRequest; ``data`` is the assessment's to_dict()
+    when the caller already has it. ``check`` validates it with fhir.resources (the hooks
+    service, on its hot path, leaves that to its tests, which validate every suggestion)."""
+    rs = assessment.ruleset
+    mapping = fhir_mapping_for(Path(rs.source.directory), rs.sha256, rs.catalog)
+    who = {"reference": subject} if subject else {"display": "the assessed patient"}
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    request = _Builder(assessment, mapping, who, evidence or {}, stamp, data).service_request()
+    if not check:
+        return request
+    try:
+        ServiceRequest.model_validate(request)
+    except ValidationError as exc:
+        raise ProgramError(f"FHIR output does not validate: {exc.errors()[:3]}") from None
+    return request
 
 
 def to_fhir_json(assessment: Assessment, subject: str | None = None,
