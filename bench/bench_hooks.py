@@ -3,9 +3,10 @@
 Starts `ionto-cds hooks` (Starlette on uvicorn) as its own process on a free 127.0.0.1 port, as
 it is deployed, and times each call from httpx's send to the parsed JSON, one call at a time
 over one keep-alive connection. (A server thread inside the client's process would measure
-the two threads taking turns at the GIL: about 45 ms a call here, not the service.) Beside it, in the same run, the yardsticks: the part of a
-call spent in `answers_from_fhir` (FHIR validation with fhir.resources and the mapping) and in
-`assess` alone. Target (DESIGN section 8): p99 < 50 ms per hook call.
+the two threads taking turns at the GIL: about 45 ms a call here, not the service.) Beside it,
+in the same run, the yardsticks: the part of a call spent in `answers_from_fhir` (FHIR
+validation with fhir.resources and the mapping) and in `assess` alone. Target (DESIGN
+section 8): p99 < 50 ms per hook call.
 
     .venv/bin/python bench/bench_hooks.py [--calls 300] [--write]
 
@@ -131,7 +132,7 @@ def service_process(db: Path, timeout: float = 60.0) -> Iterator[str]:
 
 def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return statistics.median(ordered), p99, ordered[-1]
 
 
@@ -149,24 +150,24 @@ def _time(fn: Callable[[], object], calls: int) -> list[float]:
 def run(calls: int) -> list[tuple[str, float, float, float]]:
     rs = default_ruleset()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        with service_process(Path(tmp) / "log.sqlite3") as url, \
-                httpx.Client(base_url=url, timeout=httpx.Timeout(30.0)) as client:
-            for name, (method, path, body) in scenarios().items():
-                def call(method: str = method, path: str = path, body: dict | None = body
-                         ) -> object:
-                    response = client.request(method, path, json=body)
-                    response.raise_for_status()
-                    return response.json()
-                rows.append((name, *_percentiles(_time(call, calls))))
-            card = client.post("/cds-services/ionto-cds-patient-view",
-                               json=scenarios()["patient-view, pacemaker (not eligible)"][2]
-                               ).json()["cards"][0]["uuid"]
-            feedback = {"feedback": [{"card": card, "outcome": "accepted",
-                                      "outcomeTimestamp": "2026-12-01T12:00:00Z"}]}
-            rows.append(("feedback (POST .../feedback)", *_percentiles(_time(
-                lambda: client.post("/cds-services/ionto-cds-patient-view/feedback",
-                                    json=feedback).raise_for_status(), calls))))
+    with tempfile.TemporaryDirectory() as tmp, \
+            service_process(Path(tmp) / "log.sqlite3") as url, \
+            httpx.Client(base_url=url, timeout=httpx.Timeout(30.0)) as client:
+        for name, (method, path, body) in scenarios().items():
+            def call(method: str = method, path: str = path, body: dict | None = body
+                     ) -> object:
+                response = client.request(method, path, json=body)
+                response.raise_for_status()
+                return response.json()
+            rows.append((name, *_percentiles(_time(call, calls))))
+        card = client.post("/cds-services/ionto-cds-patient-view",
+                           json=scenarios()["patient-view, pacemaker (not eligible)"][2]
+                           ).json()["cards"][0]["uuid"]
+        feedback = {"feedback": [{"card": card, "outcome": "accepted",
+                                  "outcomeTimestamp": "2026-12-01T12:00:00Z"}]}
+        rows.append(("feedback (POST .../feedback)", *_percentiles(_time(
+            lambda: client.post("/cds-services/ionto-cds-patient-view/feedback",
+                                json=feedback).raise_for_status(), calls))))
     body = scenarios()["order-select, eligible with plan suggestion"][2]
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": r} for key in body["prefetch"]
