@@ -85,3 +85,15 @@ def test_lint_covers_the_mapping(tmp_path):
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 2
     assert f"{path}:" in done.stderr and "unknown fact 'pacemakr'" in done.stderr
+
+
+def test_docs_mapping_table_is_generated_from_the_yaml():
+    from ionto_cds.fhir.doc import END, START, mapping_markdown, rewrite
+
+    doc = REPO / "docs" / "fhir.md"
+    mapping = load_fhir_mapping(MAPPING_PATH, CATALOG)
+    assert rewrite(doc, mapping) == doc.read_text(encoding="utf-8"), (
+        "docs/fhir.md is out of date: run python -m ionto_cds.fhir.doc docs/fhir.md")
+    table = mapping_markdown(mapping)
+    assert all(f"`{e.code}`" in table for e in mapping.codes)
+    assert START in doc.read_text() and END in doc.read_text()
