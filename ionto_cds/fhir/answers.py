@@ -186,6 +186,10 @@ class _Collector:
             self.answers["sex"] = self.mapping.gender[gender]
             self.note("sex", patient, f"gender {gender}", Verdict.COUNTS)
         birth = patient.get("birthDate")
+        if isinstance(birth, str) and birth[:10] > self.on.isoformat():
+            raise FhirBundleError(self.source, [FhirProblem(
+                _ref(patient), "birthDate", f"{birth} is after the assessment date "
+                f"{self.on.isoformat()}: correct the record or give --on")])
         if isinstance(birth, str):
             age = age_at(birth, self.on)
             if age is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
@@ -64,6 +65,9 @@ def validate_bundle(data: object, source: str) -> Bundle:
         bundle = Bundle.model_validate(dict(data))
     except ValidationError as exc:
         raise FhirBundleError(source, [_problem(data, e) for e in exc.errors()]) from None
+    except (KeyError, TypeError, ValueError) as exc:  # the models' own checks, not pydantic's
+        raise FhirBundleError(source, [FhirProblem("Bundle", "", f"not valid FHIR: {exc}")]
+                              ) from None
     if bundle.type not in READ_TYPES:
         raise FhirBundleError(source, [FhirProblem("Bundle", "type", f"a {quote(bundle.type)} "
                                                    f"bundle is not read: use one of "
@@ -83,7 +87,19 @@ def _entry_shape(data: Mapping[str, Any]) -> list[FhirProblem]:
                                                                str):
             problems.append(FhirProblem(f"entry {i}", "resource", "each entry needs a resource "
                                         "with a resourceType"))
+        elif not _known_type(resource["resourceType"]):
+            problems.append(FhirProblem(entry_name(entry, i), "resourceType",
+                                        f"{quote(resource['resourceType'])} is not a FHIR R4 "
+                                        "resource type"))
     return problems
+
+
+def _known_type(name: str) -> bool:
+    try:
+        get_fhir_model_class(name)
+    except (KeyError, ValueError):
+        return False
+    return name[:1].isupper()
 
 
 def bundle_resources(data: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from fhir_records import (
     FHIR_EXAMPLES,
     PATIENT_ID,
@@ -237,3 +239,43 @@ def test_cli_invalid_bundle_exits_2_with_a_message(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"entry 0 (Patient/{PATIENT_ID}): birthDate:" in done.stderr
+
+
+def test_unknown_resource_type_and_future_birth_date_are_clear_errors():
+    with pytest.raises(FhirBundleError, match=r"entry 1 \(Nope/x\): resourceType: 'Nope' is "
+                       "not a FHIR R4 resource type"):
+        answers_from_fhir(bundle(patient(), {"resourceType": "Nope", "id": "x"}), RS, on=ON)
+    with pytest.raises(FhirBundleError, match="birthDate: 2030-01-01 is after the assessment "
+                       "date 2026-12-01"):
+        answers_from_fhir(bundle(patient(birth="2030-01-01")), RS, on=ON)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3), max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rtype=st.sampled_from(["Patient", "Condition", "Device", "Procedure", "Observation",
+                              "QuestionnaireResponse", "ServiceRequest"]),
+       fields=st.dictionaries(st.sampled_from(["status", "code", "type", "gender", "birthDate",
+                                               "clinicalStatus", "valueQuantity", "item",
+                                               "subject", "reasonCode", "questionnaire"]),
+                              json_values, max_size=4))
+def test_any_resource_gives_answers_or_a_clear_error(rtype, fields):
+    try:
+        record = answers_from_fhir(bundle(patient(), {"resourceType": rtype, "id": "r1",
+                                                      **fields}), RS, on=ON)
+    except FhirBundleError as exc:
+        assert "Traceback" not in str(exc) and str(exc).startswith("the bundle: ")
+        return
+    assert isinstance(dict(record.answers), dict)
+
+
+def test_cli_markdown_report_names_the_record_sources():
+    done = _cli("assess", str(FHIR_EXAMPLES / "pacemaker-bundle.json"), "--on", "2026-12-01")
+    assert done.returncode == 0, done.stderr
+    assert "**Answered from the record:** sex (Patient/f0a1c2e3-0001-4e5b-9a10-000000000001)" \
+        in done.stdout
+    assert "pacemaker (Device/f0a1c2e3-0001-4e5b-9a10-000000000002, " in done.stdout
