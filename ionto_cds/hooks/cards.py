@@ -101,15 +101,16 @@ def decision_detail(assessment: Assessment, record: FhirAnswers | None,
     (``data``: the assessment's to_dict() when the caller has it)."""
     d = data if data is not None else assessment.to_dict()
     out = [f"**Decision: {d['decision_text']}**"]
+    if d["questions"]:  # first: the reason for no plan below refers to "the questions above"
+        out += ["", "**Ask first:**"]
+        out += [f"- **{q['label']}** (`{q['fact']}`): {q['help']}" for q in d["questions"]]
+        out.append("")
     if d["no_plan_reason"]:
         out.append(d["no_plan_reason"])
     if d["referral"]:
         out.append(f"**Refer:** {d['referral']['title']}: {d['referral']['summary']}")
     if d["findings"]:
         out += ["", "**Reasons:**", *_finding_lines(assessment, d["findings"])]
-    if d["questions"]:
-        out += ["", "**Ask first:**"]
-        out += [f"- **{q['label']}** (`{q['fact']}`): {q['help']}" for q in d["questions"]]
     out += _record_lines(record)
     if assessment.protocol is not None:
         out += ["", f"**Plan: {d['protocol']['title']}**", "", "| | |", "|---|---|"]

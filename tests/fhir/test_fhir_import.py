@@ -8,8 +8,6 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from fhir_records import (
     FHIR_EXAMPLES,
     PATIENT_ID,
@@ -25,6 +23,8 @@ from fhir_records import (
     questionnaire,
 )
 from helpers import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ionto_cds import assess
 from ionto_cds.engine.ruleset import default_ruleset
@@ -279,3 +279,16 @@ def test_cli_markdown_report_names_the_record_sources():
     assert "**Answered from the record:** sex (Patient/f0a1c2e3-0001-4e5b-9a10-000000000001)" \
         in done.stdout
     assert "pacemaker (Device/f0a1c2e3-0001-4e5b-9a10-000000000002, " in done.stdout
+
+
+def test_bundle_assessment_json_still_meets_the_assessment_contract():
+    import jsonschema
+
+    schema = json.loads((REPO / "tests" / "contracts" / "assessment.schema.json").read_text())
+    for name in ("pacemaker-bundle.json", "nothing-relevant-bundle.json",
+                 "palmar-eligible-bundle.json"):
+        done = _cli("assess", str(FHIR_EXAMPLES / name), "--format", "json")
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)
+        jsonschema.validate(data, schema)
+        assert data["record"]["sources"]

@@ -217,3 +217,13 @@ def test_unknown_service_and_foreign_host_are_refused(service):
 def test_loopback_check():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1")
+
+
+def test_the_example_request_of_the_docs_gets_a_critical_card(service):
+    client, _ = service
+    body = json.loads((Path(__file__).parents[2] / "examples" / "fhir" /
+                       "patient-view-request.json").read_text())
+    response = client.post(VIEW, json=body)
+    cards = valid(response.json(), "response")["cards"]
+    assert cards[0]["indicator"] == "critical"
+    assert cards[0]["detail"].index("**Decision") < cards[0]["detail"].index("**Reasons")
