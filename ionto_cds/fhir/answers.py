@@ -168,6 +168,8 @@ class _Collector:
                 self.read_observation(resource)
             elif rtype == "ServiceRequest":
                 self.read_order(resource)
+            elif rtype == "AllergyIntolerance":
+                self.read_allergy(resource)
         return FhirAnswers(dict(self.answers), tuple(self.sources), self.patient, self.mapping,
                            self.on)
 
@@ -229,6 +231,22 @@ class _Collector:
                 self.yes(entry.fact, resource, text)
             else:
                 self.note(entry.fact, resource, text, verdict)
+
+    def read_allergy(self, resource: Mapping[str, Any]) -> None:
+        """A recorded allergy is shown, never answered: the list fact stays asked."""
+        codings = [(c.get("system"), c.get("code")) for c in _codings(resource.get("code"))]
+        statuses = {e: _status_code(resource, e) for e in ("clinicalStatus",
+                                                            "verificationStatus")}
+        verdict = self.mapping.verdict("AllergyIntolerance", statuses)
+        said = ", ".join(f"{k} {v}" for k, v in statuses.items() if v) or "no status"
+        for a in self.mapping.allergies:
+            if (a.system, a.code) not in codings:
+                continue
+            if verdict is Verdict.COUNTS:
+                self.note(a.fact, resource, f"allergy to {a.item} recorded ({a.display}, "
+                          f"{said}): confirm the patient's drug allergies", Verdict.ASK)
+            else:
+                self.note(a.fact, resource, f"{a.display} ({said})", verdict)
 
     def observation_counts(self, resource: Mapping[str, Any]) -> Verdict:
         return self.mapping.verdict("Observation",

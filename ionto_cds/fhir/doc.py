@@ -26,6 +26,10 @@ def mapping_markdown(mapping: FhirMapping) -> str:
         code = f"`{e.code}`" + (" and its subcodes" if e.prefix else "")
         out.append(f"| `{e.fact}` | {', '.join(e.resources)} | {_system(mapping, e.system)} | "
                    f"{code} | {e.display} |")
+    for a in mapping.allergies:
+        out.append(f"| `{a.fact}` (shown: allergy to {a.item}; the list is asked) | "
+                   f"AllergyIntolerance | {_system(mapping, a.system)} | `{a.code}` | "
+                   f"{a.display} |")
     for q in mapping.quantities:
         units = ", ".join(f"`{c}`" for c in q.units)
         out.append(f"| `{q.fact}` | Observation.valueQuantity (newest; UCUM {units}) | "

@@ -55,6 +55,8 @@ def prefetch_templates(rs: RuleSet) -> dict[str, str]:
         "procedures": f"Procedure?patient={PATIENT}",
         "observations": f"Observation?patient={PATIENT}&code={','.join(loinc)}",
     }
+    if mapping.allergies:
+        templates["allergies"] = f"AllergyIntolerance?patient={PATIENT}"
     if mapping.questionnaire:
         templates["answers"] = (f"QuestionnaireResponse?patient={PATIENT}"
                                 f"&questionnaire={mapping.questionnaire}")

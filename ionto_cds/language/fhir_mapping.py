@@ -64,6 +64,18 @@ class CodeEntry:
 
 
 @dataclass(frozen=True)
+class AllergyEntry:
+    """An AllergyIntolerance code naming ``item`` of the list fact ``fact`` (shown, not
+    answered: a list answer would also say "no other")."""
+
+    fact: str
+    system: str
+    code: str
+    display: str
+    item: str
+
+
+@dataclass(frozen=True)
 class Coded:
     """A code and its display (an observation's coded value)."""
 
@@ -130,6 +142,7 @@ class FhirMapping:
     questionnaire: str
     ucum: Mapping[str, UcumUnit]
     gender: Mapping[str, str] = field(default_factory=dict)
+    allergies: tuple[AllergyEntry, ...] = ()
 
     def verdict(self, resource_type: str, statuses: Mapping[str, str | None]) -> Verdict:
         """A resource's verdict from its status elements: the strictest one wins (any ignored
@@ -147,5 +160,5 @@ class FhirMapping:
         names = [e.fact for e in self.codes] + [q.fact for q in self.quantities]
         names += [v.fact for v in self.values]
         names += [f for r in self.order_reasons for f in r.answers]
-        names += ["age", "sex"]
+        names += ["age", "sex"] + [a.fact for a in self.allergies]
         return tuple(dict.fromkeys(names))

@@ -11,6 +11,7 @@ from ionto_cds.errors import RuleError, RuleSetError, UnitError
 from ionto_cds.language.facts import FactCatalog
 from ionto_cds.language.fhir_mapping import (
     MAPPING_FILE,
+    AllergyEntry,
     Coded,
     CodeEntry,
     FhirMapping,
@@ -39,11 +40,13 @@ STATUS_ELEMENTS = {
     "Device": ("status",),
     "Procedure": ("status",),
     "Observation": ("status",),
+    "AllergyIntolerance": ("clinicalStatus", "verificationStatus"),
 }
 """The FHIR R4 status elements each readable resource type has (FHIR structure, not clinical)."""
 PLAN_QUANTITIES = ("current", "duration", "dose", "current_density", "electrode_area")
 """The plan fields (assess JSON `protocol`) that FHIR output writes as Quantity."""
-_TOP = ("version", "systems", "statuses", "facts", "quantities", "observation_values",
+_TOP = ("version", "systems", "statuses", "facts", "allergies", "quantities",
+        "observation_values",
         "order_reasons", "gender", "questionnaire", "ucum")
 _CODE_KEYS = ("resources", "system", "code", "display", "match")
 
@@ -112,7 +115,8 @@ class _MappingReader:
             systems=self.systems, statuses=self.read_statuses(top), codes=self.read_codes(top),
             quantities=self.read_quantities(top), values=self.read_values(top),
             order_reasons=self.read_reasons(top), questionnaire=questionnaire,
-            ucum=self.read_ucum(top), gender=self.read_gender(top))
+            ucum=self.read_ucum(top), gender=self.read_gender(top),
+            allergies=self.read_allergies(top))
 
     # -- pieces --------------------------------------------------------------------------
 
@@ -235,6 +239,31 @@ class _MappingReader:
             return None
         return CodeEntry(fact, resources, system, code, display, match == "prefix",
                          self.r.at(line))
+
+    def read_allergies(self, top: LocatedMap) -> tuple[AllergyEntry, ...]:
+        out: list[AllergyEntry] = []
+        block = self.section(top, "allergies") or LocatedMap()
+        for name, entries in block.items():
+            fact = self.fact(name, key_line(block, name), (FactType.LIST,))
+            items = self.r.sequence(entries, key_line(block, name), f"allergies of '{name}'")
+            if fact is None or items is None:
+                continue
+            for i, raw in enumerate(items):
+                what = f"an allergy code of '{fact}'"
+                entry = self.r.mapping(raw, item_line(items, i), what,
+                                       ("system", "code", "display", "item"),
+                                       ("system", "code", "item"))
+                if entry is None:
+                    continue
+                system = self.system(entry, what)
+                code, display = self.code_text(entry, what)
+                item, allowed = entry.get("item"), self.catalog[fact].values
+                if item not in allowed:
+                    self.r.error(key_line(entry, "item"), f"{what}: {item!r} is not one of "
+                                 f"{', '.join(allowed)}{did_you_mean(item, allowed)}")
+                elif system is not None:
+                    out.append(AllergyEntry(fact, system, code, display, str(item)))
+        return tuple(out)
 
     def read_quantities(self, top: LocatedMap) -> tuple[QuantityEntry, ...]:
         out: list[QuantityEntry] = []

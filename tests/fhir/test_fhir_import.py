@@ -11,6 +11,7 @@ import pytest
 from fhir_records import (
     FHIR_EXAMPLES,
     PATIENT_ID,
+    SUBJECT,
     bundle,
     cleared_answers,
     condition,
@@ -181,9 +182,30 @@ def test_every_mapped_code_answers_its_fact(entry):
         [f"{resource['resourceType']}/{resource['id']}"]
 
 
+def _allergy(code: str, verification: str = "confirmed") -> dict:
+    return {"resourceType": "AllergyIntolerance", "id": "allergy-1", "patient": SUBJECT,
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                           "allergyintolerance-clinical", "code": "active"}]},
+            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                               "allergyintolerance-verification",
+                                               "code": verification}]},
+            "code": {"coding": [{"system": SCT, "code": code}]}}
+
+
+def test_a_recorded_drug_allergy_is_shown_but_the_list_is_still_asked():
+    record = read(_allergy("387480006"))
+    assert "drug_allergies" not in record.answers  # a list answer would say "no other"
+    (seen,) = [s for s in record.sources if s.fact == "drug_allergies"]
+    assert seen.verdict is Verdict.ASK and seen.reference == "AllergyIntolerance/allergy-1"
+    assert seen.text.startswith("allergy to lidocaine recorded (Lidocaine (substance)")
+    refuted = read(_allergy("372584003", verification="refuted"))
+    assert [s.verdict for s in refuted.sources if s.fact == "drug_allergies"] == \
+        [Verdict.IGNORED]
+
+
 def test_every_mapped_fact_is_covered_by_a_test_here():
     covered = {e.fact for e in MAPPING.codes} | {"weight", "pregnant", "indication", "site",
-                                                 "age", "sex"}
+                                                 "age", "sex", "drug_allergies"}
     assert set(MAPPING.facts) <= covered
 
 

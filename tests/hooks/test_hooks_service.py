@@ -56,7 +56,8 @@ def searchset(*resources):
 
 def prefetch(*resources, **extra):
     by_type = {"Condition": "conditions", "Device": "devices", "Procedure": "procedures",
-               "Observation": "observations", "QuestionnaireResponse": "answers"}
+               "Observation": "observations", "QuestionnaireResponse": "answers",
+               "AllergyIntolerance": "allergies"}
     out = {key: searchset() for key in ("conditions", "devices", "procedures", "observations")}
     out["patient"] = patient()
     for r in resources:
@@ -227,3 +228,16 @@ def test_the_example_request_of_the_docs_gets_a_critical_card(service):
     cards = valid(response.json(), "response")["cards"]
     assert cards[0]["indicator"] == "critical"
     assert cards[0]["detail"].index("**Decision") < cards[0]["detail"].index("**Reasons")
+
+
+def test_a_recorded_allergy_is_shown_on_the_card_and_asked(service):
+    client, _ = service
+    allergy = {"resourceType": "AllergyIntolerance", "id": "a1", "patient": SUBJECT,
+               "code": {"coding": [{"system": SCT, "code": "387480006"}]}}
+    body = client.get("/cds-services").json()
+    assert body["services"][0]["prefetch"]["allergies"] == \
+        "AllergyIntolerance?patient={{context.patientId}}"
+    (card,) = call(client, VIEW, "patient-view", prefetch(allergy))
+    assert "`drug_allergies` ← AllergyIntolerance/a1: allergy to lidocaine recorded" in \
+        card["detail"]
+    assert "(**ask**: not counted)" in card["detail"]
