@@ -25,8 +25,6 @@ from ionto_cds.language.read_fhir_mapping import fhir_mapping_for
 
 _CODE_ELEMENT = {"Condition": "code", "Device": "type", "Procedure": "code",
                  "Observation": "code"}
-_READ_QR = ("completed", "amended")
-_READ_ORDER = ("draft", "active")
 
 
 @dataclass(frozen=True)
@@ -248,9 +246,11 @@ class _Collector:
             else:
                 self.note(a.fact, resource, f"{a.display} ({said})", verdict)
 
+    def status_verdict(self, rtype: str, resource: Mapping[str, Any]) -> Verdict:
+        return self.mapping.verdict(rtype, {"status": _status_code(resource, "status")})
+
     def observation_counts(self, resource: Mapping[str, Any]) -> Verdict:
-        return self.mapping.verdict("Observation",
-                                    {"status": _status_code(resource, "status")})
+        return self.status_verdict("Observation", resource)
 
     def read_observation(self, resource: Mapping[str, Any]) -> None:
         codes = [(c.get("system"), c.get("code")) for c in _codings(resource.get("code"))]
@@ -295,7 +295,7 @@ class _Collector:
                   Verdict.COUNTS)
 
     def read_order(self, resource: Mapping[str, Any]) -> None:
-        if resource.get("status") not in _READ_ORDER:
+        if self.status_verdict("ServiceRequest", resource) is not Verdict.COUNTS:
             return
         for concept in resource.get("reasonCode") or ():
             for coding in _codings(concept):
@@ -319,7 +319,8 @@ class _Collector:
 
     def read_questionnaire(self, resource: Mapping[str, Any]) -> None:
         canonical = str(resource.get("questionnaire", "")).split("|", 1)[0]
-        if canonical != self.mapping.questionnaire or resource.get("status") not in _READ_QR:
+        if canonical != self.mapping.questionnaire or self.status_verdict(
+                "QuestionnaireResponse", resource) is not Verdict.COUNTS:
             return
         for item in _items(resource.get("item")):
             values = [_answer_value(a) for a in item.get("answer") or ()]

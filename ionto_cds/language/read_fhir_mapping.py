@@ -41,6 +41,8 @@ STATUS_ELEMENTS = {
     "Procedure": ("status",),
     "Observation": ("status",),
     "AllergyIntolerance": ("clinicalStatus", "verificationStatus"),
+    "ServiceRequest": ("status",),
+    "QuestionnaireResponse": ("status",),
 }
 """The FHIR R4 status elements each readable resource type has (FHIR structure, not clinical)."""
 PLAN_QUANTITIES = ("current", "duration", "dose", "current_density", "electrode_area")

@@ -314,3 +314,13 @@ def test_bundle_assessment_json_still_meets_the_assessment_contract():
         data = json.loads(done.stdout)
         jsonschema.validate(data, schema)
         assert data["record"]["sources"]
+
+
+def test_order_and_questionnaire_statuses_come_from_the_mapping():
+    assert "site" not in read(order(status="completed")).answers
+    assert read(order(status="active")).answers["site"] == "palms"
+    unfinished = {**questionnaire({"epilepsy": True}), "status": "in-progress"}
+    assert "epilepsy" not in read(unfinished).answers
+    other_form = {**questionnaire({"epilepsy": True}), "questionnaire": "https://x.example/q"}
+    assert "epilepsy" not in read(other_form).answers
+    assert read(questionnaire({"epilepsy": True})).answers["epilepsy"] is True
