@@ -153,12 +153,11 @@ class _Collector:
                 f"({', '.join(_ref(p) for p in patients)}): give one patient's record")])
         for patient in patients[:1]:
             self.read_patient(patient)
-        for resource in resources:
+        resources = [r for r in resources if self.for_patient(r)]
+        for resource in resources:  # the form first: a yes in the record then overrules a no
             if resource.get("resourceType") == "QuestionnaireResponse":
                 self.read_questionnaire(resource)
         for resource in resources:
-            if not self.for_patient(resource):
-                continue
             rtype = resource.get("resourceType")
             if rtype in _CODE_ELEMENT:
                 self.read_coded(str(rtype), resource)

@@ -324,3 +324,11 @@ def test_order_and_questionnaire_statuses_come_from_the_mapping():
     other_form = {**questionnaire({"epilepsy": True}), "questionnaire": "https://x.example/q"}
     assert "epilepsy" not in read(other_form).answers
     assert read(questionnaire({"epilepsy": True})).answers["epilepsy"] is True
+
+
+def test_resources_of_another_patient_are_not_read():
+    other = {"reference": "Patient/someone-else"}
+    record = read({**condition(ICD10, "Z95.0", "Presence of cardiac pacemaker"),
+                   "subject": other},
+                  {**questionnaire({"epilepsy": True}), "subject": other})
+    assert "pacemaker" not in record.answers and "epilepsy" not in record.answers
