@@ -137,6 +137,8 @@ class HookHandler:
             self._log(service, instance, None, "no_decision", [card], [None])
             return {"cards": [card]}
         draft, orders = self._orders(service, context)
+        if service.hook == "order-select" and draft is None:
+            return {"cards": []}  # not an iontophoresis order: nothing to say
         resources = [r for key in prefetch for r in _resources(prefetch[key])]
         record = self._read(resources + orders, patient_id, on)
         try:
@@ -159,7 +161,9 @@ class HookHandler:
             raise HookRequestError("order-select needs 'context.selections': a list of "
                                    "references such as \"ServiceRequest/1\"")
         chosen = [r for r in drafts if f"{r.get('resourceType')}/{r.get('id')}" in selections]
-        requests = [r for r in chosen if r.get("resourceType") == "ServiceRequest"]
+        mapping = mapping_for(self.rs)
+        requests = [r for r in chosen if r.get("resourceType") == "ServiceRequest"
+                    and mapping.is_iontophoresis_order(r)]
         return (requests[0] if requests else None), requests
 
     def _read(self, resources: list[dict[str, Any]], patient_id: str,

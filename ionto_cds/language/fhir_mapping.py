@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ionto_cds.errors import Location
 
@@ -143,6 +144,18 @@ class FhirMapping:
     ucum: Mapping[str, UcumUnit]
     gender: Mapping[str, str] = field(default_factory=dict)
     allergies: tuple[AllergyEntry, ...] = ()
+    order_codes: tuple[Coded, ...] = ()
+
+    def is_iontophoresis_order(self, request: Mapping[str, Any]) -> bool:
+        """True for a ServiceRequest whose code is an order code or whose reasonCode is an
+        order reason (the order-select service answers only such orders)."""
+        def codes(concept: object) -> set[tuple[object, object]]:
+            coding = concept.get("coding") if isinstance(concept, Mapping) else None
+            return {(c.get("system"), c.get("code")) for c in coding or ()
+                    if isinstance(c, Mapping)}
+        reasons = set().union(*(codes(c) for c in request.get("reasonCode") or ()))
+        return bool(codes(request.get("code")) & {(c.system, c.code) for c in self.order_codes}
+                    or reasons & {(r.system, r.code) for r in self.order_reasons})
 
     def verdict(self, resource_type: str, statuses: Mapping[str, str | None]) -> Verdict:
         """A resource's verdict from its status elements: the strictest one wins (any ignored

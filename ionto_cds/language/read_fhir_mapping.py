@@ -49,7 +49,7 @@ PLAN_QUANTITIES = ("current", "duration", "dose", "current_density", "electrode_
 """The plan fields (assess JSON `protocol`) that FHIR output writes as Quantity."""
 _TOP = ("version", "systems", "statuses", "facts", "allergies", "quantities",
         "observation_values",
-        "order_reasons", "gender", "questionnaire", "ucum")
+        "order_reasons", "order_codes", "gender", "questionnaire", "ucum")
 _CODE_KEYS = ("resources", "system", "code", "display", "match")
 
 
@@ -118,7 +118,9 @@ class _MappingReader:
             quantities=self.read_quantities(top), values=self.read_values(top),
             order_reasons=self.read_reasons(top), questionnaire=questionnaire,
             ucum=self.read_ucum(top), gender=self.read_gender(top),
-            allergies=self.read_allergies(top))
+            allergies=self.read_allergies(top),
+            order_codes=self.codings(top.get("order_codes") or LocatedList(),
+                                     key_line(top, "order_codes"), "order_codes"))
 
     # -- pieces --------------------------------------------------------------------------
 
@@ -314,13 +316,13 @@ class _MappingReader:
                 continue
             system = self.system(entry, what)
             code, display = self.code_text(entry, what)
-            yes = self.codings(entry.get("yes"), key_line(entry, "yes"), what)
+            yes = self.codings(entry.get("yes"), key_line(entry, "yes"), f"{what}: 'yes'")
             if system is not None:
                 out.append(ValueEntry(fact, system, code, display, yes))
         return tuple(out)
 
     def codings(self, raw: Any, line: int | None, what: str) -> tuple[Coded, ...]:
-        items = self.r.sequence(raw, line, f"{what}: 'yes'")
+        items = self.r.sequence(raw, line, what)
         out: list[Coded] = []
         for i, item in enumerate(items or LocatedList()):
             entry = self.r.mapping(item, item_line(items, i), what, ("system", "code", "display"),

@@ -241,3 +241,15 @@ def test_a_recorded_allergy_is_shown_on_the_card_and_asked(service):
     assert "`drug_allergies` ← AllergyIntolerance/a1: allergy to lidocaine recorded" in \
         card["detail"]
     assert "(**ask**: not counted)" in card["detail"]
+
+
+def test_order_select_is_silent_on_orders_that_are_not_iontophoresis(service):
+    client, _ = service
+    physio = {**order(rid="physio-1"), "reasonCode": [{"coding": [
+        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.5"}]}]}
+    drafts = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": physio}, {"resource": order()}]}
+    assert call(client, ORDER, "order-select", prefetch(),
+                selections=["ServiceRequest/physio-1"], draftOrders=drafts) == []
+    assert call(client, ORDER, "order-select", prefetch(),
+                selections=["ServiceRequest/order-1"], draftOrders=drafts) != []
