@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ionto_cds.errors import RuleError
+from ionto_cds.errors import Location, RuleError
 from ionto_cds.language.fhir_mapping import MAPPING_FILE
 from ionto_cds.language.loader import RuleSource
 from ionto_cds.language.read_fhir_mapping import read_fhir_mapping
@@ -13,4 +13,9 @@ def lint_fhir_mapping(source: RuleSource) -> list[RuleError]:
     path = source.directory / MAPPING_FILE
     if not path.is_file():
         return []
-    return read_fhir_mapping(path, source.catalog)[1]
+    mapping, errors = read_fhir_mapping(path, source.catalog)
+    if mapping is not None and mapping.version != source.version:
+        errors.append(RuleError(Location(str(path)), f"version '{mapping.version}' differs from "
+                                f"the rules' ('{source.version}'): every file of a ruleset "
+                                "carries the same version"))
+    return errors

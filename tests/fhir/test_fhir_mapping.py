@@ -97,3 +97,11 @@ def test_docs_mapping_table_is_generated_from_the_yaml():
     table = mapping_markdown(mapping)
     assert all(f"`{e.code}`" in table for e in mapping.codes)
     assert START in doc.read_text() and END in doc.read_text()
+
+
+def test_lint_wants_the_mapping_version_to_be_the_rules_version(tmp_path):
+    folder, path = _broken(tmp_path, 'version: "2026.1"', 'version: "2025.9"')
+    done = subprocess.run([sys.executable, "-m", "ionto_cds.cli", "lint", str(folder)],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 2
+    assert f"{path}: version '2025.9' differs from the rules' ('2026.1')" in done.stderr
