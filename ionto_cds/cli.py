@@ -7,6 +7,7 @@ invalid input or rules, with a short message on stderr and never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
+def iso_date(text: str) -> datetime.date:
+    """A YYYY-MM-DD option (argparse says "invalid date value" for anything else)."""
+    return datetime.date.fromisoformat(text)
+
+
 def _ruleset(path: str | None) -> RuleSet:
     from ionto_cds.engine.ruleset import default_ruleset, load_ruleset
 
@@ -43,10 +49,21 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
     answers = read_patient_file(Path(args.patient))
     rs = _ruleset(args.rules)
+    record = None
+    if answers.get("resourceType") == "Bundle":  # a FHIR R4 Bundle: read by the mapping
+        from ionto_cds.fhir import answers_from_fhir
+
+        record = answers_from_fhir(answers, rs, on=args.on, source=args.patient)
+        answers = dict(record.answers)
     try:
         assessment = assess(answers, rs)
     except PatientDataError as exc:
         raise PatientDataError(exc.problems, args.patient, exc.total) from None
+    if args.format == "fhir" or record is not None:
+        from ionto_cds.fhir.output import render_with_record
+
+        print(render_with_record(assessment, args.format, record))
+        return EXIT_OK
     render = {"json": report.to_json, "md": report.to_markdown, "html": report.to_html}
     print(render[args.format](assessment))
     return EXIT_OK
@@ -74,6 +91,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
         count = len(report.errors)
         print(f"{count} error{'s' if count != 1 else ''}: fix them and run lint again.",
               file=sys.stderr)
+        return EXIT_INVALID
+    from ionto_cds.fhir.lint import lint_fhir_mapping
+
+    mapping_errors = lint_fhir_mapping(report.source)
+    for error in mapping_errors:
+        print(f"{error}", file=sys.stderr)
+    if mapping_errors:
         return EXIT_INVALID
     today = _today(args.today)
     warnings = lint_warnings(report.source) + overdue_warnings(report.source, today)
@@ -180,6 +204,13 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     code: int = run_app(args.port, not args.no_browser, args.notebook)
     return code
+
+
+def cmd_hooks(args: argparse.Namespace) -> int:
+    from ionto_cds.hooks.app import run_hooks
+
+    return run_hooks(args.host, args.port, args.db, args.rules, args.allow_remote,
+                     args.cors_origin)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -347,10 +378,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ionto-cds {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("assess", help="assess one patient file (YAML or JSON)")
-    p.add_argument("patient", help="patient answers, e.g. examples/palmar-adult.yaml")
+    p = sub.add_parser("assess", help="assess one patient file (YAML or JSON, or a FHIR R4 "
+                       "Bundle)")
+    p.add_argument("patient", help="patient answers, e.g. examples/palmar-adult.yaml, or a "
+                   "FHIR R4 Bundle (JSON), e.g. examples/fhir/pacemaker-bundle.json")
     p.add_argument("--rules", help="rules folder (default: the packaged rules)")
-    p.add_argument("--format", choices=("json", "md", "html"), default="md")
+    p.add_argument("--format", choices=("json", "md", "html", "fhir"), default="md",
+                   help="fhir: a FHIR R4 Bundle (GuidanceResponse, DetectedIssue, RequestGroup)")
+    p.add_argument("--on", type=iso_date, default=None, help="assessment date for a FHIR "
+                   "Bundle, YYYY-MM-DD (default: today): age is worked out at it")
     p.set_defaults(func=cmd_assess)
 
     p = sub.add_parser("lint", help="check a rules folder and list every mistake")
@@ -422,6 +458,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("course_id", help="course id as logged")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_course_guidance)
+
+    p = sub.add_parser("hooks", help="serve CDS Hooks 2.0 (patient-view, order-select) on "
+                       "127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1; another needs --allow-remote)")
+    p.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    p.add_argument("--db", help="decision log SQLite file (default: $IONTO_CDS_HOOKS_DB or the "
+                   "user's data directory)")
+    p.add_argument("--rules", help="rules folder (default: the packaged rules)")
+    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host "
+                   "and any Host header")
+    p.add_argument("--cors-origin", action="append", default=[], help="a browser origin that "
+                   "may call the service (e.g. a CDS Hooks sandbox); repeatable")
+    p.set_defaults(func=cmd_hooks)
 
     p = sub.add_parser("diff", help="what changed between two rules folders, and which "
                        "vignettes' and cohort patients' outcomes it moves")

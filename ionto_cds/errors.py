@@ -292,3 +292,60 @@ class CourseLogError(IontoError, RuntimeError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FhirProblem:
+    """One thing wrong in a FHIR Bundle: which entry (resource type and id), which field, why."""
+
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        field = f" {self.field}:" if self.field else ""
+        return f"{self.where}:{field} {self.message}"
+
+
+class FhirBundleError(IontoError, ValueError):
+    """A FHIR Bundle that is not valid FHIR R4 (or not one ionto-cds reads); every problem found,
+    each naming the resource and the field."""
+
+    MAX_SHOWN = 10
+
+    def __init__(self, source: str, problems: Iterable[FhirProblem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__(source, self.problems)
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        shown = self.problems[: self.MAX_SHOWN]
+        more = f" (the first {len(shown)} shown)" if count > len(shown) else ""
+        head = (f"{self.source}: not a FHIR R4 Bundle ionto-cds can read, {count} problem"
+                f"{'s' if count != 1 else ''}{more}:")
+        return "\n".join([head, *(f"  {p}" for p in shown)])
+
+
+class DecisionLogError(IontoError, RuntimeError):
+    """The CDS Hooks decision log cannot be opened or written (path, and what went wrong)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(path, message)
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class HookRequestError(IontoError, ValueError):
+    """A CDS Hooks request that cannot be served (malformed JSON, a missing field...): sent
+    back as HTTP 400 with this message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
