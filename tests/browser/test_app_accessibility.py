@@ -4,9 +4,7 @@ shows, a palmar case is decided from the keyboard alone, and nothing is clipped 
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +13,9 @@ from axe import describe, run_axe, serious
 from test_app_browser import (
     ARTIFACTS,
     CHROMIUM,
-    FLAGS,
     PALMAR,
     TIMEOUT,
     answer,
-    running_app,
 )
 
 pytestmark = [
@@ -30,22 +26,6 @@ pytestmark = [
 FIRST = ("indication", "site", "hyperhidrosis_warning_signs", "hdss", "tap_water_sessions",
          "age", "sex")
 CHECKLISTS = ("patient", "devices", "history", "skin")
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    exports = tmp_path_factory.mktemp("exports")
-    with running_app(env=dict(os.environ, IONTO_CDS_EXPORT_DIR=str(exports))) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def open_app(chromium: Any, url: str, width: int = 1400, height: int = 1000) -> Any:

@@ -4,39 +4,18 @@ the patient leaflet print."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_app_accessibility import CHECKLISTS, FIRST, open_app
-from test_app_browser import ARTIFACTS, CHROMIUM, FLAGS, PALMAR, TIMEOUT, answer, running_app
+from test_app_browser import ARTIFACTS, CHROMIUM, PALMAR, TIMEOUT, answer
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
 ]
-
-
-@pytest.fixture(scope="module")
-def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("exports")
-
-
-@pytest.fixture(scope="module")
-def url(exports: Path) -> Iterator[str]:
-    with running_app(env=dict(os.environ, IONTO_CDS_EXPORT_DIR=str(exports))) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -1,0 +1,34 @@
+"""Browser tests' shared fixtures: one clinician app server and one chromium per module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_app_browser import CHROMIUM, FLAGS, running_app
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The export folder of the module's app server."""
+    return tmp_path_factory.mktemp("exports")
+
+
+@pytest.fixture(scope="module")
+def url(exports: Path) -> Iterator[str]:
+    """The clinician app, served for the module, with its token in the URL."""
+    with running_app(env=dict(os.environ, IONTO_CDS_EXPORT_DIR=str(exports))) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium, headless and offline."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
