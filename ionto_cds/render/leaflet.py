@@ -9,6 +9,7 @@ from ionto_cds.engine.assessment import Assessment
 from ionto_cds.errors import UsageError
 from ionto_cds.language.leaflet import LeafletText, Paragraph, read_leaflet
 from ionto_cds.render.report import markdown_to_html
+from ionto_cds.treatment.plan import Plan
 from ionto_cds.units import duration_text
 
 _CONTEXT_SHOWN = ("Patient reference", "Assessed", "Clinician")
@@ -18,9 +19,7 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _schedule(assessment: Assessment) -> list[str]:
-    plan = assessment.protocol
-    assert plan is not None
+def _schedule(plan: Plan) -> list[str]:
     lines = [f"Each session lasts about {duration_text(plan.duration)}."]
     schedule = plan.protocol.schedule
     if schedule is None:
@@ -56,7 +55,7 @@ def leaflet_markdown(assessment: Assessment, context: Mapping[str, str] | None =
     if shown:
         out += [" · ".join(f"**{k}:** {v}" for k, v in shown.items()), ""]
     out += [say(words.intro), "", "## Your treatment", "", f"- {protocol.title}."]
-    out += [f"- {line}" for line in _schedule(assessment)]
+    out += [f"- {line}" for line in _schedule(plan)]
     out += ["", "## During a session", ""]
     for group in ("all", protocol.modality.value):
         out += [f"- {say(p)}" for p in words.during.get(group, ())]
