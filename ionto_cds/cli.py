@@ -238,10 +238,11 @@ def cmd_course_log(args: argparse.Namespace) -> int:
             assessment = assess(read_patient_file(Path(args.patient)), log.ruleset)
         except PatientDataError as exc:
             raise PatientDataError(exc.problems, args.patient, exc.total) from None
-    s = log.log_session(record, assessment)
-    print(f"logged session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
+    s = log.log_session(record, assessment, session_uid=args.session_id)
+    done = "already logged, nothing stored:" if s.already_logged else "logged"
+    print(f"{done} session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
           f"{s.protocol}, {pretty_quantity(s.current)} x {pretty_quantity(s.duration)} = "
-          f"{pretty_quantity(s.dose)} (in {log.path})")
+          f"{pretty_quantity(s.dose)} (in {log.location})")
     return EXIT_OK
 
 
@@ -321,13 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("course", help="treatment-course log: log a session, show guidance")
     course = p.add_subparsers(dest="course_command", required=True)
-    db_help = "course log SQLite file (default: $IONTO_CDS_DB or the user's data directory)"
+    db_help = ("course log: a SQLite file, or a PostgreSQL server as postgresql://user@host/db "
+               "(default: $IONTO_CDS_DB or the user's data directory)")
     p = course.add_parser("log", help="check one session (YAML or JSON) and store it")
     p.add_argument("session", help="session record, e.g. course_id, date, protocol, site, "
                    "current, duration")
     p.add_argument("--db", help=db_help)
     p.add_argument("--patient", help="the patient's answers (YAML or JSON): the session is "
                    "also held to the caps the patient's rules put on the plan")
+    p.add_argument("--session-id", help="the session's own id (e.g. a UUID): logging it again "
+                   "stores nothing (default: a digest of the session's values)")
     p.set_defaults(func=cmd_course_log)
     p = course.add_parser("guidance", help="the protocol's guidance for a course, as Markdown")
     p.add_argument("course_id", help="course id as logged")
