@@ -209,6 +209,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
                              args.scheduler,
                              Path(args.errors) if args.errors else None,
                              Path(args.quarantine) if args.quarantine else None,
+                             progress=not args.quiet,
                              plot=Path(args.plot) if args.plot else None)
     except (ValueError, OSError) as exc:
         if isinstance(exc, IontoError):
@@ -318,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", help="bad-cell report CSV (default: OUTPUT.errors.csv)")
     p.add_argument("--quarantine", help="bad rows CSV (default: OUTPUT.quarantine.csv)")
     p.add_argument("--plot", help="summary plot, .png or .svg")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (shown in a terminal on runs over a second)")
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("course", help="treatment-course log: log a session, show guidance")
