@@ -210,7 +210,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
                              Path(args.errors) if args.errors else None,
                              Path(args.quarantine) if args.quarantine else None,
                              progress=not args.quiet,
-                             plot=Path(args.plot) if args.plot else None)
+                             plot=Path(args.plot) if args.plot else None,
+                             workers=args.workers, partitioned=args.partitioned,
+                             report=Path(args.report) if args.report else None)
     except (ValueError, OSError) as exc:
         if isinstance(exc, IontoError):
             raise
@@ -223,6 +225,13 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if args.plot:
         plot_summary(report.summary, Path(args.plot))
         print(f"plot: {args.plot}")
+    if args.report:
+        from ionto_cds.render.cohort_report import cohort_report_html
+
+        page = Path(args.report)
+        page.write_text(cohort_report_html(report.summary, page, source, report.output,
+                                           report.errors, report.quarantine), encoding="utf-8")
+        print(f"report: {page}")
     return 0
 
 
@@ -316,9 +325,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules folder (default: the packaged rules)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (default: local)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes of the local Dask cluster (default 2)")
+    p.add_argument("--partitioned", action="store_true",
+                   help="with --engine dask: OUTPUT.parquet is a folder, one part per partition")
     p.add_argument("--errors", help="bad-cell report CSV (default: OUTPUT.errors.csv)")
     p.add_argument("--quarantine", help="bad rows CSV (default: OUTPUT.quarantine.csv)")
     p.add_argument("--plot", help="summary plot, .png or .svg")
+    p.add_argument("--report", help="HTML report: counts by decision and protocol, findings, "
+                   "the plot, links to the results, error and quarantine files")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (shown in a terminal on runs over a second)")
     p.set_defaults(func=cmd_screen)

@@ -69,6 +69,13 @@ def _merge_parts(parts: list[Path], target: Path) -> None:
                     out.write(line)
 
 
+def _move_parts(parts: list[Path], target: Path) -> None:
+    """The part files as the folder ``target`` (part-000000.parquet, ... in input order)."""
+    target.mkdir(exist_ok=True)
+    for k, part in enumerate(parts):
+        part.replace(target / f"part-{k:06d}{part.suffix}")
+
+
 def _offset_rows(parts: list[tuple[Path | None, int]], target: Path, header: tuple[str, ...]
                  ) -> None:
     """Concatenate local-row CSV parts into one file with global row numbers."""
@@ -154,18 +161,30 @@ def check_outputs(source: Path, outputs: dict[str, Path]) -> None:
 def screen_file(source: Path, output: Path, rules: str | None = None, engine: str = "pandas",
                 scheduler: str | None = None, errors: Path | None = None,
                 quarantine: Path | None = None, progress: bool = True,
-                chunk_rows: int = 200_000, plot: Path | None = None) -> ScreenReport:
+                chunk_rows: int = 200_000, plot: Path | None = None, workers: int = 2,
+                partitioned: bool = False, report: Path | None = None) -> ScreenReport:
     """Screen a cohort file (or a folder of Parquet files) into ``output``.
 
     Bad cells go to ``errors`` (default: OUTPUT.errors.csv) and their rows to ``quarantine``
     (default: OUTPUT.quarantine.csv); both are written only when there are bad cells. No
     output may be the input or another output, and each goes into an existing folder
-    (``plot`` is only checked here: the caller draws it).
+    (``plot`` and ``report`` are only checked here: the caller writes them). With
+    ``engine="dask"`` the work runs on a local cluster of ``workers`` processes or at
+    ``scheduler``; ``partitioned`` writes ``output`` as a folder of Parquet parts, one per
+    input partition.
     """
     import shutil
     import tempfile
 
     _suffix_ok(output, "the output")
+    if partitioned and (engine != "dask" or output.suffix.lower() not in (".parquet", ".pq")):
+        raise InputFileError(str(output), "a partitioned output is a folder of Parquet parts "
+                             "written by --engine dask: name it NAME.parquet")
+    if partitioned and output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise InputFileError(str(output), "a partitioned output goes into a new or empty "
+                             "folder: choose another name")
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise InputFileError(str(report), "the report must be an .html file")
     if not source.exists():
         raise InputFileError(str(source), "no such file")
     if not source.is_dir():
@@ -174,16 +193,20 @@ def screen_file(source: Path, output: Path, rules: str | None = None, engine: st
     quarantine = quarantine or output.with_name(output.name + ".quarantine.csv")
     check_outputs(source, {"the output": output, "the error table": errors,
                            "the quarantine file": quarantine,
-                           **({"the plot": plot} if plot is not None else {})})
+                           **({"the plot": plot} if plot is not None else {}),
+                           **({"the report": report} if report is not None else {})})
     rs = ruleset_for(rules)
     if engine != "dask":
         return _screen_stream(source, rs, output, errors, quarantine, progress, chunk_rows)
     folder = Path(tempfile.mkdtemp(prefix=output.name + ".parts-", dir=output.parent))
     try:
         summary, pieces = screen_dask(source, folder, rules, output.suffix, scheduler,
-                                      progress, rs)
+                                      progress, rs, workers)
         pieces.sort(key=lambda p: p[0])
-        _merge_parts([p[1] for p in pieces], output)
+        if partitioned:
+            _move_parts([p[1] for p in pieces], output)
+        else:
+            _merge_parts([p[1] for p in pieces], output)
         had_problems = any(p[2] is not None for p in pieces)
         if had_problems:
             _offset_rows([(p[2], p[4]) for p in pieces], errors, PROBLEM_COLUMNS)

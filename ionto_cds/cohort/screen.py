@@ -32,6 +32,8 @@ class ScreenSummary:
     findings: Counter[str] = field(default_factory=Counter)
     protocols: Counter[str] = field(default_factory=Counter)
     referrals: Counter[str] = field(default_factory=Counter)
+    decision_protocols: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Patients by (decision, planned protocol; "" for none)."""
 
     def add(self, other: ScreenSummary) -> None:
         """Add another chunk's counts."""
@@ -42,6 +44,7 @@ class ScreenSummary:
         self.findings.update(other.findings)
         self.protocols.update(other.protocols)
         self.referrals.update(other.referrals)
+        self.decision_protocols.update(other.decision_protocols)
 
     def render(self, top: int = 10) -> str:
         """The summary printed by `ionto-cds screen`."""
@@ -64,6 +67,9 @@ def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSumma
     summary = ScreenSummary(rows=rows, screened=len(results), quarantined=quarantined)
     summary.decisions.update(results["decision"].value_counts().to_dict())
     summary.protocols.update(results["protocol"].value_counts().to_dict())
+    pairs = results.groupby(["decision", "protocol"], observed=True, dropna=False).size()
+    summary.decision_protocols.update({(str(d), "" if pd.isna(p) else str(p)): int(n)
+                                       for (d, p), n in pairs.items()})
     if "referral" in results:
         referred = results["referral"]
         summary.referrals.update(referred[referred != ""].value_counts().to_dict())
