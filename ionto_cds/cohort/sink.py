@@ -13,7 +13,7 @@ import pandas as pd
 
 
 def _needs_quotes(column: Any) -> bool:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     values = column
@@ -40,7 +40,7 @@ class TableSink:
         self.rows = 0
 
     def _arrow(self, frame: pd.DataFrame) -> Any:
-        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow as pa
 
         if self.schema is not None:
             return pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
