@@ -416,6 +416,7 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
             raise
         raise unreadable(exc) from None
     as_text = _check_parquet_types(schema, path)
+    booleans = {pa.bool_(): pd.BooleanDtype()}
     texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(
         f.type)]
 
@@ -429,7 +430,8 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
                         i = batch.schema.get_field_index(name)
                         batch = batch.set_column(i, name, pc.cast(batch.column(i), pa.string()))
                     stream.done_bytes += batch.nbytes
-                    yield batch.to_pandas()
+                    # yes/no with blanks as pandas booleans, not Python objects (8x smaller)
+                    yield batch.to_pandas(types_mapper=booleans.get)
         except (OSError, ValueError, TypeError, ArrowException) as exc:
             if isinstance(exc, InputFileError):
                 raise
