@@ -19,6 +19,9 @@ from ionto_cds.cohort.validate import PROBLEM_COLUMNS
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import InputFileError
 
+PROGRESS_DELAY = 1.0
+"""Seconds before the progress bar shows (in a terminal; never with ``--quiet``)."""
+
 
 def _suffix_ok(path: Path, what: str) -> None:
     if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
@@ -100,7 +103,7 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
     summary, problems, done = ScreenSummary(), 0, 0
     # shown in a terminal only, and only on runs longer than a second
     with tqdm(total=stream.estimate(0), unit="rows", unit_scale=True, desc="screening",
-              disable=None if progress else True, file=sys.stderr, delay=1.0,
+              disable=None if progress else True, file=sys.stderr, delay=PROGRESS_DELAY,
               mininterval=0.5) as bar:
         for raw in stream.chunks:
             chunk = screen_frame(raw, rs, str(stream.path), first_row=done + 1)

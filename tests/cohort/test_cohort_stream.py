@@ -115,3 +115,24 @@ def test_a_parquet_result_keeps_repeated_texts_dictionary_encoded(tmp_path: Path
 def test_quiet_leaves_stderr_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["screen", str(EXAMPLE), "-o", str(tmp_path / "o.csv"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_progress_bar_in_a_terminal_with_rows_per_second(
+        quiet: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ionto_cds.cohort import files
+
+    monkeypatch.setattr(files, "PROGRESS_DELAY", 0.0)
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    screen_file(EXAMPLE, tmp_path / "o.csv", progress=not quiet, chunk_rows=10)
+    shown = terminal.getvalue()
+    if quiet:
+        assert shown == ""
+    else:
+        assert "screening: 100%" in shown and "30.0/30.0" in shown and "rows/s" in shown
