@@ -108,7 +108,8 @@ def _header(head: bytes, path: Path) -> tuple[list[str], int]:
     if end < 0 and len(head) >= 1 << 16:
         raise ExactReadNeeded  # a header over 64 kB
     line = head[: end + 1] if end >= 0 else head
-    if not line.strip() or line.count(b'"') % 2:
+    if not line.strip() or line.count(b'"') % 2 or b"\r" in line.rstrip(b"\r\n"):
+        # blank, quoted over several lines, or old Mac line ends (\r alone)
         raise ExactReadNeeded
     try:
         names = next(csv.reader(io.StringIO(line.decode("utf-8")), skipinitialspace=True))

@@ -56,6 +56,7 @@ def test_quoted_cells_with_separators_and_newlines_cross_block_ends(
     "patient_id,age\nP1,30\nP2,40,\n",  # a row with one cell too many
     "patient_id,age\nP1,30\n   \nP2,40\n",  # a line of spaces
     "patient_id\nP1\n",  # one column: a blank line would be a row
+    "patient_id,age\rP1,30\rP2,40\r",  # line ends of \r alone
 ])
 def test_an_irregular_file_goes_to_the_exact_reader(text: str, tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
