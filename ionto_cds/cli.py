@@ -325,7 +325,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
                              args.scheduler,
                              Path(args.errors) if args.errors else None,
                              Path(args.quarantine) if args.quarantine else None,
-                             plot=Path(args.plot) if args.plot else None)
+                             progress=not args.quiet,
+                             plot=Path(args.plot) if args.plot else None,
+                             workers=args.workers, partitioned=args.partitioned,
+                             report=Path(args.report) if args.report else None)
     except (ValueError, OSError) as exc:
         if isinstance(exc, IontoError):
             raise
@@ -338,6 +341,13 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if args.plot:
         plot_summary(report.summary, Path(args.plot))
         print(f"plot: {args.plot}")
+    if args.report:
+        from ionto_cds.render.cohort_report import cohort_report_html
+
+        page = Path(args.report)
+        page.write_text(cohort_report_html(report.summary, page, source, report.output,
+                                           report.errors, report.quarantine), encoding="utf-8")
+        print(f"report: {page}")
     return 0
 
 
@@ -354,10 +364,11 @@ def cmd_course_log(args: argparse.Namespace) -> int:
             assessment = assess(read_patient_file(Path(args.patient)), log.ruleset)
         except PatientDataError as exc:
             raise PatientDataError(exc.problems, args.patient, exc.total) from None
-    s = log.log_session(record, assessment)
-    print(f"logged session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
+    s = log.log_session(record, assessment, session_uid=args.session_id)
+    done = "already logged, nothing stored:" if s.already_logged else "logged"
+    print(f"{done} session {s.session_id} of course '{s.course_id}': {s.date.isoformat()}, "
           f"{s.protocol}, {pretty_quantity(s.current)} x {pretty_quantity(s.duration)} = "
-          f"{pretty_quantity(s.dose)} (in {log.path})")
+          f"{pretty_quantity(s.dose)} (in {log.location})")
     return EXIT_OK
 
 
@@ -439,20 +450,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules folder (default: the packaged rules)")
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (default: local)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes of the local Dask cluster (default 2)")
+    p.add_argument("--partitioned", action="store_true",
+                   help="with --engine dask: OUTPUT.parquet is a folder, one part per partition")
     p.add_argument("--errors", help="bad-cell report CSV (default: OUTPUT.errors.csv)")
     p.add_argument("--quarantine", help="bad rows CSV (default: OUTPUT.quarantine.csv)")
     p.add_argument("--plot", help="summary plot, .png or .svg")
+    p.add_argument("--report", help="HTML report: counts by decision and protocol, findings, "
+                   "the plot, links to the results, error and quarantine files")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (shown in a terminal on runs over a second)")
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("course", help="treatment-course log: log a session, show guidance")
     course = p.add_subparsers(dest="course_command", required=True)
-    db_help = "course log SQLite file (default: $IONTO_CDS_DB or the user's data directory)"
+    db_help = ("course log: a SQLite file, or a PostgreSQL server as postgresql://user@host/db "
+               "(default: $IONTO_CDS_DB or the user's data directory)")
     p = course.add_parser("log", help="check one session (YAML or JSON) and store it")
     p.add_argument("session", help="session record, e.g. course_id, date, protocol, site, "
                    "current, duration")
     p.add_argument("--db", help=db_help)
     p.add_argument("--patient", help="the patient's answers (YAML or JSON): the session is "
                    "also held to the caps the patient's rules put on the plan")
+    p.add_argument("--session-id", help="the session's own id (e.g. a UUID): logging it again "
+                   "stores nothing (default: a digest of the session's values)")
     p.set_defaults(func=cmd_course_log)
     p = course.add_parser("guidance", help="the protocol's guidance for a course, as Markdown")
     p.add_argument("course_id", help="course id as logged")

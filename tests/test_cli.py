@@ -263,6 +263,16 @@ def test_course_log_stores_a_session(capsys, tmp_path):
                    f"15 mA x 20 min = 300 mA·min (in {db})\n")
 
 
+def test_course_log_twice_stores_the_session_once(capsys, tmp_path):
+    db, session = tmp_path / "log.sqlite3", _write(tmp_path, "s.yaml", SESSION)
+    assert run(capsys, "course", "log", str(session), "--db", str(db),
+               "--session-id", "visit-1")[0] == 0
+    code, out, err = run(capsys, "course", "log", str(session), "--db", str(db),
+                         "--session-id", "visit-1")
+    assert (code, err) == (0, "")
+    assert out.startswith("already logged, nothing stored: session 1 of course 'c1'")
+
+
 def test_course_log_refuses_bad_input_with_the_session_error(capsys, tmp_path):
     db = tmp_path / "log.sqlite3"
     bad = SESSION.replace("site: palms", "site: palm").replace("15 mA", "25 mA")

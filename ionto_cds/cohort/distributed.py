@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -29,9 +30,10 @@ def _screen_partition(frame: pd.DataFrame, index: int, folder: str, rules: str |
 
 
 def screen_dask(source: Path, folder: Path, rules: str | None, out_suffix: str,
-                 scheduler: str | None, progress: bool, rs: RuleSet
-                 ) -> tuple[ScreenSummary, list[tuple[int, Path, Path | None, Path | None, int]]]:
-    """Screen every Parquet partition as a task on a Dask cluster (local unless an address)."""
+                scheduler: str | None, progress: bool, rs: RuleSet, workers: int = 2
+                ) -> tuple[ScreenSummary, list[tuple[int, Path, Path | None, Path | None, int]]]:
+    """Screen every Parquet partition as a task on a Dask cluster: the scheduler at an address,
+    else a local cluster of ``workers`` processes (one thread each)."""
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm  # type: ignore[import-untyped]
@@ -49,8 +51,8 @@ def screen_dask(source: Path, folder: Path, rules: str | None, out_suffix: str,
     if scheduler:
         client = Client(scheduler)  # type: ignore[no-untyped-call]
     else:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,  # type: ignore[no-untyped-call]
-                               dashboard_address=None)
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                               dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)  # type: ignore[no-untyped-call]
     summary = ScreenSummary()
     done: dict[int, tuple[ScreenSummary, bool]] = {}

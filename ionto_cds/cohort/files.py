@@ -11,16 +11,16 @@ from typing import Any
 import pandas as pd
 
 from ionto_cds.cohort.distributed import screen_dask
+from ionto_cds.cohort.reader import CohortStream, ExactReadNeeded, open_cohort
 from ionto_cds.cohort.schema import read_headers
-from ionto_cds.cohort.screen import (
-    ScreenSummary,
-    read_cohort,
-    ruleset_for,
-    screen_frame,
-    write_part,
-)
+from ionto_cds.cohort.screen import ScreenSummary, ruleset_for, screen_frame
+from ionto_cds.cohort.sink import ReportSink, TableSink
 from ionto_cds.cohort.validate import PROBLEM_COLUMNS
+from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import InputFileError
+
+PROGRESS_DELAY = 1.0
+"""Seconds before the progress bar shows (in a terminal; never with ``--quiet``)."""
 
 
 def _suffix_ok(path: Path, what: str) -> None:
@@ -72,6 +72,13 @@ def _merge_parts(parts: list[Path], target: Path) -> None:
                     out.write(line)
 
 
+def _move_parts(parts: list[Path], target: Path) -> None:
+    """The part files as the folder ``target`` (part-000000.parquet, ... in input order)."""
+    target.mkdir(exist_ok=True)
+    for k, part in enumerate(parts):
+        part.replace(target / f"part-{k:06d}{part.suffix}")
+
+
 def _offset_rows(parts: list[tuple[Path | None, int]], target: Path, header: tuple[str, ...]
                  ) -> None:
     """Concatenate local-row CSV parts into one file with global row numbers."""
@@ -84,6 +91,59 @@ def _offset_rows(parts: list[tuple[Path | None, int]], target: Path, header: tup
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=header)
     table.to_csv(target, index=False)
+
+
+def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, ReportSink,
+                   ReportSink], progress: bool) -> tuple[ScreenSummary, int]:
+    """Screen every chunk of the stream into the sinks; the summary and the bad-cell count."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    output, errors, quarantine = sinks
+    read_headers(stream.columns, rs.catalog, str(stream.path))
+    summary, problems, done = ScreenSummary(), 0, 0
+    # shown in a terminal only, and only on runs longer than a second
+    with tqdm(total=stream.estimate(0), unit="rows", unit_scale=True, desc="screening",
+              disable=None if progress else True, file=sys.stderr, delay=PROGRESS_DELAY,
+              mininterval=0.5) as bar:
+        for raw in stream.chunks:
+            chunk = screen_frame(raw, rs, str(stream.path), first_row=done + 1)
+            output.write(chunk.output)
+            errors.write(chunk.problems)
+            quarantine.write(chunk.quarantine)
+            summary.add(chunk.summary)
+            problems += len(chunk.problems)
+            done += len(raw)
+            bar.total = stream.estimate(done)
+            bar.update(len(raw))
+    if done == 0:  # a header and no rows: an empty result with every column
+        empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in stream.columns})
+        chunk = screen_frame(empty, rs, str(stream.path))
+        output.write(chunk.output)
+        summary.add(chunk.summary)
+    return summary, problems
+
+
+def _screen_stream(source: Path, rs: RuleSet, output: Path, errors: Path, quarantine: Path,
+                   progress: bool, chunk_rows: int) -> ScreenReport:
+    """Read, screen and write chunk by chunk in bounded memory; the files are moved into place
+    only when the whole cohort is screened."""
+    sinks = (TableSink(output), ReportSink(errors), ReportSink(quarantine))
+    try:
+        try:
+            summary, problems = _screen_chunks(open_cohort(source, chunk_rows), rs, sinks,
+                                               progress)
+        except ExactReadNeeded:  # something irregular: read it again, exactly
+            for sink in sinks:
+                sink.discard()
+            sinks = (TableSink(output), ReportSink(errors), ReportSink(quarantine))
+            summary, problems = _screen_chunks(open_cohort(source, chunk_rows, exact=True),
+                                               rs, sinks, progress)
+        sinks[0].commit()
+        wrote_errors, wrote_quarantine = sinks[1].commit(), sinks[2].commit()
+    finally:
+        for sink in sinks:
+            sink.discard()
+    return ScreenReport(summary, output, wrote_errors, wrote_quarantine, problems)
 
 
 def check_outputs(source: Path, outputs: dict[str, Path]) -> None:
@@ -104,20 +164,30 @@ def check_outputs(source: Path, outputs: dict[str, Path]) -> None:
 def screen_file(source: Path, output: Path, rules: str | None = None, engine: str = "pandas",
                 scheduler: str | None = None, errors: Path | None = None,
                 quarantine: Path | None = None, progress: bool = True,
-                chunk_rows: int = 200_000, plot: Path | None = None) -> ScreenReport:
+                chunk_rows: int = 200_000, plot: Path | None = None, workers: int = 2,
+                partitioned: bool = False, report: Path | None = None) -> ScreenReport:
     """Screen a cohort file (or a folder of Parquet files) into ``output``.
 
     Bad cells go to ``errors`` (default: OUTPUT.errors.csv) and their rows to ``quarantine``
     (default: OUTPUT.quarantine.csv); both are written only when there are bad cells. No
     output may be the input or another output, and each goes into an existing folder
-    (``plot`` is only checked here: the caller draws it).
+    (``plot`` and ``report`` are only checked here: the caller writes them). With
+    ``engine="dask"`` the work runs on a local cluster of ``workers`` processes or at
+    ``scheduler``; ``partitioned`` writes ``output`` as a folder of Parquet parts, one per
+    input partition.
     """
     import shutil
     import tempfile
 
-    from tqdm import tqdm  # type: ignore[import-untyped]
-
     _suffix_ok(output, "the output")
+    if partitioned and (engine != "dask" or output.suffix.lower() not in (".parquet", ".pq")):
+        raise InputFileError(str(output), "a partitioned output is a folder of Parquet parts "
+                             "written by --engine dask: name it NAME.parquet")
+    if partitioned and output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise InputFileError(str(output), "a partitioned output goes into a new or empty "
+                             "folder: choose another name")
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise InputFileError(str(report), "the report must be an .html file")
     if not source.exists():
         raise InputFileError(str(source), "no such file")
     if not source.is_dir():
@@ -126,30 +196,20 @@ def screen_file(source: Path, output: Path, rules: str | None = None, engine: st
     quarantine = quarantine or output.with_name(output.name + ".quarantine.csv")
     check_outputs(source, {"the output": output, "the error table": errors,
                            "the quarantine file": quarantine,
-                           **({"the plot": plot} if plot is not None else {})})
+                           **({"the plot": plot} if plot is not None else {}),
+                           **({"the report": report} if report is not None else {})})
     rs = ruleset_for(rules)
+    if engine != "dask":
+        return _screen_stream(source, rs, output, errors, quarantine, progress, chunk_rows)
     folder = Path(tempfile.mkdtemp(prefix=output.name + ".parts-", dir=output.parent))
-    pieces: list[tuple[int, Path, Path | None, Path | None, int]] = []
-    summary = ScreenSummary()
     try:
-        if engine == "dask":
-            summary, pieces = screen_dask(source, folder, rules, output.suffix, scheduler,
-                                          progress, rs)
-        else:
-            raw = read_cohort(source)
-            read_headers(raw.columns, rs.catalog, str(source))
-            bar = tqdm(total=len(raw), unit="rows", desc="screening", disable=not progress,
-                       file=sys.stderr)
-            for k, start in enumerate(range(0, max(len(raw), 1), chunk_rows)):
-                part = raw.iloc[start:start + chunk_rows].reset_index(drop=True)
-                chunk = screen_frame(part, rs, str(source))
-                out, err, bad = write_part(chunk, folder, k, output.suffix)
-                pieces.append((k, out, err, bad, start))
-                summary.add(chunk.summary)
-                bar.update(len(part))
-            bar.close()
+        summary, pieces = screen_dask(source, folder, rules, output.suffix, scheduler,
+                                      progress, rs, workers)
         pieces.sort(key=lambda p: p[0])
-        _merge_parts([p[1] for p in pieces], output)
+        if partitioned:
+            _move_parts([p[1] for p in pieces], output)
+        else:
+            _merge_parts([p[1] for p in pieces], output)
         had_problems = any(p[2] is not None for p in pieces)
         if had_problems:
             _offset_rows([(p[2], p[4]) for p in pieces], errors, PROBLEM_COLUMNS)

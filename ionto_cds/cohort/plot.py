@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import IO
 
 from ionto_cds.cohort.screen import ScreenSummary
 from ionto_cds.errors import InputFileError
@@ -11,13 +13,26 @@ from ionto_cds.errors import InputFileError
 def plot_summary(summary: ScreenSummary, path: Path, top: int = 10) -> None:
     """Bar charts of decisions, the most frequent findings, protocols and referrals (PNG or
     SVG)."""
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputFileError(str(path), "the plot must be a .png or .svg file")
+    _draw(summary, path, top)
+
+
+def summary_svg(summary: ScreenSummary, top: int = 10) -> str:
+    """The summary plot as SVG text (for an HTML report that needs no other file)."""
+    out = io.StringIO()
+    _draw(summary, out, top, "svg")
+    text = out.getvalue()
+    return text[text.find("<svg"):]
+
+
+def _draw(summary: ScreenSummary, target: Path | IO[str], top: int, fmt: str | None = None
+          ) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise InputFileError(str(path), "the plot must be a .png or .svg file")
     panels = [
         ("Decisions", summary.decisions.most_common()),
         (f"Most frequent findings (top {top})", summary.findings.most_common(top)),
@@ -36,5 +51,5 @@ def plot_summary(summary: ScreenSummary, path: Path, top: int = 10) -> None:
     fig.suptitle(f"Cohort screening: {summary.screened} screened, "
                  f"{summary.quarantined} quarantined")
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(target, format=fmt)
     plt.close(fig)

@@ -100,6 +100,11 @@ class SessionRecord:
     session_id: int | None = None
     logged_at: str | None = None
     ruleset_version: str | None = None
+    session_uid: str | None = None
+    """The id that makes logging idempotent (the client's, or a digest of the values)."""
+    already_logged: bool = False
+    """True when :meth:`CourseLog.log_session` found this session already in the log (and
+    stored nothing)."""
 
     def to_row(self) -> dict[str, Any]:
         """The record as plain values in the log's units (one row of :func:`session_schema`)."""
@@ -154,6 +159,7 @@ class SessionRecord:
             session_id=_opt_int(opt("session_id")),
             logged_at=opt("logged_at"),
             ruleset_version=opt("ruleset_version"),
+            session_uid=opt("session_uid"),
         )
 
 

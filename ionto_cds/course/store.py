@@ -1,16 +1,12 @@
-"""The course log: sessions of treatment courses stored durably in SQLite (WAL, one transaction
-per session), read back checked against today's rules and vocabulary."""
+"""The course log: sessions of treatment courses stored durably (SQLite or PostgreSQL, one
+transaction per session), read back checked against today's rules and vocabulary."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import random
-import sqlite3
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,9 +14,12 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from ionto_cds.course.backend import LogBackend, LogTransaction, is_server_url
 from ionto_cds.course.guidance import Guidance, course_guidance
-from ionto_cds.course.records import SessionRecord, typed_frame
+from ionto_cds.course.records import SESSION_FIELDS, SessionRecord, typed_frame
 from ionto_cds.course.schema import session_schema
+from ionto_cds.course.session_uid import content_uid, uid_problem
+from ionto_cds.course.sqlite_backend import SQLiteBackend
 from ionto_cds.course.validate import interval_problem, validate_sessions
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
@@ -28,6 +27,7 @@ from ionto_cds.errors import (
     CourseLogError,
     JSONRefused,
     SessionDataError,
+    SessionProblem,
     UnknownCourseError,
     quote,
 )
@@ -39,41 +39,14 @@ Q = Any  # pint Quantity
 
 DB_ENV = "IONTO_CDS_DB"
 DB_FILE = "course_log.sqlite3"
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x494F4E54  # "IONT": SQLite's application_id marks the file as a course log
 
 
-_CREATE = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    course_id TEXT NOT NULL CHECK (length(course_id) > 0),
-    patient_id TEXT,
-    date TEXT NOT NULL,
-    protocol TEXT NOT NULL,
-    site TEXT NOT NULL,
-    current_mA REAL NOT NULL CHECK (current_mA > 0),
-    duration_min REAL NOT NULL CHECK (duration_min > 0),
-    dose_mA_min REAL NOT NULL CHECK (dose_mA_min > 0),
-    electrode_area_cm2 REAL,
-    polarity TEXT NOT NULL,
-    solution TEXT,
-    tolerance TEXT,
-    adverse_effects TEXT NOT NULL DEFAULT '[]',
-    hdss_before INTEGER,
-    hdss_after INTEGER,
-    pain_after INTEGER,
-    notes TEXT,
-    ruleset_version TEXT,
-    ruleset_sha256 TEXT,
-    logged_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_by_course ON sessions (course_id, date, session_id);
-"""
 _SQL_COLUMNS = {  # frame column -> SQL column
     "current[mA]": "current_mA", "duration[min]": "duration_min", "dose[mA*min]": "dose_mA_min",
     "electrode_area[cm^2]": "electrode_area_cm2",
 }
-_RETRIES = 8
+_STORED_COLUMNS = ["session_id", *(_SQL_COLUMNS.get(f.column, f.column) for f in SESSION_FIELDS),
+                   "ruleset_version", "ruleset_sha256", "logged_at", "session_uid"]
 
 
 def default_db_path() -> Path:
@@ -86,97 +59,41 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("ionto-cds")) / DB_FILE
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+def open_backend(db: str | Path | None = None, timeout: float = 30.0) -> LogBackend:
+    """The database behind a course log: a ``postgresql://`` URL is a server, anything else a
+    SQLite file (by default $IONTO_CDS_DB, which may also be a URL, else the user's data dir)."""
+    if db is None:
+        db = os.environ.get(DB_ENV) or default_db_path()
+    if is_server_url(db):
+        from ionto_cds.course.postgres_backend import PostgresBackend
+
+        return PostgresBackend(db, timeout)
+    return SQLiteBackend(Path(db).expanduser(), timeout)
 
 
 class CourseLog:
-    """Sessions of treatment courses in one SQLite file (WAL, one transaction per session).
+    """Sessions of treatment courses in a database: a SQLite file (embedded, the default) or a
+    PostgreSQL server shared by several clinicians (``postgresql://user@host/dbname``).
 
-    Every committed session survives the process being killed; several processes (kernels)
-    may log to the same file at once: writers wait for each other (busy timeout) and retry.
+    Every committed session survives the process being killed; several processes may log at
+    once: the minimum-interval check and the insert run in one transaction that holds the
+    course's write lock, and a session logged twice (the same session id) is stored once.
     """
 
-    def __init__(self, path: str | Path | None = None, ruleset: RuleSet | None = None,
+    def __init__(self, db: str | Path | None = None, ruleset: RuleSet | None = None,
                  vocabulary: CourseVocabulary | None = None, timeout: float = 30.0) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.ruleset = ruleset if ruleset is not None else default_ruleset()
         self.vocabulary = vocabulary if vocabulary is not None else vocabulary_for(
             self.ruleset.source.directory)
-        self.timeout = timeout
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CourseLogError(str(self.path), f"cannot create its folder: {exc.strerror}"
-                                 ) from None
-        self._retrying(self._create)
+        self.backend = open_backend(db, timeout)
+        self.path = self.backend.path
+        self.location = self.backend.location
 
     def __repr__(self) -> str:
-        return f"<CourseLog {self.path}>"
+        return f"<CourseLog {self.location}>"
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise CourseLogError(str(self.path), f"cannot open the course log: {exc}") from None
-        try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            # FULL: a commit is on disk before log_session returns, even across a power cut.
-            con.execute("PRAGMA synchronous = FULL")
-            yield con
-        finally:
-            con.close()
-
-    def _retrying(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``action`` in a connection, retrying while another writer holds the lock; an
-        unfinished transaction is rolled back, so nothing half-written is ever committed."""
-        attempt = 0
-        while True:
-            try:
-                with self._connection() as con:
-                    try:
-                        return action(con)
-                    finally:
-                        if con.in_transaction:
-                            con.execute("ROLLBACK")
-            except sqlite3.OperationalError as exc:
-                attempt += 1
-                if _busy(exc) and attempt < _RETRIES:
-                    time.sleep(0.05 * 2 ** attempt * (1 + random.random()))
-                    continue
-                raise CourseLogError(str(self.path), f"the course log cannot be used: {exc}"
-                                     ) from None
-            except sqlite3.DatabaseError as exc:
-                raise CourseLogError(str(self.path), f"not a usable course log: {exc}") from None
-
-    def _create(self, con: sqlite3.Connection) -> None:
-        owner = con.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        columns = {r[1] for r in con.execute("PRAGMA table_info(sessions)")}
-        legacy = tables <= {"sessions", "sqlite_sequence"} and (
-            not tables or {"course_id", "dose_mA_min", "ruleset_sha256"} <= columns)
-        if owner != APPLICATION_ID and (owner != 0 or not legacy):
-            raise CourseLogError(str(self.path), "this database belongs to another application, "
-                                 "not an ionto-cds course log: nothing was written; choose "
-                                 "another --db file")
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise CourseLogError(str(self.path), f"written by a newer ionto-cds (schema "
-                                 f"{version}; this one reads {SCHEMA_VERSION}): upgrade")
-        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise CourseLogError(str(self.path), f"cannot switch to WAL journaling (got {mode})")
-        con.execute("BEGIN IMMEDIATE")
-        for statement in filter(str.strip, _CREATE.split(";")):
-            con.execute(statement)
-        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        con.execute("COMMIT")
-
-    def log_session(self, record: Mapping[str, object],
-                    assessment: Assessment | None = None) -> SessionRecord:
+    def log_session(self, record: Mapping[str, object], assessment: Assessment | None = None,
+                    session_uid: str | None = None) -> SessionRecord:
         """Check one session and store it in its own transaction; return it with its id.
 
         Without ``assessment`` a session is held to its protocol's, drug's and the global
@@ -184,36 +101,61 @@ class CourseLog:
         same limits the plan had, with the caps the patient's rules add (a child's current
         above the ``paediatric-current-cap`` rule's 10 mA is refused, naming the rule).
 
+        Idempotent: ``session_uid`` (or a ``session_uid`` key in ``record``; by default a
+        digest of the session's values) names the session. Logging a session whose id is
+        already in the log stores nothing and returns the stored session (its first
+        ``session_id`` and ``logged_at``) with ``already_logged=True``; the same id with other
+        values is refused.
+
         Raises :class:`~ionto_cds.errors.SessionDataError` (nothing stored) for bad input,
         :class:`~ionto_cds.errors.CourseLogError` when the database cannot be written.
         """
-        session = validate_sessions([record], self.ruleset, self.vocabulary, assessment)[0]
-        row = session.to_row()
+        fields = dict(record)
+        given = fields.pop("session_uid", None)
+        given = session_uid if given is None else given
+        if given is not None and (why := uid_problem(given)) is not None:
+            course = fields.get("course_id")
+            raise SessionDataError([SessionProblem("session_uid", given, why)],
+                                   course if isinstance(course, str) else None)
+        session = validate_sessions([fields], self.ruleset, self.vocabulary, assessment)[0]
+        row = {_SQL_COLUMNS.get(k, k): v for k, v in session.to_row().items()}
         row["adverse_effects"] = json.dumps(row["adverse_effects"])
+        uid = given if isinstance(given, str) else content_uid(row)
         logged_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         row.update(ruleset_version=self.ruleset.version, ruleset_sha256=self.ruleset.sha256,
-                   logged_at=logged_at)
-        names = [_SQL_COLUMNS.get(k, k) for k in row]
-        sql = (f"INSERT INTO sessions ({', '.join(names)}) "
-               f"VALUES ({', '.join('?' for _ in names)})")
+                   logged_at=logged_at, session_uid=uid)
+        names = ", ".join(f'"{name}"' for name in row)
+        sql = (f"INSERT INTO sessions ({names}) "
+               f"VALUES ({', '.join('?' for _ in row)}) RETURNING session_id")
 
-        def insert(con: sqlite3.Connection) -> int:
-            con.execute("BEGIN IMMEDIATE")  # the interval is checked inside the write lock
-            earlier = [dt.date.fromisoformat(r[0]) for r in con.execute(
+        def insert(tx: LogTransaction) -> SessionRecord:
+            stored = tx.rows("SELECT * FROM sessions WHERE session_uid = ?", (uid,))
+            if stored:
+                return self._already_logged(session, stored[0], row, uid)
+            earlier = [dt.date.fromisoformat(r["date"]) for r in tx.rows(
                 "SELECT date FROM sessions WHERE course_id = ? AND protocol = ?",
                 (session.course_id, session.protocol))]
             refused = interval_problem(session, earlier, self.ruleset)
             if refused is not None:
                 raise SessionDataError([refused], session.course_id)
-            cursor = con.execute(sql, list(row.values()))
-            con.execute("COMMIT")
-            if cursor.lastrowid is None:
-                raise CourseLogError(str(self.path), "the session was not stored")
-            return cursor.lastrowid
+            [new] = tx.rows(sql, list(row.values()))
+            return replace(session, session_id=int(new["session_id"]), logged_at=logged_at,
+                           ruleset_version=self.ruleset.version, session_uid=uid)
 
-        session_id = self._retrying(insert)
-        return replace(session, session_id=session_id, logged_at=logged_at,
-                       ruleset_version=self.ruleset.version)
+        return self.backend.write(session.course_id, insert)
+
+    def _already_logged(self, session: SessionRecord, stored: Mapping[str, Any],
+                        row: Mapping[str, object], uid: str) -> SessionRecord:
+        """The session as first stored, or a refusal when its id was used for another one."""
+        if content_uid(stored) != content_uid(row):
+            raise SessionDataError([SessionProblem(
+                "session_uid", uid, f"session id '{uid}' is already logged (session "
+                f"{stored['session_id']}, course '{stored['course_id']}', "
+                f"{stored['date']}) with other values: nothing was stored; give a new "
+                "session a new id")], session.course_id)
+        return replace(session, session_id=int(stored["session_id"]),
+                       logged_at=stored["logged_at"], ruleset_version=stored["ruleset_version"],
+                       session_uid=uid, already_logged=True)
 
     def _effects(self, session_id: object, text: object) -> list[str]:
         """A stored adverse-effect list; a row that is not a JSON list is a clear error."""
@@ -222,17 +164,16 @@ class CourseLog:
         except JSONRefused:
             value = None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise CourseLogError(str(self.path), f"session {session_id}: the stored adverse "
+            raise CourseLogError(self.location, f"session {session_id}: the stored adverse "
                                  f"effects {quote(text)} are not a list: the log was edited "
                                  "outside ionto-cds; correct or remove that row")
         return value
 
     def courses(self) -> list[str]:
         """Every course id in the log, in the order first logged."""
-        rows = self._retrying(lambda con: con.execute(
-            "SELECT course_id FROM sessions GROUP BY course_id ORDER BY min(session_id)"
-        ).fetchall())
-        return [r[0] for r in rows]
+        rows = self.backend.read(lambda tx: tx.rows(
+            "SELECT course_id FROM sessions GROUP BY course_id ORDER BY min(session_id)"))
+        return [r["course_id"] for r in rows]
 
     def sessions(self, course_id: str | None = None) -> pd.DataFrame:
         """The sessions of one course (or all) by date, with the cumulative dose per course.
@@ -242,12 +183,12 @@ class CourseLog:
         """
         where, args = ("WHERE course_id = ?", [course_id]) if course_id is not None else ("", [])
 
-        def read(con: sqlite3.Connection) -> pd.DataFrame:
-            return pd.read_sql_query(
-                f"SELECT * FROM sessions {where} ORDER BY course_id, date, session_id",
-                con, params=args)
+        def read(tx: LogTransaction) -> pd.DataFrame:
+            rows = tx.rows(f"SELECT * FROM sessions {where} ORDER BY course_id, date, "
+                           "session_id", args)
+            return pd.DataFrame(rows, columns=_STORED_COLUMNS)
 
-        raw = self._retrying(read)
+        raw = self.backend.read(read)
         frame = raw.rename(columns={v: k for k, v in _SQL_COLUMNS.items()})
         frame["adverse_effects"] = [self._effects(row, v) for row, v in
                                     zip(frame["session_id"], frame["adverse_effects"],
@@ -260,11 +201,11 @@ class CourseLog:
             cases = exc.failure_cases
             found = "; ".join(sorted({f"{c}: {v!r}" for c, v in
                                       zip(cases["column"], cases["failure_case"], strict=True)}))
-            raise CourseLogError(str(self.path), "logged sessions do not fit the current rules "
+            raise CourseLogError(self.location, "logged sessions do not fit the current rules "
                                  f"or vocabulary: {found}") from None
         typed.insert(0, "session_id", frame["session_id"].astype("int64"))
         typed["cumulative_dose[mA*min]"] = typed.groupby("course_id")["dose[mA*min]"].cumsum()
-        for extra in ("ruleset_version", "logged_at"):
+        for extra in ("ruleset_version", "logged_at", "session_uid"):
             typed[extra] = frame[extra]
         return typed.reset_index(drop=True)
 
@@ -272,7 +213,7 @@ class CourseLog:
         """The sessions of one course as records, oldest first."""
         frame = self.sessions(course_id)
         if frame.empty:
-            raise UnknownCourseError(course_id, str(self.path))
+            raise UnknownCourseError(course_id, self.location)
         return [SessionRecord.from_row(row) for row in frame.to_dict("records")]
 
     def cumulative_dose(self, course_id: str) -> Q:

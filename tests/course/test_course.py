@@ -42,8 +42,14 @@ def rs() -> RuleSet:
 
 
 @pytest.fixture
-def log(tmp_path: Path, rs: RuleSet) -> CourseLog:
-    return CourseLog(tmp_path / "log.sqlite3", ruleset=rs)
+def log(db: str | Path, rs: RuleSet) -> CourseLog:
+    """A new, empty course log on each backend (SQLite, PostgreSQL): see conftest.py."""
+    return CourseLog(db, ruleset=rs)
+
+
+def edit(log: CourseLog, sql: str, args: tuple[object, ...] = ()) -> None:
+    """Change stored rows behind the log's back, as another program could."""
+    log.backend.write("", lambda tx: tx.run(sql, args))
 
 
 def refusal(log: CourseLog, **changes: Any) -> str:
@@ -89,7 +95,7 @@ def test_sessions_frame_columns_and_cumulative_dose(log: CourseLog) -> None:
         "session_id", "course_id", "patient_id", "date", "protocol", "site", "current[mA]",
         "duration[min]", "dose[mA*min]", "electrode_area[cm^2]", "polarity", "solution",
         "tolerance", "adverse_effects", "hdss_before", "hdss_after", "pain_after", "notes",
-        "cumulative_dose[mA*min]", "ruleset_version", "logged_at"]
+        "cumulative_dose[mA*min]", "ruleset_version", "logged_at", "session_uid"]
     assert frame["cumulative_dose[mA*min]"].tolist() == [200.0, 440.0, 740.0]
     assert frame["adverse_effects"].tolist() == [[], ["erythema"], ["erythema"]]
     assert frame["hdss_after"].tolist() == [3, 3, 2]
@@ -277,7 +283,9 @@ def test_db_path_from_environment_then_user_data_dir(
     assert default_db_path() == tmp_path / "ionto-cds" / "course_log.sqlite3"
 
 
-def test_the_log_uses_wal(log: CourseLog) -> None:
+def test_the_log_uses_wal(tmp_path: Path) -> None:
+    log = CourseLog(tmp_path / "log.sqlite3")
+    assert log.path is not None
     with sqlite3.connect(log.path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -332,18 +340,17 @@ def test_a_course_log_is_marked_as_ours(tmp_path: Path) -> None:
 
 def test_sessions_that_no_longer_fit_the_rules_are_reported(log: CourseLog) -> None:
     log.log_session(BASE)
-    with sqlite3.connect(log.path) as con:
-        con.execute("UPDATE sessions SET protocol = 'renamed-protocol'")
+    edit(log, "UPDATE sessions SET protocol = 'renamed-protocol'")
     with pytest.raises(CourseLogError) as info:
         log.sessions("c1")
-    assert str(info.value) == (f"{log.path}: logged sessions do not fit the current rules or "
+    assert str(info.value) == (f"{log.location}: logged sessions do not fit the current rules or "
                                "vocabulary: protocol: 'renamed-protocol'")
 
 
 def test_unknown_course(log: CourseLog) -> None:
     with pytest.raises(UnknownCourseError) as info:
         log.guidance("nobody")
-    assert str(info.value) == f"no sessions are logged for course 'nobody' in {log.path}"
+    assert str(info.value) == f"no sessions are logged for course 'nobody' in {log.location}"
 
 
 # --- guidance --------------------------------------------------------------------------------
@@ -386,8 +393,8 @@ def test_sessions_closer_than_the_interval_in_an_old_log_are_warned(log: CourseL
     glyco = {"protocol": GLYCO, "current": "8 mA", "duration": "12 min"}
     log.log_session({**BASE, **glyco, "date": day(0)})
     log.log_session({**BASE, **glyco, "date": day(7)})
-    with sqlite3.connect(log.path) as con:  # as a log written before the refusal would hold
-        con.execute("UPDATE sessions SET date = ? WHERE date = ?", (day(3), day(7)))
+    # as a log written before the refusal would hold
+    edit(log, "UPDATE sessions SET date = ? WHERE date = ?", (day(3), day(7)))
     g = log.guidance("c1", today=dt.date(2025, 3, 6))
     assert g.warnings == ("Sessions closer than the minimum interval of 7 day (protocol "
                           "glycopyrronium-palmoplantar): 2025-03-03 and 2025-03-06",)
