@@ -99,6 +99,7 @@ def offline_template(root: Path) -> Path:
 # no connection and no activity for this long, checked this often. Tests shorten both.
 IDLE_TIMEOUT_S = 600
 CULL_INTERVAL_S = 60
+IOPUB_TIMEOUT_S = 60
 _CULL_ENV = {"IONTO_CDS_KERNEL_IDLE_TIMEOUT": IDLE_TIMEOUT_S,
              "IONTO_CDS_KERNEL_CULL_INTERVAL": CULL_INTERVAL_S}
 
@@ -133,6 +134,9 @@ def write_server_config(root: Path, token: str, idle_timeout: int = IDLE_TIMEOUT
         "MappingKernelManager": {"cull_idle_timeout": idle_timeout,
                                  "cull_interval": cull_interval, "cull_connected": False,
                                  "cull_busy": False},
+        # nbclient waits 4 s for a cell's output after its reply, then drops it: on a busy
+        # server that dropped the app's widget and the page stayed blank.
+        "VoilaExecutor": {"iopub_timeout": IOPUB_TIMEOUT_S},
     }
     path = root / "voila.json"
     path.write_text(json.dumps(config), encoding="utf-8")

@@ -31,13 +31,19 @@ class PageIdentityProvider(PasswordIdentityProvider):
         return user
 
 
+PAGE_LOAD_S = 60.0
+"""Longest a page may take from taking its kernel to opening the kernel's websocket (about 8 s
+seen on a loaded 2-core machine)."""
+
+
 class PageKernelManager(AsyncMappingKernelManager):
     """Jupyter Server's kernel manager whose idle culler spares a kernel for one idle timeout
-    after the culler first sees it outside Voila's pool of preheated kernels.
+    (at least :data:`PAGE_LOAD_S`) after the culler first sees it outside Voila's pool of
+    preheated kernels.
 
     A preheated kernel may have sat idle for hours; when a page takes it, it has no connection
-    until the page's websocket opens a second or two later, and a culler run in that gap would
-    shut down the kernel of a page that is just opening.
+    until the page's websocket opens seconds later, and a culler run in that gap would shut
+    down the kernel of a page that is just opening (its widgets never appear).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -52,6 +58,6 @@ class PageKernelManager(AsyncMappingKernelManager):
         now = time.monotonic()
         self._first_seen = {k: t for k, t in self._first_seen.items() if k in self._kernels}
         seen = self._first_seen.setdefault(kernel_id, now)
-        if now - seen < self.cull_idle_timeout:
+        if now - seen < max(self.cull_idle_timeout, PAGE_LOAD_S):
             return
         await super().cull_kernel_if_idle(kernel_id)  # type: ignore[no-untyped-call]

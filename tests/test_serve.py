@@ -32,6 +32,7 @@ def test_server_config_culls_unconnected_kernels_and_is_private(tmp_path: Path) 
     assert config["MappingKernelManager"] == {"cull_idle_timeout": 7, "cull_interval": 2,
                                               "cull_connected": False, "cull_busy": False}
     assert config["Voila"]["token"] == "secret"
+    assert config["VoilaExecutor"]["iopub_timeout"] >= 30  # a busy server keeps the widgets
     assert config["Voila"]["identity_provider_class"].endswith("PageIdentityProvider")
     assert config["VoilaConfiguration"]["multi_kernel_manager_class"].endswith(
         "PageKernelManager")
@@ -52,14 +53,20 @@ def test_a_kernel_just_handed_to_a_page_is_spared_for_one_idle_timeout(
     monkeypatch.setattr(AsyncMappingKernelManager, "cull_kernel_if_idle", cull)
     clock = [1000.0]
     monkeypatch.setattr(serve_kernels.time, "monotonic", lambda: clock[0])
-    manager = PageKernelManager(cull_idle_timeout=10)
+    manager = PageKernelManager(cull_idle_timeout=100)
     manager._kernels["k1"] = object()
     asyncio.run(manager.cull_kernel_if_idle("k1"))  # first seen outside the pool
-    clock[0] += 9
+    clock[0] += 99
     asyncio.run(manager.cull_kernel_if_idle("k1"))
     assert culled == []
     clock[0] += 1
     asyncio.run(manager.cull_kernel_if_idle("k1"))
+    assert culled == ["k1"]
+    short = PageKernelManager(cull_idle_timeout=3)  # a page may take a while to connect
+    short._kernels["k3"] = object()
+    asyncio.run(short.cull_kernel_if_idle("k3"))
+    clock[0] += serve_kernels.PAGE_LOAD_S - 1
+    asyncio.run(short.cull_kernel_if_idle("k3"))
     assert culled == ["k1"]
     del manager._kernels["k1"]  # shut down: its grace entry goes at the next look
     manager._kernels["k2"] = object()
