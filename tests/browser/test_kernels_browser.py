@@ -1,8 +1,9 @@
 """No leaks: 100 page loads of the app leave only the preheated kernel and the open page's.
 
 Kernels are counted two ways: the kernel processes under the Voila server, and the server's own
-``/api/kernels/<id>`` (with the launch token) for the kernel of every page loaded. Memory is the
-resident set size (RSS) of the Voila server process plus all its descendants (the kernels).
+``/api/kernels/<id>`` (with the launch token) for the kernel of every page loaded (standalone
+Voila serves no kernel list). Memory is the resident set size (RSS) of the Voila server process
+alone and with all its descendants (the kernels), after 10, 55 and 100 loads.
 """
 
 from __future__ import annotations
@@ -142,11 +143,12 @@ def test_100_reloads_leave_only_the_preheated_and_current_kernels(
     still = [k for k in ids[:-1] if kernel_exists(culling_app_url, k)]
     assert not still, f"kernels of reloaded pages still running: {still}"
     assert peak_kernels <= POOL + 3, f"{peak_kernels} kernels at once while reloading"
-    # flat: 90 more page views cost less than one more kernel (about 150 MiB each) in all,
-    # and the server itself grows by less than 1 MiB a page view
-    (own_10, total_10), (own_end, total_end) = memory[10], memory[LOADS]
+    # flat: 90 more page views cost less than one more kernel (about 150 MiB each) in all; the
+    # server's own memory levels off (seen: 266, 348, 347 MiB after 10, 55, 100 loads)
+    (_, total_10), (own_55, _), (own_end, total_end) = memory[10], memory[55], memory[LOADS]
     assert total_end - total_10 < 150, f"memory grew from {total_10:.0f} to {total_end:.0f} MiB"
-    assert own_end - own_10 < 90, f"the server grew from {own_10:.0f} to {own_end:.0f} MiB"
+    assert own_end - own_55 < 30, f"the server grew from {own_55:.0f} to {own_end:.0f} MiB " \
+        "over the last 45 loads"
 
     # a page that goes without a word (no beforeunload beacon, as a crashed tab): culled
     page.close(run_before_unload=False)

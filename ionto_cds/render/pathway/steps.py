@@ -44,6 +44,10 @@ _RESULTS = {
     BoxKind.DOSE: {Status.TAKEN: "worked out"},
 }
 _RESULTS[BoxKind.STEERING] = _RESULTS[BoxKind.RULE]
+_DOSE_WHY = {
+    "dose:plan": "The protocol's session, lowered where needed to the tightest limit that applies.",
+    "dose:limits": "Every limit the plan was checked against.",
+}
 _MET = {"true": "met", "false": "not met", "unknown": "undecided"}
 _GROUPS = {"all": "all of these", "any": "any of these", "not": "not this"}
 
@@ -112,7 +116,7 @@ def _step(rs: RuleSet, assessment: Assessment, node: Node, stage: str) -> Step:
         why = (f"{node.note}." if node.note else "") + (
             f" Still to ask: {missing}." if missing and node.note == "outcome" else "")
     elif node.kind is BoxKind.DOSE:
-        why = "; ".join(node.lines)
+        why = _DOSE_WHY.get(node.id, "; ".join(node.lines))
     result = _result(node)
     if node.note and node.kind in (BoxKind.PROTOCOL, BoxKind.DECISION) \
             and node.note not in result:
