@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import webbrowser
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -93,11 +94,50 @@ def offline_template(root: Path) -> Path:
     return root
 
 
-def write_server_config(root: Path, token: str) -> Path:
+# A page's kernel is shut down when the page closes or reloads (its beacon, accepted thanks to
+# serve_kernels); a kernel whose page went without one (a crashed tab) is culled once it has had
+# no connection and no activity for this long, checked this often. Tests shorten both.
+IDLE_TIMEOUT_S = 600
+CULL_INTERVAL_S = 60
+IOPUB_TIMEOUT_S = 60
+_CULL_ENV = {"IONTO_CDS_KERNEL_IDLE_TIMEOUT": IDLE_TIMEOUT_S,
+             "IONTO_CDS_KERNEL_CULL_INTERVAL": CULL_INTERVAL_S}
+
+
+def culling(environ: Mapping[str, str]) -> tuple[int, int]:
+    """(idle timeout, cull interval) in seconds: the defaults, or whole seconds >= 1 from
+    ``IONTO_CDS_KERNEL_IDLE_TIMEOUT`` and ``IONTO_CDS_KERNEL_CULL_INTERVAL``."""
+    values = []
+    for name, default in _CULL_ENV.items():
+        text = environ.get(name, "").strip()
+        if not text:
+            values.append(default)
+        elif text.isdigit() and int(text) >= 1:
+            values.append(int(text))
+        else:
+            raise UsageError(f"{name} must be a whole number of seconds (1 or more), got "
+                             f"{text!r}")
+    return values[0], values[1]
+
+
+def write_server_config(root: Path, token: str, idle_timeout: int = IDLE_TIMEOUT_S,
+                        cull_interval: int = CULL_INTERVAL_S) -> Path:
     """Voila's configuration for one launch (``voila.json`` in ``root``, readable by the user
-    only): the token, and requests only for a loopback ``Host``."""
-    config = {"Voila": {"token": token, "tornado_settings": {
-        "allow_remote_access": False, "local_hostnames": ["localhost"]}}}
+    only): the token, requests only for a loopback ``Host``, and kernels that do not outlive
+    their page (see serve_kernels)."""
+    config = {
+        "Voila": {"token": token, "tornado_settings": {
+            "allow_remote_access": False, "local_hostnames": ["localhost"]},
+            "identity_provider_class": "ionto_cds.serve_kernels.PageIdentityProvider"},
+        "VoilaConfiguration": {
+            "multi_kernel_manager_class": "ionto_cds.serve_kernels.PageKernelManager"},
+        "MappingKernelManager": {"cull_idle_timeout": idle_timeout,
+                                 "cull_interval": cull_interval, "cull_connected": False,
+                                 "cull_busy": False},
+        # nbclient waits 4 s for a cell's output after its reply, then drops it: on a busy
+        # server that dropped the app's widget and the page stayed blank.
+        "VoilaExecutor": {"iopub_timeout": IOPUB_TIMEOUT_S},
+    }
     path = root / "voila.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     path.chmod(0o600)
@@ -144,7 +184,7 @@ def start_voila(notebook: str = "clinician", port: int | None = None,
     root = data_dir if data_dir is not None else Path(tempfile.mkdtemp(prefix="ionto-voila-"))
     offline_template(root)
     token = secrets.token_urlsafe(24)
-    write_server_config(root, token)
+    write_server_config(root, token, *culling(os.environ))
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join(
         [str(root), *([env["JUPYTER_PATH"]] if env.get("JUPYTER_PATH") else [])])

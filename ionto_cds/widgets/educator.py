@@ -21,8 +21,9 @@ from ionto_cds.engine.assessment import Assessment
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import PatientDataError
 from ionto_cds.render.pathway.build import build_pathway
-from ionto_cds.render.pathway.steps import Step, evaluation_steps
+from ionto_cds.render.pathway.steps import Step, evaluation_steps, reading
 from ionto_cds.render.pathway.svg import render_svg
+from ionto_cds.units import pretty_quantity
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import STYLE, banner_html
 
@@ -76,7 +77,11 @@ def pathway_html(rs: RuleSet, assessment: Assessment | None, title: str | None =
                                                       around_focus=around_focus)
     if fit:
         svg = svg.replace("<svg ", '<svg style="width:100%;height:auto" ', 1)
-    return f"<div class='ionto-edu-svg'>{svg}</div>"
+    name = _esc(title or ("Decision pathway" + (f", outcome {assessment.decision.words}"
+                                                if assessment is not None else "")))
+    # a scrolling frame must be reachable and named for keyboard users (arrow keys scroll it)
+    return (f"<div class='ionto-edu-svg' tabindex='0' role='region' "
+            f"aria-label='{name} (diagram; scroll with the arrow keys)'>{svg}</div>")
 
 
 def answers_html(rs: RuleSet, answers: Mapping[str, Any]) -> str:
@@ -103,11 +108,13 @@ def outcome_html(a: Assessment) -> str:
         parts.append(f"<div><b>Still to ask:</b> {_esc(labels)}</div>")
     parts.append(f"<h3>Findings</h3><ul>{findings or '<li>none</li>'}</ul>")
     if a.protocol is not None:
-        d = a.protocol.to_dict()
-        parts.append(f"<h3>Plan: {_esc(d['title'])}</h3><div>current {_esc(d['current'])}, "
-                     f"duration {_esc(d['duration'])}, dose {_esc(d['dose'])}"
-                     + (f", density {_esc(d['current_density'])}" if d["current_density"]
-                        else "") + "</div>")
+        plan = a.protocol
+        density = (f", density {pretty_quantity(plan.current_density)}"
+                   if plan.current_density is not None else "")
+        parts.append(f"<h3>Plan: {_esc(plan.protocol.title)}</h3><div>"
+                     f"{_esc(f'current {pretty_quantity(plan.current)}, duration ')}"
+                     f"{_esc(pretty_quantity(plan.duration))}, dose "
+                     f"{_esc(pretty_quantity(plan.dose))}{_esc(density)}</div>")
     elif a.referral is not None:
         parts.append(f"<h3>Refer: {_esc(a.referral.title)}</h3>")
     elif a.no_plan_reason and a.decision.allows_treatment:
@@ -140,24 +147,20 @@ def difference_html(diff: Difference) -> str:
     return f"<h3>What changed</h3><ul class='ionto-edu-diff-list'>{''.join(items)}</ul>"
 
 
-def _trace_html(node: Mapping[str, Any]) -> str:
-    if "fact" in node:
-        seen = "unanswered" if node["seen"] is None else _words(node["seen"])
-        return (f"<li><code>{_esc(node['fact'])}</code> {_esc(node['op'])} "
-                f"{_esc(node['expected'])}: answer <b>{_esc(seen)}</b> \u2192 "
-                f"<b>{_esc(node['result'])}</b></li>")
-    parts = "".join(_trace_html(p) for p in node.get("parts", []))
-    return f"<li>{_esc(node['op'])} \u2192 <b>{_esc(node['result'])}</b><ul>{parts}</ul></li>"
+def _reading_html(rs: RuleSet, trace: Mapping[str, Any]) -> str:
+    """A condition trace as an indented list in clinical words (question texts)."""
+    return "".join(f"<li style='margin-left:{depth * 16}px'>{_esc(line)}</li>"
+                   for depth, line in reading(trace, rs.catalog))
 
 
-def step_html(step: Step, index: int, count: int) -> str:
+def step_html(rs: RuleSet, step: Step, index: int, count: int) -> str:
     """One evaluation step: the rule or stage, the answers it read, its result and why."""
-    reads = (f"<div><b>Answers read</b><ul>{_trace_html(step.reads)}</ul></div>"
-             if step.reads is not None else "")
-    lines = "".join(f"<div class='ionto-muted'>{_esc(x)}</div>" for x in step.node.lines)
+    reads = (f"<div><b>Answers read</b><ul class='ionto-edu-reads'>"
+             f"{_reading_html(rs, step.reads)}</ul></div>" if step.reads is not None else "")
+    lines = "".join(f"<div class='ionto-muted'>{_esc(x)}</div>" for x in step.lines)
     why = "".join(f"<p>{_esc(p)}</p>" for p in step.why.split("\n\n") if p)
     return (f"<div class='ionto-edu-step'><div class='ionto-muted'>Step {index + 1} of {count}"
-            f" \u00b7 {_esc(step.stage)}</div><h3>{_esc(step.node.title)}</h3>{lines}"
+            f" \u00b7 {_esc(step.stage)}</div><h3>{_esc(step.title)}</h3>{lines}"
             f"<div><b>Result:</b> {_esc(step.result)}</div>{reads}"
             f"<div><b>Why</b>{why or ' ' + DASH}</div></div>")
 
@@ -168,6 +171,17 @@ def _case_source(case: Any) -> str:
     name = Path(where.file).name if where is not None and where.file else "the vignettes"
     line = f", line {where.line}" if where is not None and where.line else ""
     return f"vignette {case.id} in {name}{line}"
+
+
+def _columns(first: w.Box, second: w.Box,
+             flex: tuple[str, str] = ("9 1 380px", "11 1 440px")) -> w.HBox:
+    """Two columns side by side (grown by ``flex``) that wrap one under the other on a narrow
+    screen (390 px)."""
+    for box, grow in zip((first, second), flex, strict=True):
+        box.layout.flex = grow
+        box.layout.min_width = "0"
+    return w.HBox([first, second], layout=w.Layout(flex_flow="row wrap", width="100%",
+                                                    grid_gap="0 12px"))
 
 
 class EducatorApp:
@@ -200,10 +214,8 @@ class EducatorApp:
         self.case_pathway = w.HTML("")
         self.case_pathway.add_class("ionto-edu-pathway")
         case_tab = w.VBox([
-            w.HBox([w.VBox([w.HTML("<h3>Answers</h3>"), self.case_answers],
-                           layout=w.Layout(width="45%")),
-                    w.VBox([w.HTML("<h3>Outcome</h3>"), self.case_outcome],
-                           layout=w.Layout(width="55%"))]),
+            _columns(w.VBox([w.HTML("<h3>Answers</h3>"), self.case_answers]),
+                     w.VBox([w.HTML("<h3>Outcome</h3>"), self.case_outcome])),
             w.HTML("<h3>Pathway: the path this case takes through the rules</h3>"),
             self.case_pathway])
 
@@ -222,13 +234,20 @@ class EducatorApp:
         self.sensitivity_view.add_class("ionto-edu-sensitivity")
         self.whatif_pathway = w.HTML("")
         self.whatif_pathway.add_class("ionto-edu-whatif-pathway")
-        form_box = w.VBox([w.HTML("<h3>Answers: flip or clear any of them</h3>"),
-                           self.reset_button, self.form.widget],
-                          layout=w.Layout(width="40%", max_height="1100px", overflow="auto",
+        # A box with a height limit shrinks its flex children to fit (rows of 7-16 px): the
+        # form keeps its own height and the box scrolls instead.
+        for child in (self.reset_button, self.form.widget):
+            child.layout.flex = "0 0 auto"
+        heading = w.HTML("<h3>Answers: flip or clear any of them</h3>",
+                         layout=w.Layout(flex="0 0 auto"))
+        form_box = w.VBox([heading, self.reset_button, self.form.widget],
+                          layout=w.Layout(max_height="1100px", overflow="auto",
                                           padding="0 10px 0 0"))
+        form_box.add_class("ionto-edu-whatif-form")
         whatif_tab = w.VBox([
-            w.HBox([form_box, w.VBox([self.whatif_diff, self.whatif_outcome,
-                                      self.sensitivity_view], layout=w.Layout(width="60%"))]),
+            _columns(form_box, w.VBox([self.whatif_diff, self.whatif_outcome,
+                                       self.sensitivity_view]),
+                     flex=("2 1 420px", "3 1 480px")),
             w.HTML("<h3>Pathway with the changed answers</h3>"), self.whatif_pathway])
 
         # --- step-through -----------------------------------------------------------------
@@ -261,8 +280,8 @@ class EducatorApp:
         for dropdown in (self.left, self.right):
             dropdown.observe(lambda _c: self._compare(), "value")
         compare_tab = w.VBox([
-            w.HBox([w.VBox([self.left, self.left_view], layout=w.Layout(width="50%")),
-                    w.VBox([self.right, self.right_view], layout=w.Layout(width="50%"))]),
+            _columns(w.VBox([self.left, self.left_view]), w.VBox([self.right, self.right_view]),
+                     flex=("1 1 360px", "1 1 360px")),
             self.compare_diff])
 
         self.tabs = w.Tab(children=[case_tab, whatif_tab, step_tab, compare_tab])
@@ -361,7 +380,7 @@ class EducatorApp:
             return
         self.step_index = max(0, min(index, len(self.steps) - 1))
         step = self.steps[self.step_index]
-        self.step_view.value = step_html(step, self.step_index, len(self.steps))
+        self.step_view.value = step_html(self.rs, step, self.step_index, len(self.steps))
         self.back_button.disabled = self.step_index == 0
         self.next_button.disabled = self.step_index == len(self.steps) - 1
         self.step_pathway.value = pathway_html(self.rs, self.assessment, focus=step.node.id,

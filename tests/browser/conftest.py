@@ -1,4 +1,11 @@
-"""Browser tests' shared fixtures: one clinician app server and one chromium per module."""
+"""Browser tests: every Playwright wait is bounded, and the shared fixtures (one clinician app
+server and one chromium per module).
+
+Actions (click, fill, goto) carry Playwright's 30 s default; ``expect`` gets an explicit 20 s
+here (instead of 5 s) for the assertions that give none; ``page.evaluate`` has no timeout at
+all, so the tests evaluate only expressions that return at once, or race a promise against a
+timer (axe.py), never an awaited app command (see TESTING-NOTES).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,13 @@ from typing import Any
 
 import pytest
 from test_app_browser import CHROMIUM, FLAGS, running_app
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the tests skip without Playwright
+    pass
+else:
+    expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")

@@ -40,16 +40,19 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def printed_url(process: subprocess.Popen[bytes], timeout: float) -> str:
-    """The URL (with its token) the app prints on its 'running at' line, read within timeout."""
+    """The URL (with its token) the app prints on its 'running at' line, read within timeout.
+
+    The server's output is read to its end: a pipe nobody reads fills up (64 KiB, a few dozen
+    page views of log) and then blocks the server.
+    """
     found: queue.Queue[str] = queue.Queue()
 
     def read() -> None:
         assert process.stdout is not None
         for raw in process.stdout:
             line = raw.decode("utf-8", "replace")
-            if "running at " in line:
+            if "running at " in line and found.empty():
                 found.put(line.split("running at ", 1)[1].split()[0])
-                return
 
     threading.Thread(target=read, daemon=True).start()
     try:

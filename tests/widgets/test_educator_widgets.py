@@ -12,8 +12,10 @@ import pytest
 from helpers import REPO
 
 from ionto_cds import Decision, assess, load_ruleset
+from ionto_cds.render.pathway.build import build_pathway
+from ionto_cds.render.pathway.steps import evaluation_steps
 from ionto_cds.serve import notebook_path
-from ionto_cds.widgets.educator import EducatorApp, pathway_html
+from ionto_cds.widgets.educator import EducatorApp, pathway_html, step_html
 
 NOTEBOOK = REPO / "notebooks" / "03_educator_pathways.ipynb"
 
@@ -80,7 +82,8 @@ def test_step_through_walks_rule_by_rule(app: EducatorApp) -> None:
     app.next_button.click()
     assert app.step_index == 1
     assert "Implanted cardiac pacemaker" in app.step_view.value
-    assert "answer <b>yes</b>" in app.step_view.value
+    assert "Implanted cardiac pacemaker: looks for yes; answer yes \u2192 met" in \
+        app.step_view.value
     assert "THIS STEP" in app.step_pathway.value
     app.back_button.click()
     assert app.step_index == 0
@@ -122,3 +125,27 @@ def test_notebook_03_committed_without_outputs() -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_every_step_is_in_clinical_words(app: EducatorApp) -> None:
+    """No rule id, protocol id or fact name in any step of any vignette: titles and question
+    texts only."""
+    import re
+
+    rs = app.rs
+    machine = {*(i for i in rs.by_id if "-" in i or "_" in i),
+               *(p.id for p in rs.protocols), *(f.name for f in rs.catalog.asked if "_" in f.name)}
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(machine, key=len,
+                                                                          reverse=True)))
+                         + r")(?![\w-])")
+    seen = 0
+    for case_id, case in app.cases.items():
+        a = assess(case.answers, rs)
+        steps = evaluation_steps(build_pathway(rs, a), a)
+        for index, step in enumerate(steps):
+            shown = step_html(rs, step, index, len(steps))
+            text = html.unescape(re.sub(r"<[^>]+>", " ", shown))
+            found = pattern.search(text)
+            assert found is None, f"{case_id} step {index + 1}: {found.group(0)!r} in {text!r}"
+            seen += 1
+    assert seen > 100

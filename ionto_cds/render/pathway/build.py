@@ -6,6 +6,7 @@ and which reasons of the decision table held); the decision edges are the policy
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,23 @@ from ionto_cds.render.pathway.graph import (
 from ionto_cds.units import pretty_quantity
 
 NO_PLAN = "No plan: referral or other treatment"
+_NAMED = re.compile(r"\b(protocol|rule)s? ([a-z0-9][a-z0-9-]*(?:, [a-z0-9][a-z0-9-]*)*)")
+
+
+def titled(rs: RuleSet, text: str) -> str:
+    """``text`` with the protocol and rule ids it names given as their titles ('protocol
+    tap-water-palmoplantar' -> 'Tap-water iontophoresis, palms and soles')."""
+    protocols = {p.id: p.title for p in rs.protocols}
+
+    def title(match: re.Match[str]) -> str:
+        table = protocols if match.group(1) == "protocol" else {
+            i: r.title for i, r in rs.by_id.items()}
+        ids = match.group(2).split(", ")
+        if not all(i in table for i in ids):
+            return match.group(0)
+        return "; ".join(f"\u201c{table[i]}\u201d" for i in ids)
+
+    return _NAMED.sub(title, text)
 
 
 @dataclass
@@ -120,9 +138,10 @@ def _screen(g: _Graph) -> None:
         env = a.factset.env if a is not None else {}
         missing = [n for n in rs.required if env.get(n, UNKNOWN) is UNKNOWN]
         status = Status.NEUTRAL if a is None else (Status.TRUE if missing else Status.FALSE)
+        shown = missing if a is not None else list(rs.required)
         g.nodes.append(Node("required", BoxKind.REQUIRED, "A required answer is missing",
-                            "screen:required", tuple(f"{n} unanswered" for n in rs.required),
-                            status))
+                            "screen:required",
+                            tuple(f"unanswered: {rs.catalog[n].label}" for n in shown), status))
         g.groups.append(Group("screen:required", "Required answers", "screen", ("required",),
                               parent="screen"))
     for severity in Severity:
@@ -246,6 +265,7 @@ def _protocol(g: _Graph, protocol: Protocol, step: ProtocolStep | None) -> str:
     if g.a is not None:
         when = g.rs.protocol_truth(protocol, g.a.factset.env)
         status, note = _protocol_status(step, when, g.a.decision)
+        note = titled(g.rs, note)
     g.nodes.append(Node(pid, BoxKind.PROTOCOL, protocol.title, gid, lines, status, note,
                         protocol_id=protocol.id))
     reached = step is not None and step.outcome is not StepOutcome.NOT_REACHED
@@ -321,7 +341,7 @@ def _dose(g: _Graph) -> None:
 def _dose_overview(rs: RuleSet) -> list[Node]:
     density = tuple(f"{polarity}: max {pretty_quantity(q)}"
                     for polarity, q in rs.limits.max_current_density.items())
-    caps = tuple(f"{r.id}: {effect_text(name, v)}"
+    caps = tuple(f"{r.title}: {effect_text(name, v)}"
                  for r in rs.rules for name, v in r.effect.items())
     return [
         Node("dose:plan", BoxKind.DOSE, "Session plan", "dose",
@@ -351,15 +371,16 @@ def _no_plan_nodes(a: Assessment, walked: bool) -> list[Node]:
 def _plan_nodes(a: Assessment) -> list[Node]:
     if a.protocol is None:
         return []
-    d = a.protocol.to_dict()
-    lines = [f"current {d['current']}", f"duration {d['duration']}", f"dose {d['dose']}"]
-    if d["current_density"]:
-        lines.append(f"density {d['current_density']}")
-    if d["electrode_area"]:
-        lines.append(f"electrode {d['electrode_area']} ({d['electrode_area_source']})")
-    limit_lines = [f"{lim['name'].replace('_', ' ')} {lim['value']} ({lim['source']})"
-                   for lim in d["limits"]]
-    limit_lines += [f"adjusted: {adj}" for adj in d["adjustments"]]
+    plan, rs = a.protocol, a.ruleset
+    lines = [f"current {pretty_quantity(plan.current)}",
+             f"duration {pretty_quantity(plan.duration)}", f"dose {pretty_quantity(plan.dose)}"]
+    if plan.current_density is not None:
+        lines.append(f"density {pretty_quantity(plan.current_density)}")
+    if plan.electrode_area is not None:
+        lines.append(f"electrode {pretty_quantity(plan.electrode_area)} ({plan.area_source})")
+    limit_lines = [titled(rs, lim.describe()) for lim in plan.limits]
+    limit_lines += [f"adjusted: {titled(rs, adj)}" for adj in plan.adjustments]
+    d = plan.to_dict()
     return [
         Node("dose:plan", BoxKind.DOSE, f"Session plan: {d['title']}", "dose", tuple(lines),
              Status.TAKEN),
