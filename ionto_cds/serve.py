@@ -130,7 +130,9 @@ def write_server_config(root: Path, token: str, idle_timeout: int = IDLE_TIMEOUT
             "allow_remote_access": False, "local_hostnames": ["localhost"]},
             "identity_provider_class": "ionto_cds.serve_kernels.PageIdentityProvider"},
         "VoilaConfiguration": {
-            "multi_kernel_manager_class": "ionto_cds.serve_kernels.PageKernelManager"},
+            "multi_kernel_manager_class": "ionto_cds.serve_kernels.PageKernelManager",
+            # the rule catalogue beside the educator notebook: its pages, styles, script only
+            "file_allowlist": [r"catalog/[\w./-]+\.(html|css|js)"]},
         "MappingKernelManager": {"cull_idle_timeout": idle_timeout,
                                  "cull_interval": cull_interval, "cull_connected": False,
                                  "cull_busy": False},
@@ -142,6 +144,25 @@ def write_server_config(root: Path, token: str, idle_timeout: int = IDLE_TIMEOUT
     path.write_text(json.dumps(config), encoding="utf-8")
     path.chmod(0o600)
     return root
+
+
+CATALOGUE_URL = "voila/files/catalog/index.html"
+"""Where Voila serves the rule catalogue built beside the educator notebook (page-relative)."""
+CATALOGUE_URL_ENV = "IONTO_CDS_CATALOGUE_URL"
+
+
+def _with_catalogue(notebook: Path, root: Path) -> Path:
+    """A copy of ``notebook`` in this launch's folder with the rule catalogue built beside it,
+    so Voila (which serves files next to the notebook it runs) can serve the catalogue."""
+    from ionto_cds.engine.ruleset import default_ruleset
+    from ionto_cds.render.catalog import build_catalog
+
+    site = root / "app"
+    site.mkdir(exist_ok=True)
+    copy = site / notebook.name
+    copy.write_bytes(notebook.read_bytes())
+    build_catalog(default_ruleset(), site / "catalog")
+    return copy
 
 
 def voila_command(notebook: Path, port: int, template: str = TEMPLATE,
@@ -186,6 +207,9 @@ def start_voila(notebook: str = "clinician", port: int | None = None,
     token = secrets.token_urlsafe(24)
     write_server_config(root, token, *culling(os.environ))
     env = dict(os.environ)
+    if notebook == "educator":
+        path = _with_catalogue(path, root)
+        env[CATALOGUE_URL_ENV] = CATALOGUE_URL
     env["JUPYTER_PATH"] = os.pathsep.join(
         [str(root), *([env["JUPYTER_PATH"]] if env.get("JUPYTER_PATH") else [])])
     process = subprocess.Popen(voila_command(path, chosen, config_dir=root), env=env,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,20 @@ def _columns(first: w.Box, second: w.Box,
                                                     grid_gap="0 12px"))
 
 
+CATALOGUE_URL_ENV = "IONTO_CDS_CATALOGUE_URL"
+
+
+def catalogue_link_html() -> str:
+    """A link to the rule catalogue when the app server built and serves one ($IONTO_CDS_
+    CATALOGUE_URL, set by ``ionto-cds app``); nothing otherwise, never a dead link."""
+    url = os.environ.get(CATALOGUE_URL_ENV, "")
+    if not url:
+        return ""
+    return (f"<div class='ionto-edu-catalogue'><a href='{html.escape(url)}' target='_blank' "
+            "rel='noopener' style='text-decoration:underline'>Open the rule catalogue</a>: "
+            "every fact, rule, protocol, drug and source, readable without code.</div>")
+
+
 class EducatorApp:
     """Case library, what-if, step-through and compare over one rule set."""
 
@@ -291,7 +306,7 @@ class EducatorApp:
         problems = (f"<div style='color:#a00000'>\u26a0 Some vignettes could not be read: "
                     f"{_esc('; '.join(self.load_errors))}</div>" if self.load_errors else "")
         header = w.VBox([
-            w.HTML(EDU_STYLE + STYLE + problems),
+            w.HTML(EDU_STYLE + STYLE + problems + catalogue_link_html()),
             self.picker, self.teaching, w.HBox([w.HTML("Diagram: "), self.fit])])
         self.widget = w.VBox([header, self.tabs], layout=w.Layout(width="100%"))
         self.widget.add_class("ionto-edu")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from axe import describe, run_axe, serious, split  # type: ignore[import-not-found]
@@ -283,3 +284,24 @@ def test_the_diagram_scrolls_by_keyboard(edu_page: tuple[Any, Watched]) -> None:
     page.wait_for_function(
         "(b) => { const el = document.activeElement; return el.scrollLeft + el.scrollTop > b; }",
         arg=before, timeout=TIMEOUT)
+
+
+def test_the_educator_app_links_to_the_rule_catalogue(edu_page: tuple[Any, Watched]) -> None:
+    """The catalogue is built when the app starts and served beside it: the link opens it,
+    searchable, from the same loopback server (never a dead link, nothing from outside)."""
+    from playwright.sync_api import expect
+
+    page, _watched = edu_page
+    link = page.get_by_role("link", name="Open the rule catalogue")
+    expect(link).to_be_visible()
+    with page.context.expect_page(timeout=TIMEOUT) as opened:
+        link.click()
+    catalogue = opened.value
+    catalogue.wait_for_load_state(timeout=TIMEOUT)
+    assert urlparse(catalogue.url).hostname == "127.0.0.1"
+    expect(catalogue.locator("h1")).to_have_text("Rule catalogue", timeout=TIMEOUT)
+    catalogue.locator("#search").fill("pacemaker")
+    expect(catalogue.locator("#search-results")).to_contain_text("pacemaker", timeout=TIMEOUT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    catalogue.screenshot(path=str(ARTIFACTS / "educator_catalogue_link.png"))
+    catalogue.close()
