@@ -15,6 +15,7 @@ from ionto_cds.fhir.output import evidence
 from ionto_cds.language.fhir_mapping import Verdict
 from ionto_cds.render.fhir_out import BASE, plan_service_request
 from ionto_cds.render.plan_text import plan_rows
+from ionto_cds.render.words import finding_words
 
 SUMMARY_LIMIT = 140
 """CDS Hooks 2.0: a card's summary is under 140 characters."""
@@ -77,10 +78,10 @@ def _finding_lines(assessment: Assessment, findings: Sequence[Mapping[str, Any]]
     refs = assessment.ruleset.references
     lines = []
     for f in findings:
-        state = "yes" if f["status"] == "true" else "not yet answered"
         cited = "; ".join(refs[k].citation if k in refs else k for k in f["references"])
         what = f" *What to do:* {f['action']}" if f.get("action") else ""
-        lines.append(f"- **{f['title']}** ({f['severity']}, {state}): {f['rationale']}{what}"
+        said = finding_words(f["severity"], f["status"])
+        lines.append(f"- **{f['title']}** ({said}): {f['rationale']}{what}"
                      + (f" *Sources:* {cited}" if cited else ""))
     return lines
 

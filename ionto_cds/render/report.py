@@ -11,8 +11,7 @@ from typing import Any
 from ionto_cds.engine.assessment import Assessment
 from ionto_cds.language.model import Reference
 from ionto_cds.render.plan_text import plan_rows
-
-_MARK = {"true": "TRUE", "unknown": "UNKNOWN (unanswered)", "false": "false"}
+from ionto_cds.render.words import finding_words
 
 
 def to_json(assessment: Assessment) -> str:
@@ -114,7 +113,7 @@ def _findings_md(findings: list[dict[str, Any]], refs: Mapping[str, Reference]) 
     out = ["## Findings", ""]
     for f in findings:
         scope = "" if f["scope"] == "decision" else f" [{f['scope']}]"
-        out += [f"### {f['title']}: {f['severity']}, {_MARK[f['status']]}{scope}", ""]
+        out += [f"### {f['title']}: {finding_words(f['severity'], f['status'])}{scope}", ""]
         if f["outcome"]:
             out += [f"*{f['outcome']}*", ""]
         out += [f"**Why:** {f['rationale']}", "", f"**What to do:** {f['action']}", ""]

@@ -24,6 +24,7 @@ from ionto_cds.errors import PatientDataError
 from ionto_cds.render.pathway.build import build_pathway
 from ionto_cds.render.pathway.steps import Step, evaluation_steps, reading
 from ionto_cds.render.pathway.svg import render_svg
+from ionto_cds.render.words import finding_words
 from ionto_cds.units import pretty_quantity
 from ionto_cds.widgets.form import PatientForm
 from ionto_cds.widgets.results import STYLE, banner_html
@@ -101,7 +102,8 @@ def answers_html(rs: RuleSet, answers: Mapping[str, Any]) -> str:
 def outcome_html(a: Assessment) -> str:
     """Decision banner, findings and plan summary of one assessment."""
     findings = "".join(
-        f"<li><b>{_esc(f.rule.title)}</b> ({_esc(f.rule.severity.value)}, {_esc(f.status.label)}"
+        f"<li><b>{_esc(f.rule.title)}</b> "
+        f"({_esc(finding_words(f.rule.severity.value, f.status.label))}"
         f"{'' if f.scope == 'decision' else ', ' + _esc(f.scope)})</li>" for f in a.findings)
     parts = [f"<div class='ionto-decision-box'>{banner_html(a.decision)}</div>"]
     if a.missing:

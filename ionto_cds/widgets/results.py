@@ -15,6 +15,7 @@ from ionto_cds.evaluation.outcomes import Decision
 from ionto_cds.language.model import Severity, Truth
 from ionto_cds.render.plan_text import plan_rows
 from ionto_cds.render.report import schedule_lines, worked_out_text
+from ionto_cds.render.words import STATUS_WORDS
 
 _BANNER = {
     # decision: (icon, background, text colour, one-line explanation)
@@ -33,7 +34,6 @@ _SEVERITY_TITLE = {
     Severity.RELATIVE: "Relative contraindications",
     Severity.PRECAUTION: "Precautions",
 }
-_STATUS_WORDS = {"true": "applies", "unknown": "may apply (unanswered)", "false": "does not apply"}
 
 STYLE = """
 <style>
@@ -88,7 +88,7 @@ def finding_html(finding: Finding, rs: RuleSet) -> str:
            if rs.references[k].url else "") + "</li>"
         for k in rule.references if k in rs.references)
     outcome = f"<div><i>{_esc(finding.outcome)}</i></div>" if finding.outcome else ""
-    return (f"<div><b>{_esc(rule.title)}</b>: {_STATUS_WORDS[finding.status.label]}{scope}</div>"
+    return (f"<div><b>{_esc(rule.title)}</b>: {STATUS_WORDS[finding.status.label]}{scope}</div>"
             f"{outcome}<div>What to do: {_esc(rule.action)}</div>"
             f"<details><summary>Why</summary>"
             f"<div><b>Answers read</b><ul>{_trace_html(finding.trace)}</ul></div>"

@@ -92,7 +92,7 @@ def test_pacemaker_device_gives_a_critical_card(service):
     card = cards[0]
     assert card["indicator"] == "critical"
     assert card["summary"] == "Iontophoresis: not eligible: Implanted cardiac pacemaker"
-    assert "**Implanted cardiac pacemaker** (absolute, yes)" in card["detail"]
+    assert "**Implanted cardiac pacemaker** (absolute contraindication, applies)" in card["detail"]
     assert "`pacemaker` ← Device/dev-1" in card["detail"]
     assert "suggestions" not in card and "overrideReasons" not in card
     assert card["source"]["label"].startswith("ionto-cds rules ")

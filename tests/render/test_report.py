@@ -52,14 +52,15 @@ def test_markdown_questions_and_findings(rs):
     assert md.startswith("# Iontophoresis assessment: NEEDS INFORMATION\n")
     assert "## Questions to answer first" in md
     assert "- **Implanted cardiac pacemaker** (`pacemaker`):" in md
-    assert "### Implanted cardiac pacemaker: absolute, UNKNOWN (unanswered)" in md
+    assert ("### Implanted cardiac pacemaker: absolute contraindication, may apply "
+            "(unanswered)") in md
     assert "- `pacemaker` is true: answer **unanswered** -> unknown" in md
     assert "## Plan" not in md
 
 
 def test_markdown_not_eligible_has_no_plan(rs):
     md = to_markdown(assess(patient(epilepsy=True), rs))
-    assert "### Epilepsy or seizure disorder: absolute, TRUE" in md
+    assert "### Epilepsy or seizure disorder: absolute contraindication, applies" in md
     assert "## Plan" not in md and "## No plan" not in md
 
 
