@@ -404,8 +404,8 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
     import pyarrow.parquet as pq
     from pyarrow import ArrowException
 
-    def unreadable(exc: Exception) -> InputFileError:
-        return InputFileError(str(path), f"not a readable Parquet file ({exc})")
+    def unreadable(exc: Exception) -> str:
+        return f"not a readable Parquet file ({exc})"
 
     try:
         check_parquet_folder(path)
@@ -415,7 +415,7 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
     except (OSError, ValueError, TypeError, ArrowException) as exc:
         if isinstance(exc, InputFileError):
             raise
-        raise unreadable(exc) from None
+        raise InputFileError(str(path), unreadable(exc)) from None
     as_text = _check_parquet_types(schema, path)
     booleans = {pa.bool_(): pd.BooleanDtype()}
     texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(
@@ -436,7 +436,7 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
         except (OSError, ValueError, TypeError, ArrowException) as exc:
             if isinstance(exc, InputFileError):
                 raise
-            raise unreadable(exc) from None
+            raise InputFileError(str(path), unreadable(exc)) from None
 
     stream = CohortStream(path, list(schema.names), chunks(), rows=rows)
     return stream
