@@ -12,7 +12,6 @@ question at once.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import anywidget
 import traitlets as t
@@ -44,9 +43,6 @@ class Question(anywidget.AnyWidget):
     picked = t.List(t.Unicode()).tag(sync=True)
     error = t.Unicode("").tag(sync=True)
     focus_request = t.Int(0).tag(sync=True)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
 
     def focus(self) -> None:
         """Move the keyboard focus here (the browser scrolls it into view)."""
