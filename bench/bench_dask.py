@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from results_file import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- dask:start -->", "<!-- dask:end -->"
 
 
@@ -88,7 +89,7 @@ def main() -> None:
         figures[f"dask{n}"] = measure("dask", n, parts, folder / f"dask{n}.parquet")
         print(f"dask x{n}: {figures[f'dask{n}']['seconds']:.1f} s", flush=True)
     section = render(figures, args.rows, args.partitions)
-    write_section(section)
+    write_section(section, START, END)
     print(section)
 
 
@@ -115,17 +116,6 @@ def render(figures: dict[str, dict[str, Any]], rows: int, partitions: int) -> st
     lines.append(END)
     return "\n".join(lines)
 
-
-def write_section(section: str) -> None:
-    """Replace the Dask section of RESULTS.md (or append it), leaving the rest alone."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from results_file import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- screen:start -->", "<!-- screen:end -->"
 
 
@@ -146,7 +147,7 @@ def main() -> None:
         figures["big"] = {"screen": big, "rows": args.rows * 10}
         print(f"big: {big['seconds']:.1f} s, peak {big['peak'] / 1e6:.0f} MB", flush=True)
     section = render(figures, args.rows, args.rounds)
-    write_section(section)
+    write_section(section, START, END)
     print(section)
 
 
@@ -189,17 +190,6 @@ def render(figures: dict[str, dict[str, Any]], rows: int, rounds: int) -> str:
     lines.append(END)
     return "\n".join(lines)
 
-
-def write_section(section: str) -> None:
-    """Replace the end-to-end section of RESULTS.md (or append it), leaving the rest alone."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

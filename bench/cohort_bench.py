@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from results_file import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 WORKER = ROOT / "bench" / "engine_worker.py"
 START, END = "<!-- cohort:start -->", "<!-- cohort:end -->"
 SIZES = "10000,100000,1000000"
@@ -135,7 +135,7 @@ def main() -> None:
     for row, mem in zip(now["frames"], memory, strict=True):
         row["peak"], row["baseline_peak"] = mem["peak"], mem["baseline_peak"]
     section = render(now, old, args.against, args.rounds, counts, pairs)
-    write_section(section)
+    write_section(section, START, END)
     print(section)
 
 
@@ -200,17 +200,6 @@ def render(now: dict[str, Any], old: dict[str, Any], rev: str, rounds: int,
     lines.append(END)
     return "\n".join(lines)
 
-
-def write_section(section: str) -> None:
-    """Replace the cohort section of RESULTS.md (or append it), leaving the rest alone."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
