@@ -28,12 +28,12 @@ FIRST = ("indication", "site", "hyperhidrosis_warning_signs", "hdss", "tap_water
 CHECKLISTS = ("patient", "devices", "history", "skin")
 
 
-def open_app(chromium: Any, url: str, width: int = 1400, height: int = 1000) -> Any:
+def open_app(browser: Any, url: str, width: int = 1400, height: int = 1000) -> Any:
     """A new page on the app, its form rendered (one reload if the first kernel of a loaded
     machine was too slow to come up)."""
     from playwright.sync_api import expect
 
-    page = chromium.new_context(viewport={"width": width, "height": height}).new_page()
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url)
@@ -62,8 +62,8 @@ def fill_fast(page: Any) -> None:
     expect(page.locator(".ionto-decision")).to_contain_text("Eligible", timeout=TIMEOUT)
 
 
-def test_axe_finds_nothing_critical_or_serious(chromium: Any, url: str) -> None:
-    page = open_app(chromium, url)
+def test_axe_finds_nothing_critical_or_serious(browser: Any, url: str) -> None:
+    page = open_app(browser, url)
     try:
         empty = serious(run_axe(page))
         assert not empty, describe(empty)
@@ -78,11 +78,11 @@ def test_axe_finds_nothing_critical_or_serious(chromium: Any, url: str) -> None:
         page.context.close()
 
 
-def test_questions_are_named_radio_groups_that_expose_the_answer(chromium: Any,
+def test_questions_are_named_radio_groups_that_expose_the_answer(browser: Any,
                                                                   url: str) -> None:
     from playwright.sync_api import expect
 
-    page = open_app(chromium, url)
+    page = open_app(browser, url)
     try:
         group = page.get_by_role("radiogroup", name=re.compile("^Implanted cardiac pacemaker"))
         expect(group).to_have_count(1)
@@ -120,8 +120,8 @@ def _rgb(css: str) -> tuple[int, ...]:
     return tuple(int(float(x)) for x in re.findall(r"[\d.]+", css)[:3])
 
 
-def test_the_keyboard_focus_is_visible_at_3_to_1(chromium: Any, url: str) -> None:
-    page = open_app(chromium, url)
+def test_the_keyboard_focus_is_visible_at_3_to_1(browser: Any, url: str) -> None:
+    page = open_app(browser, url)
     try:
         page.get_by_role("radiogroup", name=re.compile("^Implanted cardiac pacemaker")).get_by_role(
             "radio", name="Unknown", exact=True).focus()
@@ -168,10 +168,10 @@ class Keys:
         raise AssertionError(f"{selector} cannot be reached with Tab")
 
 
-def test_a_palmar_case_is_decided_from_the_keyboard_alone(chromium: Any, url: str) -> None:
+def test_a_palmar_case_is_decided_from_the_keyboard_alone(browser: Any, url: str) -> None:
     from playwright.sync_api import expect
 
-    page = open_app(chromium, url)
+    page = open_app(browser, url)
     try:
         keys = Keys(page)
         selects = {"indication": "h", "site": "p", "sex": "f"}
@@ -204,12 +204,12 @@ def test_a_palmar_case_is_decided_from_the_keyboard_alone(chromium: Any, url: st
 
 
 @pytest.mark.parametrize("width, name", [(390, "phone_390px"), (640, "zoom_200_percent")])
-def test_nothing_is_clipped_on_a_phone_or_at_200_percent(chromium: Any, url: str,
+def test_nothing_is_clipped_on_a_phone_or_at_200_percent(browser: Any, url: str,
                                                           width: int, name: str) -> None:
     """390 px is a phone; a 1280 px window zoomed to 200% lays out as 640 CSS px."""
     from playwright.sync_api import expect
 
-    page = open_app(chromium, url, width=width, height=800)
+    page = open_app(browser, url, width=width, height=800)
     try:
         fill_fast(page)
         overflow = page.evaluate("() => document.scrollingElement.scrollWidth")

@@ -19,8 +19,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(chromium: Any, url: str) -> Iterator[Any]:
-    pg = open_app(chromium, url)
+def page(browser: Any, url: str) -> Iterator[Any]:
+    pg = open_app(browser, url)
     yield pg
     pg.context.close()
 
@@ -49,7 +49,7 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def test_a_saved_decision_record_resumes_into_the_form(page: Any, chromium: Any, url: str,
+def test_a_saved_decision_record_resumes_into_the_form(page: Any, browser: Any, url: str,
                                                        exports: Path) -> None:
     from playwright.sync_api import expect
 
@@ -58,7 +58,7 @@ def test_a_saved_decision_record_resumes_into_the_form(page: Any, chromium: Any,
     expect(page.locator(".ionto-export-status")).to_contain_text("decision-record",
                                                                  timeout=TIMEOUT)
     [saved] = sorted(exports.glob("decision-record-R-77-*.json"))
-    fresh = open_app(chromium, url)
+    fresh = open_app(browser, url)
     try:
         choose(fresh, str(saved))
         status = fresh.locator(".ionto-load-status")
@@ -109,7 +109,7 @@ def test_an_unreadable_answer_turns_the_banner_and_holds_the_plan(page: Any) -> 
     expect(page.locator(".ionto-plan-card")).to_contain_text("0.333")
 
 
-def test_the_plan_and_leaflet_print(page: Any, chromium: Any, exports: Path) -> None:
+def test_the_plan_and_leaflet_print(page: Any, browser: Any, exports: Path) -> None:
     from playwright.sync_api import expect
 
     palmar(page, "P-5")
@@ -123,7 +123,7 @@ def test_the_plan_and_leaflet_print(page: Any, chromium: Any, exports: Path) -> 
     assert plan_pdf.read_bytes().startswith(b"%PDF-")
     assert leaflet_pdf.read_bytes().startswith(b"%PDF-")
     [leaflet] = sorted(exports.glob("patient-leaflet-P-5-*.html"))
-    printed = chromium.new_context(viewport={"width": 800, "height": 1100}).new_page()
+    printed = browser.new_context(viewport={"width": 800, "height": 1100}).new_page()
     try:
         printed.goto(leaflet.as_uri())
         printed.emulate_media(media="print")

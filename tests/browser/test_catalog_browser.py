@@ -15,7 +15,6 @@ from axe import describe, run_axe, serious
 from test_app_browser import (  # type: ignore[import-not-found]
     ARTIFACTS,
     CHROMIUM,
-    browser,  # noqa: F401  (a pytest fixture)
 )
 
 from ionto_cds.engine.ruleset import default_ruleset
@@ -37,7 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:  # noqa: F811
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page that fails the test on any request that is not a local file, or a page error."""
     context = browser.new_context(viewport={"width": 1300, "height": 900})
     pg = context.new_page()

@@ -19,7 +19,6 @@ from test_app_browser import (  # type: ignore[import-not-found]
     ROOT,
     Watched,
     answer,
-    browser,  # noqa: F401  (a pytest fixture)
     running_app,
 )
 
@@ -45,7 +44,7 @@ def educator_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def edu_page(browser: Any, educator_url: str, request: pytest.FixtureRequest  # noqa: F811
+def edu_page(browser: Any, educator_url: str, request: pytest.FixtureRequest
              ) -> Iterator[tuple[Any, Watched]]:
     from playwright.sync_api import expect
 
@@ -174,7 +173,7 @@ _ROW_HEIGHTS = """
 
 
 @pytest.mark.parametrize("width", [390, 1280, 1600, 1920])
-def test_what_if_form_is_laid_out_at_every_width(browser: Any, educator_url: str,  # noqa: F811
+def test_what_if_form_is_laid_out_at_every_width(browser: Any, educator_url: str,
                                                  width: int) -> None:
     from playwright.sync_api import expect
 

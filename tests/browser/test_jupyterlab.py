@@ -21,7 +21,6 @@ from test_app_browser import (  # type: ignore[import-not-found]
     CHROMIUM,
     ROOT,
     Watched,
-    browser,  # noqa: F401  (a pytest fixture)
     in_viewport,
 )
 
@@ -114,7 +113,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert not left, f"JupyterLab left processes behind: {left}"
 
 
-def test_clinician_notebook_runs_in_jupyterlab(browser: Any, lab: str) -> None:  # noqa: F811
+def test_clinician_notebook_runs_in_jupyterlab(browser: Any, lab: str) -> None:
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1600, "height": 1000})

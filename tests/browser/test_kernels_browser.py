@@ -21,7 +21,6 @@ import pytest
 from test_app_browser import (  # type: ignore[import-not-found]
     CHROMIUM,
     Watched,
-    browser,  # noqa: F401  (a pytest fixture)
     running_app,
 )
 
@@ -120,7 +119,7 @@ def load(page: Any, url: str, first: bool) -> str:
 
 @pytest.mark.timeout(2400)  # 100 kernel starts: 4 to 12 s each on a loaded 2-core machine
 def test_100_reloads_leave_only_the_preheated_and_current_kernels(
-        browser: Any, culling_app_url: str) -> None:  # noqa: F811
+        browser: Any, culling_app_url: str) -> None:
     server = voila_server(urlparse(culling_app_url).port or 0)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
