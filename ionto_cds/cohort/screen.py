@@ -62,21 +62,25 @@ class ScreenSummary:
         return "\n".join(lines)
 
 
+def _counts(column: pd.Series) -> dict[str, int]:
+    """How many rows hold each text (a categorical's unused categories left out)."""
+    return {str(k): int(v) for k, v in column.value_counts(sort=False).items() if v}
+
+
 def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSummary:
     """Counts of decisions, findings and protocols in screened results."""
     summary = ScreenSummary(rows=rows, screened=len(results), quarantined=quarantined)
-    summary.decisions.update(results["decision"].value_counts().to_dict())
-    summary.protocols.update(results["protocol"].value_counts().to_dict())
+    summary.decisions.update(_counts(results["decision"]))
+    summary.protocols.update(_counts(results["protocol"]))
     pairs = results.groupby(["decision", "protocol"], observed=True, dropna=False).size()
     summary.decision_protocols.update({(str(d), "" if pd.isna(p) else str(p)): int(n)
-                                       for (d, p), n in pairs.items()})
+                                       for (d, p), n in pairs.items() if n})
     if "referral" in results:
-        referred = results["referral"]
-        summary.referrals.update(referred[referred != ""].value_counts().to_dict())
-    for text, count in results["findings"].value_counts().items():
-        for rule in str(text).split(SEPARATOR):
+        summary.referrals.update({k: n for k, n in _counts(results["referral"]).items() if k})
+    for text, count in _counts(results["findings"]).items():
+        for rule in text.split(SEPARATOR):
             if rule:
-                summary.findings[rule] += int(count)
+                summary.findings[rule] += count
     return summary
 
 
@@ -97,7 +101,7 @@ def screen_frame(raw: pd.DataFrame, ruleset: RuleSet, source: str = "cohort",
     results = evaluate_frame(checked.canonical, ruleset)
     output = raw.loc[checked.good].reset_index(drop=True)
     for name in RESULT_COLUMNS:
-        output[name] = results[name].to_numpy()
+        output[name] = results[name].array  # categorical: each distinct text stored once
     summary = summarise(output, len(raw), int((~checked.good).sum()))
     return ScreenedChunk(output, checked.problems, checked.quarantine, summary)
 

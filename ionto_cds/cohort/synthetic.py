@@ -21,6 +21,11 @@ def _with_blanks(values: npt.NDArray[Any], blank: npt.NDArray[np.bool_]) -> npt.
     return out
 
 
+def _categories(codes: npt.NDArray[Any], texts: list[str]) -> pd.Categorical:
+    """Texts as a pandas categorical (-1: unknown), as cohort files are read."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype="str"))
+
+
 def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0.1,
                      yes: float = 0.1, rare: Collection[str] = (),
                      fixed: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -43,8 +48,8 @@ def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0
             columns[fact.name] = pd.array(_with_blanks(rng.random(n) < yes, blank),
                                           dtype="boolean")
         elif kind is FactType.ENUM:
-            picks = np.asarray(fact.values, dtype=object)[rng.integers(0, len(fact.values), n)]
-            columns[fact.name] = pd.array(_with_blanks(picks, blank), dtype="str")
+            codes = rng.integers(0, len(fact.values), n)
+            columns[fact.name] = _categories(np.where(blank, -1, codes), list(fact.values))
         elif kind is FactType.INT:
             low = int(fact.minimum or 0)
             high = int(min(fact.maximum if fact.maximum is not None else 20, low + 20))
@@ -58,9 +63,9 @@ def fictional_cohort(program: Program, n: int, seed: int = 0, unknown: float = 0
         else:
             count = len(fact.values)
             bits = (rng.random((n, count)) < yes / 2) @ (1 << np.arange(count))
-            table = np.asarray([SEPARATOR.join(v for j, v in enumerate(fact.values) if m >> j & 1)
-                                for m in range(1 << count)], dtype=object)
-            columns[fact.name] = pd.array(_with_blanks(table[bits], blank), dtype="str")
+            texts = [SEPARATOR.join(v for j, v in enumerate(fact.values) if m >> j & 1)
+                     for m in range(1 << count)]
+            columns[fact.name] = _categories(np.where(blank, -1, bits), texts)
     frame = pd.DataFrame(columns)
     for name, value in (fixed or {}).items():
         frame[name] = pd.Series([value] * n, dtype=frame[name].dtype)

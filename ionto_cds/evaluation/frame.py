@@ -9,6 +9,7 @@ unknown. Leaf tests are the operator table's, registered in :mod:`.frame_operato
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,9 +27,66 @@ from ionto_cds.language.operators import OPERATORS
 
 Int8 = npt.NDArray[np.int8]
 Int16 = npt.NDArray[np.int16]
+Uint8 = npt.NDArray[np.uint8]
 Bools = npt.NDArray[np.bool_]
 
 _F, _U, _T = np.int8(0), np.int8(1), np.int8(2)
+
+
+def leaf_truth(fact: Column, leaf: Leaf) -> Int8:
+    """A leaf's truth on every row of an encoded fact: the operator's frame test where the
+    fact is answered, unknown where it is not, false where the question does not apply."""
+    if OPERATORS[leaf.op].reads_presence:
+        present = fact.answered & ~fact.not_applicable
+        want, other = (_T, _F) if leaf.value else (_F, _T)
+        return np.where(present, want, other).astype(np.int8)
+    hit = FRAME_TESTS[leaf.op](fact, leaf)
+    out = np.where(fact.answered, hit.view(np.int8) * _T, _U).astype(np.int8, copy=False)
+    if fact.not_applicable.any():
+        out[fact.not_applicable] = _F
+    return out
+
+
+_STATED = (FactType.BOOL, FactType.ENUM)
+"""Fact types whose rows take few states: unanswered, not applicable, or one per value."""
+
+
+def _states(definition: FactDef) -> Column:
+    """One row per state of a yes/no or enum fact: unanswered, each answer (an enum's code -1
+    too: an answer outside its values), not applicable."""
+    if definition.type is FactType.BOOL:
+        values: Any = np.asarray([False, False, True, False])
+    else:
+        values = np.arange(-2, len(definition.values) + 1, dtype=np.int16)
+        values[[0, -1]] = -1
+    k = len(values)
+    answered = np.ones(k, dtype=bool)
+    answered[[0, -1]] = False
+    not_applicable = np.zeros(k, dtype=bool)
+    not_applicable[-1] = True
+    return Column(definition, answered, not_applicable, values)
+
+
+def _state(fact: Column) -> Uint8:
+    """Each row's row of :func:`_states`: 0 unanswered, then the answers, last not applicable."""
+    state: Uint8
+    if fact.definition.type is FactType.BOOL:
+        state = (fact.answered & fact.values).view(np.uint8) + fact.answered.view(np.uint8)
+        last = 3
+    else:
+        state = (fact.values + 2).astype(np.uint8)
+        state[~fact.answered] = 0
+        last = len(fact.definition.values) + 2
+    if fact.not_applicable.any():
+        state[fact.not_applicable] = last
+    return state
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf_table(leaf: Leaf, kind: FactType, values: tuple[str, ...]) -> Int8:
+    """A leaf's truth in each state of its fact (:func:`_states`), by :func:`leaf_truth`."""
+    definition = FactDef(name=leaf.fact, type=kind, label="", help="", group="", values=values)
+    return leaf_truth(_states(definition), leaf)
 
 
 class FrameTruths:
@@ -39,6 +97,7 @@ class FrameTruths:
         self.facts = facts
         self.n = n
         self._memo: dict[int, Int8] = {}
+        self._states: dict[str, Uint8] = {}
 
     def truth(self, node: int) -> Int8:
         """The truth of a node on every row."""
@@ -63,15 +122,18 @@ class FrameTruths:
 
     def _leaf(self, leaf: Leaf) -> Int8:
         fact = self.facts[leaf.fact]
-        if OPERATORS[leaf.op].reads_presence:
-            present = fact.answered & ~fact.not_applicable
-            want, other = (_T, _F) if leaf.value else (_F, _T)
-            return np.where(present, want, other).astype(np.int8)
-        hit = FRAME_TESTS[leaf.op](fact, leaf)
-        out = np.where(fact.answered, hit.view(np.int8) * _T, _U).astype(np.int8, copy=False)
-        if fact.not_applicable.any():
-            out[fact.not_applicable] = _F
-        return out
+        if fact.definition.type in _STATED:  # few states per row: the leaf's table of them
+            table = _leaf_table(leaf, fact.definition.type, fact.definition.values)
+            return np.take(table, self._state(fact))
+        return leaf_truth(fact, leaf)
+
+    def _state(self, fact: Column) -> Uint8:
+        """A yes/no or enum fact's state per row (see :func:`_states`), made once per fact."""
+        name = fact.definition.name
+        found = self._states.get(name)
+        if found is None:
+            found = self._states[name] = _state(fact)
+        return found
 
     def undecided(self, node: int, within: Bools, found: dict[str, Bools] | None = None
                   ) -> dict[str, Bools]:
@@ -217,34 +279,54 @@ def encode_column(fact: FactDef, column: pd.Series | None, n: int) -> Column:
         empty: dict[FactType, Any] = {FactType.BOOL: none.copy(), FactType.ENUM: np.full(
             n, -1, dtype=np.int16), FactType.LIST: np.zeros(n, dtype=np.int64)}
         return Column(fact, none, none.copy(), empty.get(fact.type, np.full(n, np.nan)))
-    answered = np.asarray(column.notna().to_numpy(), dtype=bool)
     kind = fact.type
     values: Any
     if kind is FactType.BOOL:
-        values = column.to_numpy(dtype=bool, na_value=False)
+        answered, values = _booleans(column)
     elif kind in (FactType.INT, FactType.QUANTITY):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
-    elif kind is FactType.ENUM:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        index = {v: i for i, v in enumerate(fact.values)}
-        table = np.asarray([index.get(str(u), -1) for u in uniques] + [-1], dtype=np.int16)
-        values = table[codes]
+        answered = ~np.isnan(values)
     else:
-        values = _list_bits(fact, column)
+        codes, uniques = _distinct(column)
+        answered = codes >= 0
+        table: npt.NDArray[Any]
+        if kind is FactType.ENUM:
+            index = {v: i for i, v in enumerate(fact.values)}
+            table = np.asarray([index.get(str(u), -1) for u in uniques] + [-1], dtype=np.int16)
+        else:
+            table = _list_table(fact, uniques)
+        values = table[codes]  # the NA code -1 takes the last entry (unknown)
     return Column(fact, answered, none.copy(), values)
 
 
-def _list_bits(fact: FactDef, column: pd.Series) -> npt.NDArray[np.int64]:
-    """``;``-separated list cells to one bit per allowed value (unknown rows: 0)."""
+def _booleans(column: pd.Series) -> tuple[Bools, Bools]:
+    """Which rows answered a yes/no column, and their answers (False where unanswered)."""
+    array = column.array
+    if isinstance(array, pd.arrays.BooleanArray):  # the data and mask as they are stored
+        answered = ~array._mask
+        return answered, array._data & answered
+    answered = np.asarray(column.notna().to_numpy(), dtype=bool)
+    return answered, column.to_numpy(dtype=bool, na_value=False)
+
+
+def _distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
+    """A code per row (-1 for NA) and the distinct values: a categorical's own codes, else
+    factorised."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes.to_numpy(), dtype=np.intp), column.cat.categories
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), uniques
+
+
+def _list_table(fact: FactDef, uniques: Any) -> npt.NDArray[np.int64]:
+    """``;``-separated list texts to one bit per allowed value, and a last entry 0 for NA."""
     bit = {v: 1 << i for i, v in enumerate(fact.values)}
     table = np.zeros(len(uniques) + 1, dtype=np.int64)
     for i, text in enumerate(uniques):
         items = text if isinstance(text, frozenset | set | list | tuple) else (
             [s for s in str(text).split(SEPARATOR) if s])
         table[i] = sum(bit[item] for item in items)
-    out: npt.NDArray[np.int64] = table[codes]  # the NA sentinel -1 takes the last (zero) entry
-    return out
+    return table
 
 
 def encode_facts(frame: pd.DataFrame, program: Program,
@@ -260,7 +342,13 @@ def encode_facts(frame: pd.DataFrame, program: Program,
              if f.name in given else
              encode_column(f, frame[f.name] if f.name in frame.columns else None, n)
              for f in program.catalog}
-    for step in program.prepare:  # each on what the earlier ones left
+    return prepare_facts(program, facts, n)
+
+
+def prepare_facts(program: Program, facts: dict[str, Column], n: int) -> dict[str, Column]:
+    """Apply the program's preparation steps to encoded facts (one column per catalog fact),
+    each on what the earlier ones left: the questions that do not apply, the derived facts."""
+    for step in program.prepare:
         if isinstance(step, Gate):
             column = facts[step.fact]
             skipped = FrameTruths(program, facts, n).truth(step.node) == _F

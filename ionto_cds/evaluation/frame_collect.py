@@ -24,7 +24,6 @@ from ionto_cds.evaluation.frame_text import (
     first_rows,
     group_codes,
     group_listed,
-    join_groups,
 )
 from ionto_cds.evaluation.outcomes import DECISIONS, Decision, FindingRole, StepOutcome
 from ionto_cds.evaluation.policy import finding_order
@@ -36,7 +35,9 @@ from ionto_cds.units import Quantity, format_quantity, unit
 
 Bools = npt.NDArray[np.bool_]
 Int8 = npt.NDArray[np.int8]
-Objects = npt.NDArray[np.object_]
+Codes = npt.NDArray[np.int64]
+Coded = tuple[Codes, list[str]]
+"""A text column as a code per row and the text of each code."""
 Caps = list[tuple[str, Any, str]]
 Planner = Callable[[Protocol, Caps, Any, tuple[str, ...]], Plan]
 
@@ -44,8 +45,6 @@ RESULT_COLUMNS = ("decision", "findings", "missing", "protocol", "referral",
                   "current", "duration", "dose", "current_density")
 """The columns the frame evaluator adds, in order; lists are ``;``-separated ids. ``protocol``
 is the planned protocol, ``referral`` the referral of a ``refer`` decision."""
-
-_BUCKETS = 12  # finding_order's range: 3 severities x (true, unknown) x (decision, protocol)
 
 
 PlanTexts = tuple[str, str, str, str]
@@ -81,12 +80,12 @@ class FrameCollector:
         self.n = n = truths.n
         self.shared = shared
         self.planner = planner
-        self.joiners = [Joiner(n, shared) for _ in range(_BUCKETS)]
+        self.found: list[tuple[int, int, Bools, str]] = []  # (place, order found, rows, id)
         self.chosen = np.full(n, -1, dtype=np.int16)
         self.referred = np.full(n, -1, dtype=np.int16)
         self.plan_group = np.full(n, -1, dtype=np.int64)
         self.final: Int8 = np.zeros(n, dtype=np.int8)
-        self.missing_column: Objects = np.full(n, "", dtype=object)
+        self.missing_column: Coded = (np.zeros(n, dtype=np.int64), [""])
         self.area_codes, self.area_values = self._areas(facts.get(AREA_FACT))
 
     def _areas(self, area: Column | None) -> tuple[npt.NDArray[np.int64], Any]:
@@ -105,8 +104,8 @@ class FrameCollector:
         for rule, truth in zip(rules, truths, strict=True):
             for status in statuses:
                 mask = rows & (truth == status)
-                bucket = finding_order(self.program.rank[rule.id], status, protocol is not None)
-                self.joiners[bucket].add(mask, rule.id)
+                place = finding_order(self.program.rank[rule.id], status, protocol is not None)
+                self.found.append((place, len(self.found), mask, rule.id))
 
     def step(self, protocol: int, outcome: StepOutcome, rows: Bools,
              rules: Sequence[tuple[Rule, Bools]] = ()) -> None:
@@ -193,29 +192,27 @@ class FrameCollector:
             ordered = sorted((c, o, f) for c, o, f in zip(row, order, names, strict=True) if c)
             return SEPARATOR.join(f for _, _, f in ordered)
 
-        texts = self.shared.texts(("rank", *names), codes, first, make)
-        self.missing_column = np.asarray(texts, dtype=object)[groups]
+        self.missing_column = groups, self.shared.texts(("rank", *names), codes, first, make)
 
     def decision(self, screen: Int8, final: Int8, screen_held: Sequence[Bools],
                  final_held: Sequence[Bools]) -> None:
         self.final = final
 
-    def columns(self) -> list[Objects]:
-        """The result columns (:data:`RESULT_COLUMNS`) as object arrays."""
+    def columns(self) -> list[Coded]:
+        """The result columns (:data:`RESULT_COLUMNS`), each as codes and texts."""
         n = self.n
-        if not n:
-            return [np.asarray([], dtype=object) for _ in RESULT_COLUMNS]
-        findings = join_groups([j.codes() for j in self.joiners], n, self.shared)
-        protocols = np.asarray([p.id for p in self.program.protocols] + [""], dtype=object)
-        dose = np.asarray([*self.shared.plan_texts, ("", "", "", "")],
-                          dtype=object).reshape(-1, 4)
-        names = np.asarray([d.value for d in DECISIONS], dtype=object)
+        joiner = Joiner(n)  # every finding, in the order they are listed
+        for _, _, rows, rule in sorted(self.found, key=lambda f: f[:2]):
+            joiner.add(rows, rule)
+        none = [p.id for p in self.program.protocols] + [""]
+        dose = [*self.shared.plan_texts, ("", "", "", "")]
         # A plan only where the decision allows treatment (as for one patient).
         allows = np.isin(self.final, [i for i, d in enumerate(DECISIONS) if d.allows_treatment])
         planned = allows & (self.plan_group >= 0)
-        picked = dose[np.where(planned, self.plan_group, -1)]
-        protocol = protocols[np.where(planned, self.chosen, -1).astype(np.int64)]
+        picked = np.where(planned, self.plan_group, len(dose) - 1)
+        protocol = np.where(planned, self.chosen, len(none) - 1).astype(np.int64)
         refer = self.final == DECISIONS.index(Decision.REFER)
-        referral = protocols[np.where(refer, self.referred, -1).astype(np.int64)]
-        return [names[self.final], findings, self.missing_column, protocol, referral,
-                picked[:, 0], picked[:, 1], picked[:, 2], picked[:, 3]]
+        referral = np.where(refer, self.referred, len(none) - 1).astype(np.int64)
+        return [(self.final.astype(np.int64), [d.value for d in DECISIONS]), joiner.codes(),
+                self.missing_column, (protocol, none), (referral, none),
+                *((picked, [texts[k] for texts in dose]) for k in range(4))]

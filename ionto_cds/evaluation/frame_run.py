@@ -7,24 +7,22 @@ plus the output's pointers, whatever the frame's length.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ionto_cds.evaluation.frame import FrameLanes, FrameTruths, encode_column, encode_facts
+from ionto_cds.evaluation.frame import FrameLanes, FrameTruths, encode_column, prepare_facts
 from ionto_cds.evaluation.frame_collect import (
     RESULT_COLUMNS,
+    Coded,
     FrameCollector,
     KnownPlans,
     Planner,
     Shared,
 )
+from ionto_cds.evaluation.frame_operators import Column
 from ionto_cds.evaluation.policy import evaluate
 from ionto_cds.evaluation.program import Program
-from ionto_cds.language.model import FactType
 
 Bools = npt.NDArray[np.bool_]
 
@@ -33,42 +31,54 @@ CHUNK_ROWS = 131_072
 bounds peak memory (and keeps the int8 arrays in cache) whatever the frame's length."""
 
 
-def _chunk(frame: pd.DataFrame, program: Program, planner: Planner, shared: Shared,
-           given: Mapping[str, tuple[Bools, Any]]) -> list[npt.NDArray[np.object_]]:
-    facts = encode_facts(frame, program, given)
-    truths = FrameTruths(program, facts, len(frame))
+def _chunk(program: Program, planner: Planner, shared: Shared, facts: dict[str, Column], n: int
+           ) -> list[Coded]:
+    prepare_facts(program, facts, n)
+    truths = FrameTruths(program, facts, n)
     collector = FrameCollector(truths, facts, shared, planner)
     evaluate(FrameLanes(truths), program, collector)
     return collector.columns()
+
+
+def _numbers(known: dict[str, int], texts: list[str]) -> npt.NDArray[np.int32]:
+    """The category number of each text, numbering the new ones (lookups in C loops)."""
+    found = list(map(known.get, texts))
+    for i in [i for i, number in enumerate(found) if number is None]:
+        found[i] = known.setdefault(texts[i], len(known))
+    return np.asarray(found, dtype=np.int32)
 
 
 def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
                    chunk_rows: int = CHUNK_ROWS,
                    known: KnownPlans | None = None
                    ) -> pd.DataFrame:
-    """Assess every row of a canonical frame; the result has :data:`RESULT_COLUMNS`.
+    """Assess every row of a canonical frame; the result has :data:`RESULT_COLUMNS`, each a
+    categorical of texts ("" for none).
 
     The frame has one column per answered fact, named by the fact (absent columns are
-    unanswered): booleans (nullable), enum values as text, ints and quantities as numbers in the
-    fact's default unit, lists as ``;``-separated keys ("" for none); NA means unknown. Rows must
-    be valid (as the one-patient validation would accept them). ``known`` keeps the dose texts
-    of plans across calls (the engine passes one per rule set).
+    unanswered): booleans (nullable), enum values as text (or categorical), ints and quantities
+    as numbers in the fact's default unit, lists as ``;``-separated keys ("" for none); NA means
+    unknown. Rows must be valid (as the one-patient validation would accept them). ``known``
+    keeps the dose texts of plans across calls (the engine passes one per rule set).
     """
     n = len(frame)
-    out = np.empty((len(RESULT_COLUMNS), n), dtype=object)
+    codes = [np.zeros(n, dtype=np.int32) for _ in RESULT_COLUMNS]
+    numbered: list[dict[str, int]] = [{} for _ in RESULT_COLUMNS]  # text -> category number
     shared = Shared(known)
     step = max(int(chunk_rows), 1)
-    # Text columns are factorised once over the whole frame (small integer arrays), not per
-    # chunk: pandas' string factorisation has a large cost per call.
+    # Every column is encoded once over the whole frame (pandas has a large cost per call);
+    # each chunk takes views of the arrays.
     whole = {f.name: encode_column(f, frame[f.name], n) for f in program.catalog
-             if f.type in (FactType.ENUM, FactType.LIST) and f.name in frame.columns} if (
-                 n > step) else {}
+             if f.name in frame.columns}
     for start in range(0, n, step):
-        part = frame.iloc[start:start + step]
-        given = {name: (fact.answered[start:start + step], fact.values[start:start + step])
-                 for name, fact in whole.items()}
-        for j, column in enumerate(_chunk(part, program, planner, shared, given)):
-            out[j, start:start + len(part)] = column
-    # The block is (columns, rows), as pandas stores it: the frame wraps it without a copy.
-    return pd.DataFrame(out.T, index=frame.index, columns=list(RESULT_COLUMNS), dtype=object,
-                        copy=False)
+        stop = min(start + step, n)
+        facts = {f.name: Column(f, whole[f.name].answered[start:stop],
+                                np.zeros(stop - start, dtype=bool),
+                                whole[f.name].values[start:stop])
+                 if f.name in whole else encode_column(f, None, stop - start)
+                 for f in program.catalog}
+        for j, (rows, texts) in enumerate(_chunk(program, planner, shared, facts, stop - start)):
+            codes[j][start:stop] = _numbers(numbered[j], texts)[rows]
+    return pd.DataFrame({name: pd.Categorical.from_codes(
+        codes[j], categories=pd.Index(list(numbered[j]) or [""], dtype="str"))
+        for j, name in enumerate(RESULT_COLUMNS)}, index=frame.index)

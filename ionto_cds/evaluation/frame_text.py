@@ -8,7 +8,7 @@ chunks by their group signature.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import compress
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -90,12 +90,40 @@ def group_listed(columns: list[npt.NDArray[Any]], n: int, listing: npt.NDArray[n
     return codes, count + 1, first
 
 
-class Joiner:
-    """Ids that a row lists when a column is true, in a fixed order: text per distinct row."""
+def group_masks(masks: list[Bools], n: int) -> tuple[npt.NDArray[np.int64], int]:
+    """Exact group numbers of the rows by which of ``masks`` they are in: the masks are
+    bit-packed, eight to a byte (eight rows at a time, as 64-bit words), into 64-bit words per
+    row, and the words factorised."""
+    if not masks:
+        return np.zeros(n, dtype=np.int64), 1 if n else 0
+    padded = -(-n // 8) * 8
+    width = -(-len(masks) // 64) * 8  # bytes per row, whole words
+    planes = np.zeros((width, padded), dtype=np.uint8)  # byte b of every row
+    spread = np.empty(padded // 8, dtype=np.uint64)
+    extra = np.zeros(padded, dtype=bool)
+    for j, mask in enumerate(masks):
+        if padded != n:
+            extra[:n] = mask
+            mask = extra
+        plane = planes[j // 8].view(np.uint64)
+        np.left_shift(mask.view(np.uint64), np.uint64(j % 8), out=spread)
+        np.bitwise_or(plane, spread, out=plane)
+    words = np.ascontiguousarray(planes[:, :n].T).view(np.uint64)  # (rows, words)
+    first, uniques = pd.factorize(words[:, 0])
+    codes, count = np.asarray(first, dtype=np.int64), len(uniques)
+    for k in range(1, words.shape[1]):
+        word_codes, word_uniques = pd.factorize(words[:, k])
+        new_codes, new_uniques = pd.factorize(codes * len(word_uniques) + word_codes)
+        codes, count = np.asarray(new_codes, dtype=np.int64), len(new_uniques)
+    return codes, count
 
-    def __init__(self, n: int, shared: Texts) -> None:
+
+class Joiner:
+    """Ids that a row lists when a column is true, in the order added: text per distinct
+    group of rows."""
+
+    def __init__(self, n: int) -> None:
         self.n = n
-        self.shared = shared
         self.columns: list[Bools] = []
         self.ids: list[str] = []
 
@@ -106,19 +134,15 @@ class Joiner:
 
     def codes(self) -> tuple[npt.NDArray[np.int64], list[str]]:
         """Group number per row and the joined text of each group."""
+        codes, count = group_masks(self.columns, self.n)
         if not self.columns:
-            return np.zeros(self.n, dtype=np.int64), [""]
-        small = [c.view(np.int8) for c in self.columns]
-        listed = np.zeros(self.n, dtype=bool)  # rows listing any id
-        for column in self.columns:
-            listed |= column
-        codes, _, first = group_listed(small, self.n, np.flatnonzero(listed))
-
-        ids = self.ids
-
-        def make(row: list[int]) -> str:
-            return SEPARATOR.join(compress(ids, row))
-        return codes, self.shared.texts(("ids", *self.ids), small, first, make)
+            return codes, [""]
+        first = first_rows(codes, count)
+        listed = np.stack([c[first] for c in self.columns], axis=1)  # (groups, ids)
+        group, column = np.nonzero(listed)  # by group, then in the order of the ids
+        words = iter(np.asarray(self.ids, dtype=object)[column].tolist())
+        counts = np.bincount(group, minlength=count).tolist()
+        return codes, [SEPARATOR.join(islice(words, k)) for k in counts]
 
 
 def first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:

@@ -109,8 +109,10 @@ def test_a_parquet_result_keeps_repeated_texts_dictionary_encoded(tmp_path: Path
 
     screen_file(EXAMPLE, tmp_path / "o.parquet", progress=False)
     schema = pq.read_schema(tmp_path / "o.parquet")
-    assert str(schema.field("sex").type) == "dictionary<values=string, indices=int32, ordered=0>"
-    assert str(schema.field("decision").type) == "string"
+    encoded = "dictionary<values=string, indices=int32, ordered=0>"
+    assert str(schema.field("sex").type) == encoded  # an input column
+    assert str(schema.field("decision").type) == encoded  # a result column
+    assert str(schema.field("patient_id").type) == "string"  # one text per row: left plain
 
 
 def test_quiet_leaves_stderr_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
