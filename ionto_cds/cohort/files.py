@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ionto_cds.cohort.distributed import screen_dask
+from ionto_cds.cohort.overlap import WriteBehind, read_ahead
 from ionto_cds.cohort.reader import CohortStream, ExactReadNeeded, open_cohort
 from ionto_cds.cohort.schema import read_headers
 from ionto_cds.cohort.screen import ScreenSummary, ruleset_for, screen_frame
@@ -101,20 +102,24 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
     output, errors, quarantine = sinks
     read_headers(stream.columns, rs.catalog, str(stream.path))
     summary, problems, done = ScreenSummary(), 0, 0
+    behind: WriteBehind[pd.DataFrame] = WriteBehind(output.write)
     # shown in a terminal only, and only on runs longer than a second
     with tqdm(total=stream.estimate(0), unit="rows", unit_scale=True, desc="screening",
               disable=None if progress else True, file=sys.stderr, delay=PROGRESS_DELAY,
               mininterval=0.5) as bar:
-        for raw in stream.chunks:
-            chunk = screen_frame(raw, rs, str(stream.path), first_row=done + 1)
-            output.write(chunk.output)
-            errors.write(chunk.problems)
-            quarantine.write(chunk.quarantine)
-            summary.add(chunk.summary)
-            problems += len(chunk.problems)
-            done += len(raw)
-            bar.total = stream.estimate(done)
-            bar.update(len(raw))
+        try:
+            for raw in read_ahead(stream.chunks):
+                chunk = screen_frame(raw, rs, str(stream.path), first_row=done + 1)
+                behind.write(chunk.output)
+                errors.write(chunk.problems)
+                quarantine.write(chunk.quarantine)
+                summary.add(chunk.summary)
+                problems += len(chunk.problems)
+                done += len(raw)
+                bar.total = stream.estimate(done)
+                bar.update(len(raw))
+        finally:
+            behind.finish()
     if done == 0:  # a header and no rows: an empty result with every column
         empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in stream.columns})
         chunk = screen_frame(empty, rs, str(stream.path))

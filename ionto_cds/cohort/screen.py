@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ionto_cds.cohort.reader import check_parquet_folder as check_parquet_folder
@@ -77,11 +78,23 @@ def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSumma
                                        for (d, p), n in pairs.items() if n})
     if "referral" in results:
         summary.referrals.update({k: n for k, n in _counts(results["referral"]).items() if k})
-    for text, count in _counts(results["findings"]).items():
-        for rule in text.split(SEPARATOR):
-            if rule:
-                summary.findings[rule] += count
+    summary.findings.update(_listed(results["findings"]))
     return summary
+
+
+def _listed(column: pd.Series) -> dict[str, int]:
+    """How many rows list each id of a ``;``-separated text column (in C loops: pyarrow)."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    codes, texts = pd.factorize(column, use_na_sentinel=True)
+    rows = np.bincount(codes[codes >= 0], minlength=len(texts))
+    lists = pc.split_pattern(pa.array(np.asarray(texts, dtype=object), pa.string()), SEPARATOR)
+    ids = pc.dictionary_encode(pc.list_flatten(lists))
+    totals = np.bincount(ids.indices.to_numpy(), minlength=len(ids.dictionary),
+                         weights=rows[pc.list_parent_indices(lists).to_numpy()])
+    return {name: int(n) for name, n in zip(ids.dictionary.to_pylist(), totals.tolist(),
+                                            strict=True) if name and n}
 
 
 @dataclass

@@ -23,7 +23,7 @@ from ionto_cds.errors import AnswerError
 from ionto_cds.evaluation.frame import encode_facts
 from ionto_cds.evaluation.frame_text import SEPARATOR
 from ionto_cds.evaluation.program import Program
-from ionto_cds.language.facts import FactDef
+from ionto_cds.language.facts import FactCatalog, FactDef
 from ionto_cds.language.model import NOT_APPLICABLE, UNKNOWN, FactType
 from ionto_cds.units import Quantity
 
@@ -60,9 +60,37 @@ def _parse_cell(fact: FactDef, unit: str | None, raw: object) -> Any:
 
 @dataclass
 class _Parsed:
-    values: pd.Series
+    """A parsed column: a code per row (-1: unknown) into its distinct canonical values."""
+
+    codes: npt.NDArray[np.signedinteger[Any]]  # the narrowest integers that hold them
+    distinct: Any  # a pandas array of the fact's canonical dtype
     bad: npt.NDArray[np.bool_]
     why: dict[int, str] = field(default_factory=dict)
+    canonical: pd.Series | None = None
+    """The canonical column when the input already is one."""
+
+    def column(self, fact: FactDef) -> pd.Series:
+        """The canonical column: yes/no, numbers as their nullable dtypes; enum and list texts
+        as a categorical (each distinct text stored once)."""
+        if self.canonical is not None:
+            return self.canonical
+        if fact.type in (FactType.ENUM, FactType.LIST):
+            numbers, texts = pd.factorize(self.distinct, use_na_sentinel=True)  # one per text
+            table = np.append(np.asarray(numbers, dtype=np.intp), -1)  # the NA code -1: last
+            kind = pd.CategoricalDtype(pd.Index(texts, dtype="str"))
+            return pd.Series(pd.Categorical.from_codes(table[self.codes], dtype=kind,
+                                                       validate=False))
+        return pd.Series(self.distinct.take(self.codes, allow_fill=True))
+
+    def rows(self, k: int) -> npt.NDArray[np.intp]:
+        """The rows that hold distinct value ``k``."""
+        return np.flatnonzero(self.codes == k)
+
+
+def _narrow(codes: npt.NDArray[Any], count: int) -> npt.NDArray[np.signedinteger[Any]]:
+    """Codes -1..count-1 in the narrowest integer type (a chunk keeps one array per column)."""
+    kind = np.int8 if count < 1 << 7 else np.int16 if count < 1 << 15 else np.int32
+    return np.asarray(codes, dtype=kind)
 
 
 def _canonical(fact: FactDef, value: Any) -> Any:
@@ -80,12 +108,9 @@ _DTYPES: dict[FactType, Any] = {
 
 
 def _parse_column(fact: FactDef, unit: str | None, column: pd.Series) -> _Parsed:
-    """Parse a whole column: fast paths for typed numbers and booleans, else per distinct cell."""
+    """Parse a whole column once per distinct cell (typed numbers converted column-wise)."""
     parser = _parser(fact)
-    n = len(column)
     dtype = column.dtype
-    if fact.type is FactType.BOOL and (pd.api.types.is_bool_dtype(dtype)):
-        return _Parsed(column.astype("boolean").reset_index(drop=True), np.zeros(n, bool))
     if fact.type is FactType.QUANTITY and pd.api.types.is_numeric_dtype(dtype) and not (
         pd.api.types.is_bool_dtype(dtype)
     ):
@@ -96,8 +121,15 @@ def _parse_column(fact: FactDef, unit: str | None, column: pd.Series) -> _Parsed
                                  dtype="float64")
         bad = np.isinf(numbers)
         why = {int(i): _why(parser, unit, column.iloc[int(i)]) for i in np.flatnonzero(bad)}
-        numbers = np.where(bad, np.nan, numbers)
-        return _Parsed(pd.Series(numbers, dtype="float64"), bad, why)
+        codes, uniques = pd.factorize(np.where(bad, np.nan, numbers), use_na_sentinel=True)
+        return _Parsed(_narrow(codes, len(uniques)),
+                       pd.array(np.asarray(uniques, dtype="float64"), dtype="float64"), bad, why)
+    if fact.type is FactType.BOOL and isinstance(column.array, pd.arrays.BooleanArray):
+        # yes/no as stored: a code per row (False 0, True 1, NA -1), no cell to parse
+        array = column.array
+        codes = np.where(array._mask, -1, array._data).astype(np.int8)
+        return _Parsed(codes, pd.array([False, True], dtype="boolean"), np.zeros(len(codes), bool),
+                       canonical=column.reset_index(drop=True))
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     parsed: list[Any] = []
     failed = np.zeros(len(uniques) + 1, dtype=bool)
@@ -109,13 +141,10 @@ def _parse_column(fact: FactDef, unit: str | None, column: pd.Series) -> _Parsed
             parsed.append(None)
             failed[k] = True
             reasons[k] = str(exc)
-    parsed.append(None)  # the NA sentinel (-1) of factorize: unknown
-    table = pd.array(parsed, dtype=_DTYPES[fact.type]) if fact.type is not FactType.ENUM \
-        else pd.array(parsed, dtype="str")
-    values = pd.Series(table.take(codes, allow_fill=False) if len(codes) else table[:0])
     bad = failed[codes]
+    codes = _narrow(codes, len(uniques))
     why = {int(i): reasons[int(codes[i])] for i in np.flatnonzero(bad)}
-    return _Parsed(values.reset_index(drop=True), bad, why)
+    return _Parsed(codes, pd.array(parsed, dtype=_DTYPES[fact.type]), bad, why)
 
 
 def _why(parser: FactDef, unit: str | None, raw: object) -> str:
@@ -179,31 +208,24 @@ def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
     problems: list[tuple[int, str, object, str]] = []
     bad = np.zeros(n, dtype=bool)
     columns: dict[str, pd.Series] = {}
+    parsed: dict[str, _Parsed] = {}
     for spec in specs:
         column = raw[spec.header]
         if spec.fact == ID_COLUMN:
             columns[ID_COLUMN] = column.reset_index(drop=True)
             continue
-        parsed = _parse_column(catalog[spec.fact], spec.unit, column)
-        columns[spec.fact] = parsed.values
-        bad |= parsed.bad
-        for i, why in parsed.why.items():
+        parsed[spec.fact] = found = _parse_column(catalog[spec.fact], spec.unit, column)
+        columns[spec.fact] = found.column(catalog[spec.fact])
+        bad |= found.bad
+        for i, why in found.why.items():
             problems.append((i, spec.header, column.iloc[i], why))
     canonical = pd.DataFrame(columns, index=pd.RangeIndex(n))
     header_of = {spec.fact: spec.header for spec in specs}
-    try:
-        cohort_schema(catalog).validate(canonical, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        for _, case in cases.iterrows():
-            index = case["index"]
-            if index is None or pd.isna(index):
-                continue
-            i = int(index)
-            fact = str(case["column"])
+    for fact, k, check in _schema_failures(catalog, parsed):
+        header = header_of.get(fact, fact)
+        for i in parsed[fact].rows(k):
             bad[i] = True
-            problems.append((i, header_of.get(fact, fact), raw[header_of.get(fact, fact)].iloc[i],
-                             str(case["check"])))
+            problems.append((int(i), header, raw[header].iloc[int(i)], check))
     problems += _contradictions(canonical, program, header_of, raw, bad)
     good_rows = ~bad
     table = pd.DataFrame(
@@ -214,25 +236,50 @@ def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
     return CohortValidation(raw, canonical, good_rows, table, first_row)
 
 
+def _schema_failures(catalog: FactCatalog, parsed: Mapping[str, _Parsed]
+                     ) -> list[tuple[str, int, str]]:
+    """The pandera schema's checks on each column's distinct canonical values (they are
+    checks cell by cell, so this is every row's verdict): (fact, distinct value, check)."""
+    if not parsed:
+        return []
+    distinct = pd.DataFrame({fact: pd.Series(p.distinct) for fact, p in parsed.items()})
+    try:
+        cohort_schema(catalog).validate(distinct, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return [(str(case["column"]), int(case["index"]), str(case["check"]))
+                for _, case in exc.failure_cases.iterrows()
+                if case["index"] is not None and not pd.isna(case["index"])]
+    return []
+
+
 def _contradictions(canonical: pd.DataFrame, program: Program, header_of: Mapping[str, str],
                     raw: pd.DataFrame, bad: npt.NDArray[np.bool_]
                     ) -> list[tuple[int, str, object, str]]:
-    """Yes to a question that does not apply (pregnant, for a male patient), as validate()."""
+    """Yes to a question that does not apply (pregnant, for a male patient), as validate().
+
+    Only the good rows with a yes to such a question are looked at (the questions that apply
+    are worked out row by row, so those rows alone give the same verdicts)."""
     catalog = program.catalog
-    if not any(f.asked_when is not None for f in catalog):
+    gated = [f.name for f in catalog if f.asked_when is not None and f.type is FactType.BOOL
+             and f.name in canonical.columns]
+    if not gated:
         return []
-    clean = canonical.copy()
-    clean.loc[bad] = None
-    facts = encode_facts(clean, program)
+    yes = np.zeros(len(canonical), dtype=bool)
+    for name in gated:
+        yes |= canonical[name].to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(yes & ~bad)
+    if not len(rows):
+        return []
+    facts = encode_facts(canonical.iloc[rows].reset_index(drop=True), program)
     found: list[tuple[int, str, object, str]] = []
-    for name, fact in facts.items():
-        if catalog[name].type is not FactType.BOOL or name not in clean.columns:
-            continue
-        yes = fact.not_applicable & fact.answered & fact.values & ~bad
-        for i in np.flatnonzero(yes):
+    for name in gated:
+        fact = facts[name]
+        for j in np.flatnonzero(fact.not_applicable & fact.answered & fact.values):
+            i = int(rows[j])
             bad[i] = True
-            found.append((int(i), header_of[name], raw[header_of[name]].iloc[int(i)],
+            found.append((i, header_of[name], raw[header_of[name]].iloc[i],
                           f"is answered yes, but the question does not apply "
                           f"({catalog.why_not_asked(name)}): correct the other answer or "
                           "remove this one"))
+    found.sort(key=lambda p: p[0])
     return found

@@ -26,7 +26,7 @@ from ionto_cds.evaluation.program import Program
 
 Bools = npt.NDArray[np.bool_]
 
-CHUNK_ROWS = 131_072
+CHUNK_ROWS = 65_536
 """Rows evaluated at once: every truth and rank array exists for one chunk at a time, which
 bounds peak memory (and keeps the int8 arrays in cache) whatever the frame's length."""
 
