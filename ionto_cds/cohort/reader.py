@@ -198,7 +198,9 @@ def _fast_csv(path: Path) -> CohortStream:
         seen.misfit = True
         return "skip"
 
-    types = {n: pa.string() for n in names}
+    # every cell as text; repeated texts dictionary-encoded as they are parsed
+    types = {n: pa.string() if n.strip() == ID_COLUMN else pa.dictionary(pa.int32(), pa.string())
+             for n in names}
     parse = pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=misfit)
     convert = pa_csv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                     quoted_strings_can_be_null=False)
@@ -216,30 +218,26 @@ def _fast_csv(path: Path) -> CohortStream:
                 if seen.misfit:
                     raise ExactReadNeeded
                 if table.num_rows:
-                    yield _frame(_text_columns(table))
+                    yield _text_frame(table)
 
     stream.chunks = chunks()
     return stream
 
 
-def _text_columns(table: Any) -> Any:
+def _text_frame(table: Any) -> pd.DataFrame:
     """Cells as given (less the spaces after a separator, as the exact reader skips them),
-    fact columns dictionary-encoded; a cell over the csv module's limit: exact reader."""
-    import pyarrow as pa
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-    columns = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if table.num_rows and pc.max(pc.utf8_length(column)).as_py() > FIELD_LIMIT:
-            raise ExactReadNeeded
-        if pc.any(pc.starts_with(column, " ")).as_py():
-            column = pc.utf8_ltrim(column, characters=" ")
-        columns.append(column if name.strip() == ID_COLUMN else pc.dictionary_encode(column))
-    return pa.table(columns, names=table.column_names)
-
-
-def _frame(table: Any) -> pd.DataFrame:
+    fact columns as categoricals; a cell over the csv module's limit: exact reader. The checks
+    look at each distinct text once."""
     frame: pd.DataFrame = table.to_pandas()
+    for name in frame.columns:
+        column = frame[name]
+        coded = isinstance(column.dtype, pd.CategoricalDtype)
+        texts = pd.Series(column.cat.categories if coded else column.array, dtype="str")
+        if len(texts) and int(texts.str.len().max()) > FIELD_LIMIT:
+            raise ExactReadNeeded
+        if texts.str.startswith(" ").any():
+            trimmed = column.astype("str").str.lstrip(" ")
+            frame[name] = trimmed.astype("category") if coded else trimmed
     return frame
 
 
@@ -400,7 +398,7 @@ def _check_parquet_types(schema: Any, path: Path) -> list[str]:
 
 def _parquet(path: Path, chunk_rows: int) -> CohortStream:
     import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
     import pyarrow.parquet as pq
     from pyarrow import ArrowException
 

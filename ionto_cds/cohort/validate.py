@@ -20,7 +20,7 @@ import pandera.pandas as pa
 
 from ionto_cds.cohort.schema import ID_COLUMN, cohort_schema, read_headers
 from ionto_cds.errors import AnswerError
-from ionto_cds.evaluation.frame import encode_facts
+from ionto_cds.evaluation.frame import distinct_values, encode_facts
 from ionto_cds.evaluation.frame_text import SEPARATOR
 from ionto_cds.evaluation.program import Program
 from ionto_cds.language.facts import FactCatalog, FactDef
@@ -130,7 +130,7 @@ def _parse_column(fact: FactDef, unit: str | None, column: pd.Series) -> _Parsed
         codes = np.where(array._mask, -1, array._data).astype(np.int8)
         return _Parsed(codes, pd.array([False, True], dtype="boolean"), np.zeros(len(codes), bool),
                        canonical=column.reset_index(drop=True))
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    codes, uniques = distinct_values(column)
     parsed: list[Any] = []
     failed = np.zeros(len(uniques) + 1, dtype=bool)
     reasons: dict[int, str] = {}

@@ -287,7 +287,7 @@ def encode_column(fact: FactDef, column: pd.Series | None, n: int) -> Column:
         values = column.to_numpy(dtype="float64", na_value=np.nan)
         answered = ~np.isnan(values)
     else:
-        codes, uniques = _distinct(column)
+        codes, uniques = distinct_values(column)
         answered = codes >= 0
         table: npt.NDArray[Any]
         if kind is FactType.ENUM:
@@ -309,7 +309,7 @@ def _booleans(column: pd.Series) -> tuple[Bools, Bools]:
     return answered, column.to_numpy(dtype=bool, na_value=False)
 
 
-def _distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
+def distinct_values(column: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
     """A code per row (-1 for NA) and the distinct values: a categorical's own codes, else
     factorised."""
     if isinstance(column.dtype, pd.CategoricalDtype):
