@@ -3,6 +3,7 @@ with the error table and the quarantine beside it."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +14,16 @@ import pandas as pd
 from ionto_cds.cohort.distributed import screen_dask
 from ionto_cds.cohort.overlap import WriteBehind, read_ahead
 from ionto_cds.cohort.reader import CohortStream, ExactReadNeeded, open_cohort
-from ionto_cds.cohort.schema import read_headers
+from ionto_cds.cohort.schema import ID_COLUMN, read_headers
 from ionto_cds.cohort.screen import ScreenSummary, ruleset_for, screen_frame
 from ionto_cds.cohort.sink import ReportSink, TableSink
 from ionto_cds.cohort.validate import PROBLEM_COLUMNS
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import InputFileError
+from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
+
+_STATISTICS = frozenset((*RESULT_COLUMNS, ID_COLUMN))
+"""The output columns whose Parquet statistics are written (those a reader filters on)."""
 
 PROGRESS_DELAY = 1.0
 """Seconds before the progress bar shows (in a terminal; never with ``--quiet``)."""
@@ -108,7 +113,10 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
               disable=None if progress else True, file=sys.stderr, delay=PROGRESS_DELAY,
               mininterval=0.5) as bar:
         try:
-            for raw in read_ahead(stream.chunks):
+            # CSV text is parsed on the reading thread while a chunk is screened; Parquet
+            # reads fast, and reading it ahead would hold another chunk in memory.
+            chunks = read_ahead(stream.chunks) if stream.text else stream.chunks
+            for raw in chunks:
                 chunk = screen_frame(raw, rs, str(stream.path), first_row=done + 1)
                 behind.write(chunk.output)
                 errors.write(chunk.problems)
@@ -118,8 +126,11 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
                 done += len(raw)
                 bar.total = stream.estimate(done)
                 bar.update(len(raw))
-        finally:
-            behind.finish()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first error is the one to tell
+                behind.finish()
+            raise
+        behind.finish()
     if done == 0:  # a header and no rows: an empty result with every column
         empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in stream.columns})
         chunk = screen_frame(empty, rs, str(stream.path))
@@ -132,7 +143,7 @@ def _screen_stream(source: Path, rs: RuleSet, output: Path, errors: Path, quaran
                    progress: bool, chunk_rows: int) -> ScreenReport:
     """Read, screen and write chunk by chunk in bounded memory; the files are moved into place
     only when the whole cohort is screened."""
-    sinks = (TableSink(output), ReportSink(errors), ReportSink(quarantine))
+    sinks = (TableSink(output, _STATISTICS), ReportSink(errors), ReportSink(quarantine))
     try:
         try:
             summary, problems = _screen_chunks(open_cohort(source, chunk_rows), rs, sinks,
@@ -140,7 +151,7 @@ def _screen_stream(source: Path, rs: RuleSet, output: Path, errors: Path, quaran
         except ExactReadNeeded:  # something irregular: read it again, exactly
             for sink in sinks:
                 sink.discard()
-            sinks = (TableSink(output), ReportSink(errors), ReportSink(quarantine))
+            sinks = (TableSink(output, _STATISTICS), ReportSink(errors), ReportSink(quarantine))
             summary, problems = _screen_chunks(open_cohort(source, chunk_rows, exact=True),
                                                rs, sinks, progress)
         sinks[0].commit()

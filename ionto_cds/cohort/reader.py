@@ -48,6 +48,8 @@ class CohortStream:
     size: int = 0
     rows: int | None = None
     done_bytes: int = 0
+    text: bool = False
+    """CSV (parsing text is most of reading it)."""
 
     def estimate(self, rows_so_far: int) -> int | None:
         """The row count, or an estimate from the share of the file read so far."""
@@ -191,7 +193,8 @@ def _fast_csv(path: Path) -> CohortStream:
     if not head.strip():
         raise InputFileError(str(path), "the file is empty: write a header row of fact names")
     names, skip = _header(head, path)
-    stream = CohortStream(path, names, iter(()), size=path.stat().st_size, done_bytes=skip)
+    stream = CohortStream(path, names, iter(()), size=path.stat().st_size, done_bytes=skip,
+                          text=True)
     seen = _Irregular()
 
     def misfit(row: Any) -> str:
@@ -270,7 +273,7 @@ def _exact_csv(path: Path, chunk_rows: int) -> CohortStream:
             raise InputFileError(str(path), f"not a readable CSV file ({exc})") from None
 
     return CohortStream(path, [str(c) for c in first.columns], chunks(), rows=None,
-                        size=path.stat().st_size)
+                        size=path.stat().st_size, text=True)
 
 
 def check_csv_shape(path: Path, shown: int = 3) -> None:
@@ -396,6 +399,19 @@ def _check_parquet_types(schema: Any, path: Path) -> list[str]:
     return as_text
 
 
+def _batches(parts: Any, chunk_rows: int) -> Iterator[Any]:
+    """A Parquet file's rows, ``chunk_rows`` at a time: a row group of moderate size is read
+    whole and cut (pyarrow's batch reader holds about twice the memory), a larger one read in
+    batches (memory bounded by the batch, whatever the group's size)."""
+    for group in range(parts.num_row_groups):
+        if parts.metadata.row_group(group).num_rows > 2 * chunk_rows:
+            yield from parts.iter_batches(batch_size=chunk_rows, row_groups=[group])
+            continue
+        table = parts.read_row_group(group)
+        for start in range(0, table.num_rows, chunk_rows):
+            yield table.slice(start, chunk_rows)
+
+
 def _parquet(path: Path, chunk_rows: int) -> CohortStream:
     import pyarrow as pa
     import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -424,7 +440,7 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
             for file in files:
                 parts = pq.ParquetFile(file, read_dictionary=texts)
                 _check_parquet_types(parts.schema_arrow, path)
-                for batch in parts.iter_batches(batch_size=chunk_rows):
+                for batch in _batches(parts, chunk_rows):
                     for name in as_text:
                         i = batch.schema.get_field_index(name)
                         batch = batch.set_column(i, name, pc.cast(batch.column(i), pa.string()))

@@ -112,7 +112,9 @@ def screen_frame(raw: pd.DataFrame, ruleset: RuleSet, source: str = "cohort",
     """Validate a raw cohort frame and screen its good rows (input columns + results)."""
     checked = validate_cohort(raw, ruleset.program, source, first_row)
     results = evaluate_frame(checked.canonical, ruleset)
-    output = raw.loc[checked.good].reset_index(drop=True)
+    # every row good: the input's columns as they are (pandas copies them only if written)
+    output = (raw.reset_index(drop=True) if checked.good.all() else
+              raw.loc[checked.good].reset_index(drop=True))
     for name in RESULT_COLUMNS:
         output[name] = results[name].array  # categorical: each distinct text stored once
     summary = summarise(output, len(raw), int((~checked.good).sum()))
