@@ -23,7 +23,6 @@ import pandas as pd
 
 from ionto_cds import assess, load_ruleset
 
-ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN, YES = 0.05, 0.03  # share of empty cells and of "yes" answers in the fictional cohort
 SPARSE = {"age": 40, "indication": "hyperhidrosis", "site": "palms"}
 
@@ -44,10 +43,12 @@ def _layout() -> tuple[Callable[..., pd.DataFrame], Callable[..., pd.DataFrame]]
 
 
 def _full_patient() -> dict[str, object]:
+    """The fully answered palmar patient of the revision measured (its own examples folder,
+    the worker's working directory: an older revision's rules do not know newer facts)."""
     import yaml
 
     answers: dict[str, object] = yaml.safe_load(
-        (ROOT / "examples" / "palmar-adult.yaml").read_text(encoding="utf-8"))
+        (Path.cwd() / "examples" / "palmar-adult.yaml").read_text(encoding="utf-8"))
     return answers
 
 

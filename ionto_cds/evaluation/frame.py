@@ -274,37 +274,61 @@ class FrameTally:
 
 def encode_column(fact: FactDef, column: pd.Series | None, n: int) -> Column:
     """A canonical column (see :func:`evaluate_frame`) as numpy arrays."""
-    none = np.zeros(n, dtype=bool)
-    if column is None:
-        empty: dict[FactType, Any] = {FactType.BOOL: none.copy(), FactType.ENUM: np.full(
-            n, -1, dtype=np.int16), FactType.LIST: np.zeros(n, dtype=np.int64)}
-        return Column(fact, none, none.copy(), empty.get(fact.type, np.full(n, np.nan)))
-    kind = fact.type
-    values: Any
-    if kind is FactType.BOOL:
-        answered, values = _booleans(column)
-    elif kind in (FactType.INT, FactType.QUANTITY):
-        values = column.to_numpy(dtype="float64", na_value=np.nan)
-        answered = ~np.isnan(values)
-    else:
-        codes, uniques = distinct_values(column)
-        answered = codes >= 0
-        table: npt.NDArray[Any]
-        if kind is FactType.ENUM:
-            index = {v: i for i, v in enumerate(fact.values)}
-            table = np.asarray([index.get(str(u), -1) for u in uniques] + [-1], dtype=np.int16)
+    return ColumnSource(fact, column, n).rows(0, n)
+
+
+class ColumnSource:
+    """A canonical column read once into compact arrays (views of the frame's own arrays where
+    it can: categorical codes, boolean data and masks, floats), encoded a slice of rows at a
+    time (:meth:`rows`), so that a large frame is never encoded whole."""
+
+    def __init__(self, fact: FactDef, column: pd.Series | None, n: int) -> None:
+        self.fact = fact
+        self.n = n
+        self.kind = "none" if column is None else fact.type.value
+        self.arrays: tuple[Any, ...] = ()
+        if column is None:
+            return
+        kind = fact.type
+        if kind is FactType.BOOL:
+            self.arrays = _booleans(column)
+        elif kind in (FactType.INT, FactType.QUANTITY):
+            self.arrays = (column.to_numpy(dtype="float64", na_value=np.nan),)
         else:
-            table = _list_table(fact, uniques)
-        values = table[codes]  # the NA code -1 takes the last entry (unknown)
-    return Column(fact, answered, none.copy(), values)
+            codes, uniques = distinct_values(column)
+            table: npt.NDArray[Any]
+            if kind is FactType.ENUM:
+                index = {v: i for i, v in enumerate(fact.values)}
+                table = np.asarray([index.get(str(u), -1) for u in uniques] + [-1],
+                                   dtype=np.int16)
+            else:
+                table = _list_table(fact, uniques)
+            self.arrays = (codes, table)
+
+    def rows(self, start: int, stop: int) -> Column:
+        """The encoded rows ``start:stop`` (answered rows, values; no question skipped)."""
+        fact, m = self.fact, stop - start
+        none = np.zeros(m, dtype=bool)
+        if self.kind == "none":
+            empty: dict[FactType, Any] = {FactType.BOOL: none.copy(), FactType.ENUM: np.full(
+                m, -1, dtype=np.int16), FactType.LIST: np.zeros(m, dtype=np.int64)}
+            return Column(fact, none, none.copy(), empty.get(fact.type, np.full(m, np.nan)))
+        if fact.type is FactType.BOOL:
+            answered, data = (a[start:stop] for a in self.arrays)
+            return Column(fact, answered, none, data & answered)
+        if fact.type in (FactType.INT, FactType.QUANTITY):
+            values = self.arrays[0][start:stop]
+            return Column(fact, ~np.isnan(values), none, values)
+        codes, table = self.arrays[0][start:stop], self.arrays[1]
+        return Column(fact, codes >= 0, none, table[codes])  # NA (-1): the last entry
 
 
 def _booleans(column: pd.Series) -> tuple[Bools, Bools]:
-    """Which rows answered a yes/no column, and their answers (False where unanswered)."""
+    """Which rows answered a yes/no column, and the stored answers (any value where
+    unanswered)."""
     array = column.array
     if isinstance(array, pd.arrays.BooleanArray):  # the data and mask as they are stored
-        answered = ~array._mask
-        return answered, array._data & answered
+        return ~array._mask, array._data
     answered = np.asarray(column.notna().to_numpy(), dtype=bool)
     return answered, column.to_numpy(dtype=bool, na_value=False)
 

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ionto_cds.evaluation.frame import FrameLanes, FrameTruths, encode_column, prepare_facts
+from ionto_cds.evaluation.frame import ColumnSource, FrameLanes, FrameTruths, prepare_facts
 from ionto_cds.evaluation.frame_collect import (
     RESULT_COLUMNS,
     Coded,
@@ -66,17 +66,13 @@ def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
     numbered: list[dict[str, int]] = [{} for _ in RESULT_COLUMNS]  # text -> category number
     shared = Shared(known)
     step = max(int(chunk_rows), 1)
-    # Every column is encoded once over the whole frame (pandas has a large cost per call);
-    # each chunk takes views of the arrays.
-    whole = {f.name: encode_column(f, frame[f.name], n) for f in program.catalog
-             if f.name in frame.columns}
+    # Each column is read once (pandas has a large cost per call), and encoded a chunk at a
+    # time from compact arrays.
+    sources = [ColumnSource(f, frame[f.name] if f.name in frame.columns else None, n)
+               for f in program.catalog]
     for start in range(0, n, step):
         stop = min(start + step, n)
-        facts = {f.name: Column(f, whole[f.name].answered[start:stop],
-                                np.zeros(stop - start, dtype=bool),
-                                whole[f.name].values[start:stop])
-                 if f.name in whole else encode_column(f, None, stop - start)
-                 for f in program.catalog}
+        facts = {source.fact.name: source.rows(start, stop) for source in sources}
         for j, (rows, texts) in enumerate(_chunk(program, planner, shared, facts, stop - start)):
             codes[j][start:stop] = _numbers(numbered[j], texts)[rows]
     return pd.DataFrame({name: pd.Categorical.from_codes(
