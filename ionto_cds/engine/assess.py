@@ -28,7 +28,8 @@ def assess(answers: Mapping[str, object] | FactSet, ruleset: RuleSet | None = No
 def evaluate_frame(frame: pd.DataFrame, ruleset: RuleSet | None = None,
                    chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
     """Assess every row of a canonical frame (see :mod:`ionto_cds.evaluation.frame_run`): the
-    same decision, findings, missing facts, protocol and dose text as :func:`assess`."""
+    same decision, findings, missing facts, protocol and dose text as :func:`assess`, each
+    result column a pandas categorical of those texts ("" for none)."""
     rs = ruleset if ruleset is not None else default_ruleset()
     return _evaluate_frame(frame, rs.program, rs.plan, chunk_rows, rs.frame_plans)
 

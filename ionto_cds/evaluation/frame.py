@@ -274,7 +274,7 @@ class FrameTally:
 
 def encode_column(fact: FactDef, column: pd.Series | None, n: int) -> Column:
     """A canonical column (see :func:`evaluate_frame`) as numpy arrays."""
-    return ColumnSource(fact, column, n).rows(0, n)
+    return ColumnSource(fact, column).rows(0, n)
 
 
 class ColumnSource:
@@ -282,9 +282,8 @@ class ColumnSource:
     it can: categorical codes, boolean data and masks, floats), encoded a slice of rows at a
     time (:meth:`rows`), so that a large frame is never encoded whole."""
 
-    def __init__(self, fact: FactDef, column: pd.Series | None, n: int) -> None:
+    def __init__(self, fact: FactDef, column: pd.Series | None) -> None:
         self.fact = fact
-        self.n = n
         self.kind = "none" if column is None else fact.type.value
         self.arrays: tuple[Any, ...] = ()
         if column is None:
@@ -333,13 +332,13 @@ def _booleans(column: pd.Series) -> tuple[Bools, Bools]:
     return answered, column.to_numpy(dtype=bool, na_value=False)
 
 
-def distinct_values(column: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
-    """A code per row (-1 for NA) and the distinct values: a categorical's own codes, else
-    factorised."""
+def distinct_values(column: pd.Series) -> tuple[npt.NDArray[np.signedinteger[Any]], Any]:
+    """A code per row (-1 for NA) and the distinct values: a categorical's own (narrow)
+    codes, else factorised."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return np.asarray(column.cat.codes.to_numpy(), dtype=np.intp), column.cat.categories
+        return np.asarray(column.cat.codes.to_numpy()), column.cat.categories
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), uniques
+    return np.asarray(codes), uniques
 
 
 def _list_table(fact: FactDef, uniques: Any) -> npt.NDArray[np.int64]:

@@ -1,8 +1,9 @@
 """The policy run over a frame of patients, chunk by chunk, into result columns.
 
-Rows are evaluated :data:`CHUNK_ROWS` at a time into one preallocated object block whose cells
-are shared string objects, so peak memory stays a small multiple of one chunk's working set
-plus the output's pointers, whatever the frame's length.
+Rows are encoded and evaluated :data:`CHUNK_ROWS` at a time; each result column is kept as
+one small integer per row into its distinct texts (a pandas categorical at the end), so peak
+memory stays one chunk's working set plus four bytes per row and result column, whatever the
+frame's length.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
     step = max(int(chunk_rows), 1)
     # Each column is read once (pandas has a large cost per call), and encoded a chunk at a
     # time from compact arrays.
-    sources = [ColumnSource(f, frame[f.name] if f.name in frame.columns else None, n)
+    sources = [ColumnSource(f, frame[f.name] if f.name in frame.columns else None)
                for f in program.catalog]
     for start in range(0, n, step):
         stop = min(start + step, n)

@@ -1,8 +1,8 @@
 """Text columns of the frame evaluator, made once per distinct group of rows, never per row.
 
-Rows that list the same ids (findings, facts to ask) share one string object: rows are grouped
-by exact bit-packed keys, the text of each group is made once, and texts are remembered across
-chunks by their group signature.
+Rows that list the same ids (findings, facts to ask) share one text: rows are grouped by exact
+bit-packed keys and the text of each group is made once (the facts to ask are also remembered
+across chunks by their group signature).
 """
 
 from __future__ import annotations
@@ -91,9 +91,9 @@ def group_listed(columns: list[npt.NDArray[Any]], n: int, listing: npt.NDArray[n
 
 
 def group_masks(masks: list[Bools], n: int) -> tuple[npt.NDArray[np.int64], int]:
-    """Exact group numbers of the rows by which of ``masks`` they are in: the masks are
-    bit-packed, eight to a byte (eight rows at a time, as 64-bit words), into 64-bit words per
-    row, and the words factorised."""
+    """Exact group numbers of the rows by which of ``masks`` they are in, and the number of
+    groups: each row's memberships are bit-packed into 64-bit words (the bytes of eight rows
+    shifted at once, as one 64-bit word) and the words factorised."""
     if not masks:
         return np.zeros(n, dtype=np.int64), 1 if n else 0
     padded = -(-n // 8) * 8
@@ -102,6 +102,7 @@ def group_masks(masks: list[Bools], n: int) -> tuple[npt.NDArray[np.int64], int]
     spread = np.empty(padded // 8, dtype=np.uint64)
     extra = np.zeros(padded, dtype=bool)
     for j, mask in enumerate(masks):
+        mask = np.ascontiguousarray(mask)
         if padded != n:
             extra[:n] = mask
             mask = extra
