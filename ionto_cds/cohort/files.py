@@ -112,6 +112,7 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
     with tqdm(total=stream.estimate(0), unit="rows", unit_scale=True, desc="screening",
               disable=None if progress else True, file=sys.stderr, delay=PROGRESS_DELAY,
               mininterval=0.5) as bar:
+        finished = False
         try:
             # CSV text is parsed on the reading thread while a chunk is screened; Parquet
             # reads fast, and reading it ahead would hold another chunk in memory.
@@ -126,11 +127,13 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
                 done += len(raw)
                 bar.total = stream.estimate(done)
                 bar.update(len(raw))
-        except BaseException:
-            with contextlib.suppress(Exception):  # the first error is the one to tell
+            finished = True
+        finally:
+            if finished:
                 behind.finish()
-            raise
-        behind.finish()
+            else:  # the error that stopped the screening is the one to tell
+                with contextlib.suppress(OSError, ValueError):
+                    behind.finish()
     if done == 0:  # a header and no rows: an empty result with every column
         empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in stream.columns})
         chunk = screen_frame(empty, rs, str(stream.path))

@@ -139,7 +139,7 @@ class FactDef:
         elif isinstance(raw, float) and raw.is_integer():
             value = int(raw)
         elif isinstance(raw, str) and 0 < len(raw.strip()) <= 18 \
-                and raw.strip().lstrip("+-").isdigit():
+                and raw.strip().lstrip("+-").isdecimal():  # what int() reads ('¹' is not)
             value = int(raw.strip())
         else:
             raise AnswerError(raw, f"expected a whole number, got {quote(raw)}")

@@ -31,6 +31,7 @@ def _problems(catalog, answers) -> str:
         ({"hdss": 5}, "hdss: 5 is out of range (1 to 4)"),
         ({"hdss": 2.5}, "hdss: expected a whole number, got 2.5"),
         ({"hdss": True}, "hdss: expected a whole number, got yes"),
+        ({"hdss": "\u00b9"}, "hdss: expected a whole number, got '\u00b9'"),  # a digit, not decimal
         ({"pacemaker": "maybe"},
          "pacemaker: expected yes/no (true/false) or leave it empty for unknown, got 'maybe'"),
         ({"sex": "mal"}, "sex: 'mal' is not one of: female, male, other (did you mean 'male'?)"),
