@@ -284,8 +284,7 @@ class ColumnSource:
 
     def __init__(self, fact: FactDef, column: pd.Series | None) -> None:
         self.fact = fact
-        self.kind = "none" if column is None else fact.type.value
-        self.arrays: tuple[Any, ...] = ()
+        self.arrays: tuple[Any, ...] | None = None  # None: no such column (unanswered)
         if column is None:
             return
         kind = fact.type
@@ -308,7 +307,7 @@ class ColumnSource:
         """The encoded rows ``start:stop`` (answered rows, values; no question skipped)."""
         fact, m = self.fact, stop - start
         none = np.zeros(m, dtype=bool)
-        if self.kind == "none":
+        if self.arrays is None:
             empty: dict[FactType, Any] = {FactType.BOOL: none.copy(), FactType.ENUM: np.full(
                 m, -1, dtype=np.int16), FactType.LIST: np.zeros(m, dtype=np.int64)}
             return Column(fact, none, none.copy(), empty.get(fact.type, np.full(m, np.nan)))

@@ -154,43 +154,11 @@ def first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64
     return first
 
 
-def join_groups(parts: list[tuple[npt.NDArray[np.int64], list[str]]], n: int,
-                 shared: Texts) -> npt.NDArray[np.object_]:
-    """Join several per-row texts (each given as group codes + texts) with the separator."""
-    if not n:
-        return np.asarray([], dtype=object)
-    codes, count = group_codes([c for c, _ in parts], n)
-    first = first_rows(codes, count)
-    # Each part's texts as ids that hold across chunks, so a group's signature is its ids.
-    ids = [shared.ids(texts)[c[first]] for c, texts in parts]  # per group, not per row
-    words = shared.words
-
-    def make(row: list[int]) -> str:
-        return SEPARATOR.join(filter(None, map(words.__getitem__, row)))
-    # texts() keeps one object per signature across chunks: no per-row strings.
-    groups = np.arange(count, dtype=np.int64)
-    joined = np.asarray(shared.texts(("join", len(parts)), ids, groups, make), dtype=object)
-    return joined[codes]
 class Texts:
-    """What chunks share: one object per distinct text, and the texts already joined for a
-    group signature."""
+    """What chunks share: the texts already made for a group signature."""
 
     def __init__(self) -> None:
         self.joined: dict[Any, dict[bytes, str]] = {}
-        self._ids: dict[str, int] = {}
-        self.words: list[str] = []
-
-    def ids(self, values: list[str]) -> npt.NDArray[np.int32]:
-        """A number per distinct text, the same in every chunk (``words`` maps it back)."""
-        known, words = self._ids, self.words
-        out = np.empty(len(values), dtype=np.int32)
-        for j, v in enumerate(values):
-            k = known.get(v)
-            if k is None:
-                k = known[v] = len(words)
-                words.append(v)
-            out[j] = k
-        return out
 
     def texts(self, kind: Any, columns: list[npt.NDArray[Any]], first: npt.NDArray[np.int64],
               make: Callable[[list[int]], str]) -> list[str]:

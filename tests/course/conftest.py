@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from postgres_server import NO_POSTGRES_ENV, PostgresServer, ServerUnavailable, running_server
 
+from ionto_cds import RuleSet
+from ionto_cds.course.store import CourseLog
+from ionto_cds.engine.ruleset import default_ruleset
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
@@ -31,3 +35,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
         return tmp_path / "log.sqlite3"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.fresh_schema()
+
+
+@pytest.fixture(scope="module")
+def rs() -> RuleSet:
+    return default_ruleset()
+
+
+@pytest.fixture
+def log(db: str | Path, rs: RuleSet) -> CourseLog:
+    """A new, empty course log on each backend (SQLite, PostgreSQL)."""
+    return CourseLog(db, ruleset=rs)

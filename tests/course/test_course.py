@@ -19,7 +19,6 @@ from ionto_cds.course.records import SessionRecord, session_frame
 from ionto_cds.course.schema import session_schema
 from ionto_cds.course.store import DB_ENV, CourseLog, default_db_path
 from ionto_cds.course.validate import validate_session
-from ionto_cds.engine.ruleset import default_ruleset
 from ionto_cds.errors import CourseLogError, RuleSetError, SessionDataError, UnknownCourseError
 from ionto_cds.language.model import VARIANT_EFFECT
 from ionto_cds.language.vocabulary import load_course_vocabulary
@@ -34,17 +33,6 @@ BASE: dict[str, Any] = {
     "course_id": "c1", "date": "2025-03-03", "protocol": TAP, "site": "palms",
     "current": "15 mA", "duration": "20 min",
 }
-
-
-@pytest.fixture(scope="module")
-def rs() -> RuleSet:
-    return default_ruleset()
-
-
-@pytest.fixture
-def log(db: str | Path, rs: RuleSet) -> CourseLog:
-    """A new, empty course log on each backend (SQLite, PostgreSQL): see conftest.py."""
-    return CourseLog(db, ruleset=rs)
 
 
 def edit(log: CourseLog, sql: str, args: tuple[object, ...] = ()) -> None:

@@ -19,7 +19,7 @@ from postgres_server import PostgresServer
 from ionto_cds.course.migrations import MIGRATIONS, SCHEMA_VERSION
 from ionto_cds.course.store import DB_ENV, CourseLog
 from ionto_cds.course.validate import validate_session
-from ionto_cds.engine.ruleset import RuleSet, default_ruleset
+from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import CourseLogError, SessionDataError
 
 BASE: dict[str, Any] = {
@@ -27,16 +27,6 @@ BASE: dict[str, Any] = {
     "site": "palms", "current": "15 mA", "duration": "20 min",
 }
 GLYCO = {"protocol": "glycopyrronium-palmoplantar", "current": "8 mA", "duration": "12 min"}
-
-
-@pytest.fixture(scope="module")
-def rs() -> RuleSet:
-    return default_ruleset()
-
-
-@pytest.fixture
-def log(db: str | Path, rs: RuleSet) -> CourseLog:
-    return CourseLog(db, ruleset=rs)
 
 
 def versions(log: CourseLog) -> list[tuple[int, str]]:
