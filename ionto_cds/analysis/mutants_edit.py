@@ -50,11 +50,9 @@ class Mutant:
 
 def located_map(items: Mapping[str, Any], like: object) -> LocatedMap:
     """A new located mapping with the lines of ``like`` (a mapping written in its place)."""
-    out = LocatedMap(items)
-    out.line = getattr(like, "line", 1)
+    line = getattr(like, "line", 1)
     lines = getattr(like, "key_lines", {})
-    out.key_lines = {key: lines.get(key, out.line) for key in items}
-    return out
+    return LocatedMap(items, line=line, key_lines={key: lines.get(key, line) for key in items})
 
 
 def apply(documents: Mapping[str, Any], mutant: Mutant) -> dict[str, Any]:
@@ -75,9 +73,7 @@ def _edited(node: Any, path: tuple[Step, ...], value: Any) -> Any:
             copy[step] = value if not rest else _edited(node[step], rest, value)
         return copy
     if isinstance(node, LocatedList) and isinstance(step, int):
-        items = LocatedList(node)
-        items.line = node.line
-        items.item_lines = list(node.item_lines)
+        items = LocatedList(node, line=node.line, item_lines=list(node.item_lines))
         if not rest and value is DELETE:
             del items[step]
             del items.item_lines[step]

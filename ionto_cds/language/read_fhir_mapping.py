@@ -119,7 +119,7 @@ class _MappingReader:
             order_reasons=self.read_reasons(top), questionnaire=questionnaire,
             ucum=self.read_ucum(top), gender=self.read_gender(top),
             allergies=self.read_allergies(top),
-            order_codes=self.codings(top.get("order_codes") or LocatedList(),
+            order_codes=self.codings(top.get("order_codes") or LocatedList(line=top.line),
                                      key_line(top, "order_codes"), "order_codes"))
 
     # -- pieces --------------------------------------------------------------------------
@@ -208,7 +208,7 @@ class _MappingReader:
 
     def read_codes(self, top: LocatedMap) -> tuple[CodeEntry, ...]:
         out: list[CodeEntry] = []
-        facts = self.section(top, "facts") or LocatedMap()
+        facts = self.section(top, "facts") or LocatedMap(line=top.line)
         for name, entries in facts.items():
             fact = self.fact(name, key_line(facts, name), (FactType.BOOL,))
             items = self.r.sequence(entries, key_line(facts, name), f"codes of '{name}'")
@@ -246,7 +246,7 @@ class _MappingReader:
 
     def read_allergies(self, top: LocatedMap) -> tuple[AllergyEntry, ...]:
         out: list[AllergyEntry] = []
-        block = self.section(top, "allergies") or LocatedMap()
+        block = self.section(top, "allergies") or LocatedMap(line=top.line)
         for name, entries in block.items():
             fact = self.fact(name, key_line(block, name), (FactType.LIST,))
             items = self.r.sequence(entries, key_line(block, name), f"allergies of '{name}'")
@@ -271,7 +271,7 @@ class _MappingReader:
 
     def read_quantities(self, top: LocatedMap) -> tuple[QuantityEntry, ...]:
         out: list[QuantityEntry] = []
-        block = self.section(top, "quantities") or LocatedMap()
+        block = self.section(top, "quantities") or LocatedMap(line=top.line)
         for name, raw in block.items():
             line = key_line(block, name)
             fact = self.fact(name, line, (FactType.QUANTITY,))
@@ -305,7 +305,7 @@ class _MappingReader:
 
     def read_values(self, top: LocatedMap) -> tuple[ValueEntry, ...]:
         out: list[ValueEntry] = []
-        block = self.section(top, "observation_values") or LocatedMap()
+        block = self.section(top, "observation_values") or LocatedMap(line=top.line)
         for name, raw in block.items():
             line = key_line(block, name)
             fact = self.fact(name, line, (FactType.BOOL,))
@@ -324,7 +324,7 @@ class _MappingReader:
     def codings(self, raw: Any, line: int | None, what: str) -> tuple[Coded, ...]:
         items = self.r.sequence(raw, line, what)
         out: list[Coded] = []
-        for i, item in enumerate(items or LocatedList()):
+        for i, item in enumerate(items or ()):
             entry = self.r.mapping(item, item_line(items, i), what, ("system", "code", "display"),
                                    ("system", "code"))
             if entry is None:
@@ -341,7 +341,7 @@ class _MappingReader:
             return ()
         items = self.r.sequence(raw, key_line(top, "order_reasons"), "order_reasons")
         out: list[OrderReason] = []
-        for i, item in enumerate(items or LocatedList()):
+        for i, item in enumerate(items or ()):
             line = item_line(items, i)
             entry = self.r.mapping(item, line, "an order reason",
                                    ("system", "code", "display", "answers"),
@@ -374,7 +374,7 @@ class _MappingReader:
         return out
 
     def read_gender(self, top: LocatedMap) -> dict[str, str]:
-        block = self.section(top, "gender") or LocatedMap()
+        block = self.section(top, "gender") or LocatedMap(line=top.line)
         allowed = self.catalog["sex"].values if "sex" in self.catalog else ()
         out: dict[str, str] = {}
         for code, value in block.items():
@@ -387,7 +387,7 @@ class _MappingReader:
 
     def read_ucum(self, top: LocatedMap) -> dict[str, UcumUnit]:
         out: dict[str, UcumUnit] = {}
-        block = self.section(top, "ucum") or LocatedMap()
+        block = self.section(top, "ucum") or LocatedMap(line=top.line)
         for name, raw in block.items():
             line = key_line(block, name)
             if name not in PLAN_QUANTITIES:

@@ -270,15 +270,13 @@ def _read_protocol(
         return Protocol(when=when, **base) if when is not None else None
     p = reader.mapping(e.get("parameters"), key_line(e, "parameters") or e.line,
                        f"{what}: parameters", PARAMETERS.keys, PARAMETERS.required)
-    limits = reader.mapping(e.get("limits", LocatedMap()), key_line(e, "limits") or e.line,
-                            f"{what}: limits", PROTOCOL_LIMITS.keys)
+    limits = reader.part(e, "limits", f"{what}: limits", PROTOCOL_LIMITS.keys)
     schedule = _read_schedule(reader, e, what)
     if p is None or when is None:
         return None
     current = _q(reader, p, "current", "mA", what)
-    current_range = reader.mapping(p.get("current_range", LocatedMap()),
-                                   key_line(p, "current_range"), f"{what}: current_range",
-                                   CURRENT_RANGE.keys)
+    current_range = reader.part(p, "current_range", f"{what}: current_range",
+                                CURRENT_RANGE.keys)
     duration = _q(reader, p, "duration", "min", what)
     target_dose = _q(reader, p, "target_dose", "mA*min", what)
     if ("duration" in p) == ("target_dose" in p):
@@ -356,9 +354,10 @@ def _read_variants(reader: Reader, p: LocatedMap, what: str) -> tuple[Variant, .
         if v is None:
             continue
         current = _q(reader, v, "current", "mA", where)
-        span = reader.mapping(v.get("current_range", LocatedMap()),
-                              key_line(v, "current_range"), f"{where}: current_range",
-                              VARIANT_RANGE.keys, VARIANT_RANGE.required)
+        # a missing current_range is already reported as a missing required key
+        span = reader.mapping(v["current_range"], key_line(v, "current_range"),
+                              f"{where}: current_range", VARIANT_RANGE.keys,
+                              VARIANT_RANGE.required) if "current_range" in v else None
         low, high = _range(reader, span, current, key_line(v, "current"), where)
         if current is None:
             continue
@@ -415,12 +414,11 @@ def _read_schedule(reader: Reader, e: LocatedMap, what: str) -> Schedule | None:
                        SCHEDULE.keys, SCHEDULE.required)
     if s is None:
         return None
-    induction = reader.mapping(s.get("induction", LocatedMap()), key_line(s, "induction"),
-                               f"{what}: schedule induction", INDUCTION.keys)
-    judge = reader.mapping(s.get("judge_response", LocatedMap()), key_line(s, "judge_response"),
-                           f"{what}: schedule judge_response", JUDGE_RESPONSE.keys)
-    maintenance = reader.mapping(s.get("maintenance", LocatedMap()), key_line(s, "maintenance"),
-                                 f"{what}: schedule maintenance", MAINTENANCE.keys)
+    induction = reader.part(s, "induction", f"{what}: schedule induction", INDUCTION.keys)
+    judge = reader.part(s, "judge_response", f"{what}: schedule judge_response",
+                        JUDGE_RESPONSE.keys)
+    maintenance = reader.part(s, "maintenance", f"{what}: schedule maintenance",
+                              MAINTENANCE.keys)
 
     def whole(m: LocatedMap | None, key: str) -> int | None:
         if m is None or key not in m:

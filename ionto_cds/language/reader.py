@@ -62,6 +62,13 @@ class Reader:
                 self.error(value.line, f"{what} is missing the required key '{key}'")
         return value
 
+    def part(self, parent: LocatedMap, key: str, what: str, allowed: Iterable[str]
+             ) -> LocatedMap | None:
+        """``parent[key]`` checked as a mapping of optional ``allowed`` keys; when absent, an empty
+        mapping at the parent's line."""
+        return self.mapping(parent.get(key, LocatedMap(line=parent.line)), key_line(parent, key),
+                            what, allowed)
+
     def sequence(self, value: Any, line: int | None, what: str) -> LocatedList | None:
         if not isinstance(value, LocatedList):
             self.error(line, f"{what} must be a list (- item lines or [a, b]), got {_kind(value)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +40,27 @@ _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 
 class LocatedMap(dict[str, Any]):
-    """A YAML mapping that remembers its own line and the line of each key."""
+    """A YAML mapping that remembers its own line and the line of each key.
 
-    line: int
-    key_lines: dict[str, int]
+    The line is required, so even an empty mapping standing in for a missing one points at a
+    place in the file (the line where it would have been written).
+    """
+
+    def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), /, *, line: int,
+                 key_lines: dict[str, int] | None = None) -> None:
+        super().__init__(items)
+        self.line = line
+        self.key_lines: dict[str, int] = {} if key_lines is None else key_lines
 
 
 class LocatedList(list[Any]):
     """A YAML sequence that remembers its own line and the line of each item."""
 
-    line: int
-    item_lines: list[int]
+    def __init__(self, items: Iterable[Any] = (), /, *, line: int,
+                 item_lines: list[int] | None = None) -> None:
+        super().__init__(items)
+        self.line = line
+        self.item_lines: list[int] = [] if item_lines is None else item_lines
 
 
 def line_of(value: object, default: int | None = None) -> int | None:
@@ -91,18 +102,14 @@ class _Builder:
             return self.scalar(node)
         if isinstance(node, SequenceNode):
             self.check_tag(node, f"{_CORE}seq")
-            out = LocatedList()
-            out.line = node.start_mark.line + 1
-            out.item_lines = []
+            out = LocatedList(line=node.start_mark.line + 1)
             for item in node.value:
                 out.append(self.build(item, depth + 1))
                 out.item_lines.append(item.start_mark.line + 1)
             return out
         if isinstance(node, MappingNode):
             self.check_tag(node, f"{_CORE}map")
-            mapping = LocatedMap()
-            mapping.line = node.start_mark.line + 1
-            mapping.key_lines = {}
+            mapping = LocatedMap(line=node.start_mark.line + 1)
             for key_node, value_node in node.value:
                 if key_node.tag == f"{_CORE}merge":
                     raise RuleError(self.at(key_node), "YAML merge keys ('<<') are not supported: "

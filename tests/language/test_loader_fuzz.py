@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -124,3 +125,42 @@ def test_wrongly_typed_rule_entries_give_only_located_errors(text):
     tmp, folder = _folder_with("contraindications.yaml", text, SMALL)
     with tmp:
         _check(folder)
+
+
+def _without_key(lines: list[str], i: int) -> list[str]:
+    """``lines`` without the key on line ``i`` and the block written under it."""
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    end = i + 1
+    while end < len(lines) and (not lines[end].strip()
+                                or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    return lines[:i] + lines[end:]
+
+
+def test_each_key_of_a_treatment_protocol_removed_gives_located_errors():
+    """Regression (found by the fuzz test above): a variant without its current_range crashed
+    the loader; now every key of a full protocol, removed in turn, gives located errors."""
+    lines = FILES["protocols.yaml"].splitlines()
+    start = lines.index("  - id: glycopyrronium-palmoplantar")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  - id:"))
+    keys = [i for i in range(start + 1, end)
+            if re.match(r"\s+[a-z_]+:", lines[i]) and not lines[i].lstrip().startswith("#")]
+    assert len(keys) > 30
+    for i in keys:
+        text = "\n".join(_without_key(lines, i)) + "\n"
+        tmp, folder = _folder_with("protocols.yaml", text)
+        with tmp:
+            _check(folder)
+
+
+def test_a_variant_without_its_current_range_is_told_once_where_it_is():
+    lines = FILES["protocols.yaml"].splitlines()
+    start = lines.index("  - id: glycopyrronium-palmoplantar")
+    variant = lines.index("        children:", start)
+    at = lines.index("          current_range: {min: 2 mA, max: 10 mA}", variant)
+    tmp, folder = _folder_with("protocols.yaml", "\n".join(lines[:at] + lines[at + 1:]) + "\n")
+    with tmp:
+        errors = read_rules(folder).errors
+    assert [(e.location.line, e.message) for e in errors] == [(  # the variant's first line
+        variant + 2, "protocol 'glycopyrronium-palmoplantar': variant 'children' is missing the "
+        "required key 'current_range'")]
