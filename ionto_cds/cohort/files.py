@@ -17,7 +17,7 @@ from ionto_cds.cohort.reader import CohortStream, ExactReadNeeded, open_cohort
 from ionto_cds.cohort.schema import ID_COLUMN, read_headers
 from ionto_cds.cohort.screen import ScreenSummary, ruleset_for, screen_frame
 from ionto_cds.cohort.sink import ReportSink, TableSink
-from ionto_cds.cohort.validate import PROBLEM_COLUMNS
+from ionto_cds.cohort.validate import PROBLEM_COLUMNS, SchemaVerdicts
 from ionto_cds.engine.ruleset import RuleSet
 from ionto_cds.errors import InputFileError
 from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
@@ -108,6 +108,7 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
     read_headers(stream.columns, rs.catalog, str(stream.path))
     summary, problems, done = ScreenSummary(), 0, 0
     behind: WriteBehind[pd.DataFrame] = WriteBehind(output.write)
+    verdicts = SchemaVerdicts(rs.catalog)
     # shown in a terminal only, and only on runs longer than a second
     with tqdm(total=stream.estimate(0), unit="rows", unit_scale=True, desc="screening",
               disable=None if progress else True, file=sys.stderr, delay=PROGRESS_DELAY,
@@ -118,7 +119,7 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
             # reads fast, and reading it ahead would hold another chunk in memory.
             chunks = read_ahead(stream.chunks) if stream.text else stream.chunks
             for raw in chunks:
-                chunk = screen_frame(raw, rs, str(stream.path), first_row=done + 1)
+                chunk = screen_frame(raw, rs, str(stream.path), done + 1, verdicts)
                 behind.write(chunk.output)
                 errors.write(chunk.problems)
                 quarantine.write(chunk.quarantine)

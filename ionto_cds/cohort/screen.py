@@ -15,7 +15,7 @@ import pandas as pd
 
 from ionto_cds.cohort.reader import check_parquet_folder as check_parquet_folder
 from ionto_cds.cohort.reader import read_cohort as read_cohort
-from ionto_cds.cohort.validate import validate_cohort
+from ionto_cds.cohort.validate import SchemaVerdicts, validate_cohort
 from ionto_cds.engine.assess import evaluate_frame
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset, load_ruleset
 from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
@@ -108,9 +108,10 @@ class ScreenedChunk:
 
 
 def screen_frame(raw: pd.DataFrame, ruleset: RuleSet, source: str = "cohort",
-                 first_row: int = 1) -> ScreenedChunk:
-    """Validate a raw cohort frame and screen its good rows (input columns + results)."""
-    checked = validate_cohort(raw, ruleset.program, source, first_row)
+                 first_row: int = 1, verdicts: SchemaVerdicts | None = None) -> ScreenedChunk:
+    """Validate a raw cohort frame and screen its good rows (input columns + results);
+    ``verdicts`` carries the schema's verdicts across the chunks of one file."""
+    checked = validate_cohort(raw, ruleset.program, source, first_row, verdicts)
     results = evaluate_frame(checked.canonical, ruleset)
     # every row good: the input's columns as they are (pandas copies them only if written)
     output = (raw.reset_index(drop=True) if checked.good.all() else

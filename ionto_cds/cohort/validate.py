@@ -196,10 +196,12 @@ def problems_table(problems: pd.DataFrame, limit: int | None = 50) -> str:
 
 
 def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
-                    first_row: int = 1) -> CohortValidation:
+                    first_row: int = 1, verdicts: SchemaVerdicts | None = None
+                    ) -> CohortValidation:
     """Parse and validate every cell lazily; collect all problems, keep the good rows.
 
     ``row`` numbers count data rows from ``first_row`` (1 = the first row under the header).
+    ``verdicts`` carries the schema's verdicts from the earlier chunks of the same file.
     Raises InputFileError when a column cannot be used at all (unknown fact, bad header unit).
     """
     catalog = program.catalog
@@ -221,7 +223,9 @@ def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
             problems.append((i, spec.header, column.iloc[i], why))
     canonical = pd.DataFrame(columns, index=pd.RangeIndex(n))
     header_of = {spec.fact: spec.header for spec in specs}
-    for fact, k, check in _schema_failures(catalog, parsed):
+    if verdicts is None or verdicts.catalog is not catalog:
+        verdicts = SchemaVerdicts(catalog)
+    for fact, k, check in verdicts.failures(parsed):
         header = header_of.get(fact, fact)
         for i in parsed[fact].rows(k):
             bad[i] = True
@@ -236,20 +240,64 @@ def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
     return CohortValidation(raw, canonical, good_rows, table, first_row)
 
 
-def _schema_failures(catalog: FactCatalog, parsed: Mapping[str, _Parsed]
-                     ) -> list[tuple[str, int, str]]:
-    """The pandera schema's checks on each column's distinct canonical values (they are
-    checks cell by cell, so this is every row's verdict): (fact, distinct value, check)."""
-    if not parsed:
-        return []
-    distinct = pd.DataFrame({fact: pd.Series(p.distinct) for fact, p in parsed.items()})
-    try:
-        cohort_schema(catalog).validate(distinct, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        return [(str(case["column"]), int(case["index"]), str(case["check"]))
-                for _, case in exc.failure_cases.iterrows()
-                if case["index"] is not None and not pd.isna(case["index"])]
-    return []
+class SchemaVerdicts:
+    """The cohort schema's verdicts on the distinct canonical values seen so far, kept across
+    the chunks of one screening run.
+
+    The schema's checks are cell by cell, so a value's verdict holds wherever it appears:
+    each chunk runs the schema only on the values no earlier chunk had. At most
+    :attr:`LIMIT` values are kept per fact (a column of ever-new numbers is checked chunk by
+    chunk, as without a memo).
+    """
+
+    LIMIT = 65_536
+
+    def __init__(self, catalog: FactCatalog) -> None:
+        self.catalog = catalog
+        self.schema = cohort_schema(catalog)
+        self.order = {name: i for i, name in enumerate(self.schema.columns)}
+        self.seen: dict[str, dict[Any, tuple[str, ...]]] = {}
+
+    def failures(self, parsed: Mapping[str, _Parsed]) -> list[tuple[str, int, str]]:
+        """Each failed check on the chunk's distinct values: (fact, distinct value, check)."""
+        new: dict[str, list[int]] = {}
+        for fact, p in parsed.items():
+            seen = self.seen.setdefault(fact, {})
+            if len(seen) + len(p.distinct) > self.LIMIT:
+                seen.clear()
+            fresh = [k for k, value in enumerate(p.distinct) if _key(value) not in seen]
+            if fresh:
+                new[fact] = fresh
+        if new:
+            self._check(parsed, new)
+        out: list[tuple[str, int, str]] = []
+        for fact in sorted(parsed, key=lambda f: self.order.get(f, len(self.order))):
+            seen = self.seen[fact]
+            for k, value in enumerate(parsed[fact].distinct):
+                out += [(fact, k, check) for check in seen.get(_key(value), ())]
+        return out
+
+    def _check(self, parsed: Mapping[str, _Parsed], new: Mapping[str, list[int]]) -> None:
+        frame = pd.DataFrame({fact: pd.Series(parsed[fact].distinct[ks])
+                              for fact, ks in new.items()})
+        failed: dict[tuple[str, int], list[str]] = {}
+        try:
+            self.schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            for _, case in exc.failure_cases.iterrows():
+                if case["index"] is not None and not pd.isna(case["index"]):
+                    failed.setdefault((str(case["column"]), int(case["index"])), []).append(
+                        str(case["check"]))
+        for fact, ks in new.items():
+            seen, distinct = self.seen[fact], parsed[fact].distinct
+            for i, k in enumerate(ks):
+                seen[_key(distinct[k])] = tuple(failed.get((fact, i), ()))
+
+
+def _key(value: Any) -> Any:
+    """A distinct value as a dictionary key (every missing value is one key)."""
+    return None if value is None or value is pd.NA or (
+        isinstance(value, float) and value != value) else value
 
 
 def _contradictions(canonical: pd.DataFrame, program: Program, header_of: Mapping[str, str],

@@ -15,7 +15,7 @@ from ionto_cds.cohort.files import screen_file
 from ionto_cds.cohort.schema import ID_COLUMN, cohort_schema
 from ionto_cds.cohort.screen import read_cohort, screen_frame
 from ionto_cds.cohort.synthetic import fictional_cohort
-from ionto_cds.cohort.validate import validate_cohort
+from ionto_cds.cohort.validate import SchemaVerdicts, validate_cohort
 from ionto_cds.engine.assess import assessment_row
 from ionto_cds.engine.ruleset import default_ruleset
 from ionto_cds.errors import InputFileError
@@ -64,6 +64,39 @@ def test_every_bad_cell_is_reported_with_row_column_value_and_why() -> None:
     assert quarantine["row"].tolist() == [2, 3, 4]
     assert quarantine["age"].tolist() == ["130", "", "2 year"]
     assert "out of range" in checked.error_table()
+
+
+def _problems(checked) -> list[tuple[int, str, str]]:
+    return [(p["row"], p["column"], p["why"]) for p in checked.problems.to_dict("records")]
+
+
+@pytest.mark.parametrize("limit", [SchemaVerdicts.LIMIT, 2])
+def test_schema_verdicts_carried_across_chunks_give_each_chunk_its_own_problems(
+        limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SchemaVerdicts, "LIMIT", limit)
+    chunks = [pd.DataFrame({"age": ["34", "130", "7"], "hdss": ["3", "9", ""]}),
+              pd.DataFrame({"age": ["130", "34", "150"], "hdss": ["9", "2", "3"]})]
+    verdicts = SchemaVerdicts(PROGRAM.catalog)
+    checked: list[int] = []
+    validate = verdicts.schema.validate
+
+    def spy(frame: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
+        checked.append(int(frame.count().sum()))  # the values the schema is run on
+        return validate(frame, **kwargs)
+
+    monkeypatch.setattr(verdicts.schema, "validate", spy)
+    first = 1
+    for chunk in chunks:
+        alone = validate_cohort(chunk, PROGRAM, first_row=first)
+        carried = validate_cohort(chunk, PROGRAM, first_row=first, verdicts=verdicts)
+        assert _problems(carried) == _problems(alone)
+        assert carried.good.tolist() == alone.good.tolist()
+        first += len(chunk)
+    assert _problems(carried) == [(4, "age", "out of range (0 year to 120 year)"),
+                                  (4, "hdss", "out of range (1 to 4)"),
+                                  (6, "age", "out of range (0 year to 120 year)")]
+    # the second chunk's schema run sees only the values the first did not have
+    assert checked == ([5, 2] if limit > 2 else [5, 6])
 
 
 def test_yes_to_a_question_that_does_not_apply_is_quarantined() -> None:
