@@ -10,7 +10,7 @@ unknown. Leaf tests are the operator table's, registered in :mod:`.frame_operato
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ Int8 = npt.NDArray[np.int8]
 Int16 = npt.NDArray[np.int16]
 Uint8 = npt.NDArray[np.uint8]
 Bools = npt.NDArray[np.bool_]
+Positions = npt.NDArray[np.intp]
 
 _F, _U, _T = np.int8(0), np.int8(1), np.int8(2)
 
@@ -152,6 +153,80 @@ class FrameTruths:
         return found
 
 
+class _FocusedFacts(Mapping[str, Column]):
+    """The facts of a chunk on some of its rows, each narrowed when first read."""
+
+    def __init__(self, facts: Mapping[str, Column], rows: Positions) -> None:
+        self._facts, self._rows, self._done = facts, rows, dict[str, Column]()
+
+    def __getitem__(self, name: str) -> Column:
+        found = self._done.get(name)
+        if found is None:
+            c, rows = self._facts[name], self._rows
+            found = self._done[name] = Column(c.definition, c.answered[rows],
+                                              c.not_applicable[rows], c.values[rows])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+
+class FocusedTruths(FrameTruths):
+    """The truths of a chunk on some of its rows (``rows``, in order): a node the chunk has
+    worked out is narrowed, any other is worked out on those rows alone."""
+
+    def __init__(self, whole: FrameTruths, rows: Positions) -> None:
+        super().__init__(whole.program, _FocusedFacts(whole.facts, rows), len(rows))
+        self.whole, self.rows = whole, rows
+
+    def truth(self, node: int) -> Int8:
+        found = self._memo.get(node)
+        if found is None:
+            known = self.whole._memo.get(node)
+            if known is None:
+                return super().truth(node)
+            found = self._memo[node] = known[self.rows]
+        return found
+
+
+class FocusedTally:
+    """A tally over focused lanes that counts into the chunk's tally, on the chunk's rows."""
+
+    def __init__(self, whole: FrameTally, rows: Positions) -> None:
+        self.whole, self.rows = whole, rows
+
+    def add(self, fact: str, rows: Bools, times: Int16, severity: int) -> None:
+        at = np.flatnonzero(rows)
+        self.whole.add_at(fact, self.rows[at], times[at], severity)
+
+    def first(self, fact: str, rows: Bools) -> None:
+        self.whole.first_at(fact, self.rows[np.flatnonzero(rows)])
+
+
+class FrameFocus:
+    """Lanes of only some rows of a chunk (:meth:`FrameLanes.focus`)."""
+
+    def __init__(self, lanes: FrameLanes, rows: Positions | None) -> None:
+        self.rows = rows
+        self.lanes = lanes if rows is None else FrameLanes(FocusedTruths(lanes.frame, rows))
+
+    def narrow(self, lanes: Any) -> Any:
+        """A mask or truth of the chunk on the focused rows."""
+        return lanes if self.rows is None else lanes[self.rows]
+
+    def tally(self, tally: FrameTally) -> FrameTally | FocusedTally:
+        """What the focused lanes count into ``tally`` (which stays the chunk's)."""
+        return tally if self.rows is None else FocusedTally(tally, self.rows)
+
+
+FOCUS_SHARE = 0.5
+"""Above this share of a chunk's rows, focused lanes would cost more (the narrowing) than they
+save: the whole chunk is used."""
+
+
 class FrameLanes:
     """The lane algebra over numpy arrays: one lane per row of a chunk."""
 
@@ -214,6 +289,13 @@ class FrameLanes:
     def undecided(self, node: int, rows: Bools) -> dict[str, Bools]:
         return self.frame.undecided(node, rows)
 
+    def focus(self, rows: Bools) -> FrameFocus:
+        """Lanes of only ``rows`` (the lanes are independent, so work on them alone gives the
+        same results there); the whole chunk when most of its rows are wanted."""
+        count = int(np.count_nonzero(rows))
+        return FrameFocus(self, np.flatnonzero(rows) if count <= FOCUS_SHARE * self.frame.n
+                          else None)
+
     @staticmethod
     def count(rows: Bools) -> Int16:
         return rows.astype(np.int16)
@@ -238,24 +320,34 @@ class FrameTally:
 
     def add(self, fact: str, rows: Bools, times: Int16, severity: int) -> None:
         idx = np.flatnonzero(rows)  # a rule's rows are few: work on them, not on every row
+        self.add_at(fact, idx, times[idx], severity)
+
+    def add_at(self, fact: str, idx: Positions, times: Int16, severity: int) -> None:
+        """:meth:`add` on the rows ``idx``, asked ``times`` on each."""
         if not len(idx):
             return
         counted = self.counts.get(fact)
         if counted is None:
             counted = self.counts[fact] = np.zeros(self.n, dtype=np.int16)
             self.ranks[fact] = np.full(self.n, 3, dtype=np.int16)
-        here = times[idx]
-        counted[idx] = np.minimum(counted[idx] + here, MAX_ASKS)
-        asked = idx[here > 0]
+        counted[idx] = np.minimum(counted[idx] + times, MAX_ASKS)
+        asked = idx[times > 0]
         ranked = self.ranks[fact]
         ranked[asked] = np.minimum(ranked[asked], severity)
 
     def first(self, fact: str, rows: Bools) -> None:
-        if not rows.any():
+        self.first_at(fact, np.flatnonzero(rows))
+
+    def first_at(self, fact: str, idx: Positions) -> None:
+        """:meth:`first` on the rows ``idx``."""
+        if not len(idx):
             return
-        zero = np.zeros(self.n, dtype=np.int16)
-        self.counts[fact] = np.where(rows, 0, self.counts.get(fact, zero)).astype(np.int16)
-        self.ranks[fact] = np.where(rows, -1, self.ranks.get(fact, zero + 3)).astype(np.int16)
+        counts = self.counts.get(fact)
+        if counts is None:
+            counts = self.counts[fact] = np.zeros(self.n, dtype=np.int16)
+            self.ranks[fact] = np.full(self.n, 3, dtype=np.int16)
+        counts[idx] = 0
+        self.ranks[fact][idx] = -1
 
     def codes(self, order: Mapping[str, int]) -> tuple[list[str], list[Int16]]:
         """Facts in catalog order, and per fact a code per row: 0 when not asked, else

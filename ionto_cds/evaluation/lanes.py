@@ -23,6 +23,7 @@ M_contra = TypeVar("M_contra", contravariant=True)
 C_contra = TypeVar("C_contra", contravariant=True)
 D_contra = TypeVar("D_contra", contravariant=True)
 Y = TypeVar("Y", bound="Tally[Any, Any]")  # an evaluator's tally
+Y_co = TypeVar("Y_co", bound="Tally[Any, Any]", covariant=True)
 
 
 class Lanes(Protocol[T, M, C, D_co]):
@@ -67,6 +68,9 @@ class Lanes(Protocol[T, M, C, D_co]):
     def undecided(self, node: int, rows: M) -> Mapping[str, M]:
         """Per fact, the lanes of ``rows`` where an answer to it could still settle ``node``."""
 
+    def focus(self, rows: M) -> Focus[Any]:
+        """Lanes of only ``rows``, for work whose results matter on those lanes alone."""
+
     def count(self, rows: M) -> C:
         """1 on the lanes of ``rows``, else 0."""
 
@@ -75,6 +79,21 @@ class Lanes(Protocol[T, M, C, D_co]):
 
     def select(self, conditions: Sequence[M]) -> D_co:
         """Per lane, the index of the first condition that holds (the last must always hold)."""
+
+
+class Focus(Protocol[Y_co]):
+    """Some lanes of an evaluator (:meth:`Lanes.focus`): their lanes, how a mask or truth of
+    every lane is narrowed to them, and how they count into a tally of every lane."""
+
+    @property
+    def lanes(self) -> Any:
+        """The focused lanes (a :class:`Lanes` of the same evaluator)."""
+
+    def narrow(self, lanes: Any) -> Any:
+        """A mask or truth of every lane, on the focused lanes."""
+
+    def tally(self, tally: Any) -> Y_co:
+        """A tally of the focused lanes that counts into ``tally``."""
 
 
 class Tally(Protocol[M_contra, C_contra]):

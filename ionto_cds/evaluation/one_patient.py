@@ -79,9 +79,28 @@ class OneLane:
     def undecided(self, node: int, rows: bool) -> dict[str, bool]:
         return self.scalar.undecided(node, self.env) if rows else {}
 
+    def focus(self, rows: bool) -> OneFocus:
+        """One lane: it is its own focus."""
+        return OneFocus(self)
+
     @staticmethod
     def select(conditions: Sequence[bool]) -> int:
         return next(i for i, holds in enumerate(conditions) if holds)
+
+
+class OneFocus:
+    """The one lane, focused on (nothing to narrow)."""
+
+    def __init__(self, lanes: OneLane) -> None:
+        self.lanes = lanes
+
+    @staticmethod
+    def narrow(lanes: Any) -> Any:
+        return lanes
+
+    @staticmethod
+    def tally(tally: OneTally) -> OneTally:
+        return tally
 
 
 class OneTally:

@@ -22,7 +22,7 @@ ranking of the facts to ask. Every evaluator runs this code over its own lanes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -240,6 +240,17 @@ class _Walk(Generic[M]):
     def empty(cls, none: M) -> _Walk[M]:
         return cls(none, none, none, none, none, none, none, [], [], [], [], [])
 
+    def narrowed(self, narrow: Callable[[M], M]) -> _Walk[M]:
+        """The walk's lanes narrowed (see :meth:`Lanes.focus`)."""
+        n = narrow
+        return _Walk(n(self.walked), n(self.excluded), n(self.blocked),
+                     n(self.steered_findings), n(self.scoped_soft_true), n(self.pending),
+                     n(self.referred), [(r, n(m)) for r, m in self.pending_rules],
+                     [(r, n(m)) for r, m in self.soft_unknown],
+                     [(f, n(m)) for f, m in self.asked_first],
+                     [(node, rank, n(m)) for node, rank, m in self.open_referrals],
+                     [(r, n(m)) for r, m in self.general_soft])
+
 
 REFERRAL_RANK = 0
 """A referral whose condition is unknown asks its questions like an absolute rule does."""
@@ -400,14 +411,31 @@ def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
              groups: Mapping[str, M], by_decision: Mapping[Decision, M], state: _Walk[M],
              absolute: Sequence[Any], soft: Sequence[Any], talk: M) -> None:
     """The facts to ask for the rules that can still move each lane's decision (on the lanes
-    of ``talk``: none is asked to reach a referral)."""
+    of ``talk``: none is asked to reach a referral).
+
+    Only lanes that need information, are eligible with precautions before the walk, or
+    walked the protocols can have a question (every question below is asked on some of those
+    lanes); the work is done on those lanes alone."""
     tally = out.tally()
+    asking = lanes.both(talk, lanes.either(lanes.either(
+        by_decision[Decision.NEEDS_INFORMATION],
+        by_decision[Decision.ELIGIBLE_WITH_PRECAUTIONS]), state.walked))
+    if lanes.any(asking):
+        focus = lanes.focus(asking)
+        n = focus.narrow
+        _ask_missing(focus.lanes, program, focus.tally(tally),
+                     {k: n(v) for k, v in groups.items()},
+                     {k: n(v) for k, v in by_decision.items()}, state.narrowed(n),
+                     [n(t) for t in absolute], [n(t) for t in soft], n(talk))
+    out.missing(tally)
+
+
+def _ask_missing(lanes: Lanes[T, M, C, D], program: Program, tally: Tally[M, C],
+                 groups: Mapping[str, M], by_decision: Mapping[Decision, M], state: _Walk[M],
+                 absolute: Sequence[Any], soft: Sequence[Any], talk: M) -> None:
+    """:func:`_missing`'s questions, tallied."""
     needs = lanes.both(by_decision[Decision.NEEDS_INFORMATION], talk)
     walked = lanes.both(state.walked, talk)
-    if not (lanes.any(needs) or lanes.any(lanes.both(groups["soft"], talk))
-            or lanes.any(walked)):
-        out.missing(tally)  # nothing is unknown that could move a decision
-        return
     asks: _Asks[T, M, C, D] = _Asks(lanes, program)
     # Before any walk: unknown absolutes while information is needed; unknown soft rules when
     # none is true (else the lane stays with precautions whatever the answer).
@@ -445,4 +473,3 @@ def _missing(lanes: Lanes[T, M, C, D], program: Program, out: Collector[M, D, Y]
     if lanes.any(lanes.both(needs, groups["required_missing"])):
         for fact in program.required:
             tally.first(fact, lanes.both(needs, lanes.unanswered(fact)))
-    out.missing(tally)

@@ -10,6 +10,7 @@ from ionto_cds import evaluate_frame
 from ionto_cds.analysis.cases import read_cases
 from ionto_cds.cohort.synthetic import fictional_cohort
 from ionto_cds.engine.ruleset import default_ruleset
+from ionto_cds.evaluation import frame
 from ionto_cds.evaluation.outcomes import Decision
 
 
@@ -57,6 +58,19 @@ def test_chunks_change_nothing(cohort: pd.DataFrame) -> None:
     chunked = evaluate_frame(head, rs, chunk_rows=777)
     assert chunked.index.equals(head.index)
     assert chunked.to_numpy().tolist() == whole.to_numpy().tolist()
+
+
+def test_focused_lanes_change_nothing(cohort: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+                                      ) -> None:
+    """The facts to ask worked out on the lanes that can have one alone, or on every lane of
+    each chunk, give the same rows."""
+    rs = default_ruleset()
+    results = []
+    for share in (0.0, 1.0):  # never focused, always focused
+        monkeypatch.setattr(frame, "FOCUS_SHARE", share)
+        results.append(evaluate_frame(cohort, rs, chunk_rows=1000).to_numpy().tolist())
+    assert results[0] == results[1]
+    assert sum(1 for row in results[0] if row[2]) > 500  # rows with facts to ask
 
 
 def test_the_cohort_reaches_every_outcome(cohort: pd.DataFrame) -> None:
