@@ -243,13 +243,16 @@ class _Walk(Generic[M]):
     def narrowed(self, narrow: Callable[[M], M]) -> _Walk[M]:
         """The walk's lanes narrowed (see :meth:`Lanes.focus`)."""
         n = narrow
-        return _Walk(n(self.walked), n(self.excluded), n(self.blocked),
-                     n(self.steered_findings), n(self.scoped_soft_true), n(self.pending),
-                     n(self.referred), [(r, n(m)) for r, m in self.pending_rules],
-                     [(r, n(m)) for r, m in self.soft_unknown],
-                     [(f, n(m)) for f, m in self.asked_first],
-                     [(node, rank, n(m)) for node, rank, m in self.open_referrals],
-                     [(r, n(m)) for r, m in self.general_soft])
+        return _Walk(
+            walked=n(self.walked), excluded=n(self.excluded), blocked=n(self.blocked),
+            steered_findings=n(self.steered_findings),
+            scoped_soft_true=n(self.scoped_soft_true), pending=n(self.pending),
+            referred=n(self.referred),
+            pending_rules=[(r, n(m)) for r, m in self.pending_rules],
+            soft_unknown=[(r, n(m)) for r, m in self.soft_unknown],
+            asked_first=[(f, n(m)) for f, m in self.asked_first],
+            open_referrals=[(node, rank, n(m)) for node, rank, m in self.open_referrals],
+            general_soft=[(r, n(m)) for r, m in self.general_soft])
 
 
 REFERRAL_RANK = 0
