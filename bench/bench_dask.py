@@ -83,24 +83,27 @@ def main() -> None:
         return
     folder = Path(args.data)
     parts = make_parts(folder, args.rows, args.partitions)
+    load = [os.getloadavg()[0]]
     figures = {"pandas": measure("pandas", 1, parts, folder / "pandas.parquet")}
     print(f"pandas: {figures['pandas']['seconds']:.1f} s", flush=True)
     for n in (1, 2, 4):
         figures[f"dask{n}"] = measure("dask", n, parts, folder / f"dask{n}.parquet")
         print(f"dask x{n}: {figures[f'dask{n}']['seconds']:.1f} s", flush=True)
-    section = render(figures, args.rows, args.partitions)
+        load.append(os.getloadavg()[0])
+    section = render(figures, args.rows, args.partitions, (min(load), max(load)))
     write_section(section, START, END)
     print(section)
 
 
-def render(figures: dict[str, dict[str, Any]], rows: int, partitions: int) -> str:
+def render(figures: dict[str, dict[str, Any]], rows: int, partitions: int,
+           load: tuple[float, float]) -> str:
     one = figures["dask1"]["seconds"]
     lines = [
         START,
         "## Dask: `--engine dask` on 1, 2 and 4 worker processes (`bench/bench_dask.py`)",
         "",
-        f"Machine: {os.cpu_count()} CPUs, shared with other work (the load average was above "
-        f"the CPU count during the run); measured {time.strftime('%Y-%m-%d %H:%M')}, one run "
+        f"Machine: {os.cpu_count()} CPUs (1-minute load average {load[0]:.1f}-{load[1]:.1f} "
+        f"during the run); measured {time.strftime('%Y-%m-%d %H:%M')}, one run "
         f"each, in a fresh process. {rows:,} rows of the fictional cohort in {partitions} "
         "Parquet partitions, partitioned Parquet out. Times include starting the local "
         "cluster (each worker process imports ionto-cds and loads the rules).",
