@@ -51,6 +51,8 @@ EDU_STYLE = """
 .ionto-edu .ionto-edu-step { border: 2px solid #e06c00; border-radius: 6px; padding: 8px 12px;
   background: #fff; }
 .ionto-edu .ionto-decision-box .ionto-banner { font-size: 18px; }
+/* every tab label in full at any width (a phone: 390 px): a tab shrinks to its label, no less */
+.ionto-edu .ionto-edu-tabs.widget-tab > .lm-TabBar .lm-TabBar-tab { min-width: max-content; }
 </style>
 """
 

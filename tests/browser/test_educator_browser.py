@@ -172,6 +172,12 @@ _ROW_HEIGHTS = """
 """
 
 
+_CUT_TAB_LABELS = """
+() => [...document.querySelectorAll('.ionto-edu-tabs .lm-TabBar-tabLabel')]
+  .filter(el => el.scrollWidth > el.clientWidth + 0.5).map(el => el.textContent)
+"""
+
+
 @pytest.mark.parametrize("width", [390, 1280, 1600, 1920])
 def test_what_if_form_is_laid_out_at_every_width(browser: Any, educator_url: str,
                                                  width: int) -> None:
@@ -186,6 +192,7 @@ def test_what_if_form_is_laid_out_at_every_width(browser: Any, educator_url: str
     form = page.locator(".ionto-edu-whatif-form")
     expect(form.locator(".ionto-fact-pacemaker")).to_be_visible(timeout=TIMEOUT)
     rows = page.evaluate(_ROW_HEIGHTS)
+    cut_tabs = page.evaluate(_CUT_TAB_LABELS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"educator-whatif-{width}.png"))
     context.close()
@@ -195,6 +202,7 @@ def test_what_if_form_is_laid_out_at_every_width(browser: Any, educator_url: str
     assert not squashed, f"rows under 24 px at {width} px: {squashed[:5]}"
     clipped = [r for r in rows if r["left"] < 0 or r["right"] > width + 0.5]
     assert not clipped, f"rows cut off at {width} px: {clipped[:5]}"
+    assert not cut_tabs, f"tab labels cut off at {width} px: {cut_tabs}"
 
 
 # Violations that come from the shared patient form (ionto_cds/widgets/form.py, being converted
