@@ -210,7 +210,7 @@ def cmd_hooks(args: argparse.Namespace) -> int:
     from ionto_cds.hooks.app import run_hooks
 
     return run_hooks(args.host, args.port, args.db, args.rules, args.allow_remote,
-                     args.cors_origin)
+                     args.cors_origin, args.trust, args.public_url)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -507,6 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "and any Host header")
     p.add_argument("--cors-origin", action="append", default=[], help="a browser origin that "
                    "may call the service (e.g. a CDS Hooks sandbox); repeatable")
+    p.add_argument("--trust", action="append", default=[], metavar="ISSUER=JWKS_FILE",
+                   help="a CDS Client (EHR) allowed to call, with its JWK Set saved as a file; "
+                   "repeatable. With it, every call needs that client's signed JWT")
+    p.add_argument("--public-url", help="the base URL the EHR calls (e.g. https://cds.example."
+                   "org behind a TLS proxy): the tokens' 'aud' is checked against it")
     p.set_defaults(func=cmd_hooks)
 
     p = sub.add_parser("diff", help="what changed between two rules folders, and which "

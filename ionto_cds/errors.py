@@ -339,6 +339,18 @@ class DecisionLogError(IontoError, RuntimeError):
         return f"{self.path}: {self.message}"
 
 
+class HookAuthError(IontoError, ValueError):
+    """A CDS Hooks call without a valid token from a trusted CDS Client: sent back as HTTP 401
+    with this message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class HookRequestError(IontoError, ValueError):
     """A CDS Hooks request that cannot be served (malformed JSON, a missing field...): sent
     back as HTTP 400 with this message."""

@@ -25,7 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
-from ionto_cds.errors import HookRequestError, JSONRefused, ProgramError, UsageError
+from ionto_cds.errors import HookAuthError, HookRequestError, JSONRefused, ProgramError, UsageError
+from ionto_cds.hooks.auth import ClientTrust, read_trust
 from ionto_cds.hooks.log import DecisionLog
 from ionto_cds.hooks.services import BY_ID, HookHandler, discovery
 from ionto_cds.inputs import MAX_FILE_BYTES
@@ -48,6 +49,11 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _refused(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=401,
+                        headers={"WWW-Authenticate": 'Bearer realm="cds-services"'})
+
+
 async def _body(request: Request) -> dict[str, object]:
     raw = await request.body()
     if len(raw) > MAX_FILE_BYTES:
@@ -65,11 +71,23 @@ async def _body(request: Request) -> dict[str, object]:
 
 def create_app(ruleset: RuleSet | None = None, log: DecisionLog | None = None,
                allowed_hosts: Sequence[str] = LOOPBACK_NAMES,
-               cors_origins: Sequence[str] = ()) -> Starlette:
-    """The ASGI app (``allowed_hosts``: Host header names accepted, against DNS rebinding)."""
+               cors_origins: Sequence[str] = (), trust: ClientTrust | None = None,
+               public_url: str | None = None) -> Starlette:
+    """The ASGI app (``allowed_hosts``: Host header names accepted, against DNS rebinding).
+
+    With ``trust``, every service call and feedback needs a valid JWT from a trusted CDS
+    Client whose ``aud`` is the service's URL under ``public_url`` (the base URL the clients
+    call, e.g. behind a TLS proxy; default: the request's own)."""
     rs = ruleset if ruleset is not None else default_ruleset()
     handler = HookHandler(rs, log if log is not None else DecisionLog())
     services = JSONResponse(discovery(rs)).body  # the same bytes on every call
+
+    def authorised(request: Request, service: str, *suffixes: str) -> None:
+        if trust is None:
+            return
+        base = (public_url or str(request.base_url)).rstrip("/")
+        url = f"{base}/cds-services/{service}"
+        trust.check(request.headers.get("authorization"), [url + s for s in suffixes])
 
     async def list_services(request: Request) -> Response:
         return Response(services, media_type="application/json")
@@ -79,7 +97,10 @@ def create_app(ruleset: RuleSet | None = None, log: DecisionLog | None = None,
         if service not in BY_ID:
             return _error(404, f"no CDS service '{service}'")
         try:
+            authorised(request, service, "")
             return JSONResponse(handler.call(service, await _body(request)))
+        except HookAuthError as exc:
+            return _refused(str(exc))
         except HookRequestError as exc:
             return _error(400, str(exc))
 
@@ -88,7 +109,10 @@ def create_app(ruleset: RuleSet | None = None, log: DecisionLog | None = None,
         if service not in BY_ID:
             return _error(404, f"no CDS service '{service}'")
         try:
+            authorised(request, service, "/feedback", "")
             kept = handler.feedback(service, await _body(request))
+        except HookAuthError as exc:
+            return _refused(str(exc))
         except HookRequestError as exc:
             return _error(400, str(exc))
         return JSONResponse({"recorded": kept})
@@ -107,8 +131,9 @@ def create_app(ruleset: RuleSet | None = None, log: DecisionLog | None = None,
 
 def run_hooks(host: str = "127.0.0.1", port: int = 8090, db: str | None = None,
               rules: str | Path | None = None, allow_remote: bool = False,
-              cors_origins: Sequence[str] = ()) -> int:
-    """Serve until interrupted; 0 on a clean stop."""
+              cors_origins: Sequence[str] = (), trusted: Sequence[str] = (),
+              public_url: str | None = None) -> int:
+    """Serve until interrupted; 0 on a clean stop. ``trusted``: ``ISSUER=JWKS_FILE`` pairs."""
     import uvicorn
 
     from ionto_cds.engine.ruleset import load_ruleset
@@ -117,12 +142,18 @@ def run_hooks(host: str = "127.0.0.1", port: int = 8090, db: str | None = None,
         raise UsageError(f"--host {host} is not a loopback address: the service binds to "
                          "127.0.0.1 by default; add --allow-remote to listen on another "
                          "interface (and put it behind TLS and the EHR's authentication)")
+    trust = ClientTrust(read_trust(list(trusted))) if trusted else None
     rs = load_ruleset(rules) if rules else default_ruleset()
     log = DecisionLog(db)
     hosts = ["*"] if allow_remote else list(LOOPBACK_NAMES)
-    app = create_app(rs, log, hosts, cors_origins)
+    app = create_app(rs, log, hosts, cors_origins, trust, public_url)
     print(f"ionto-cds CDS Hooks service: http://{host}:{port}/cds-services "
           f"(decision log: {log.path})", file=sys.stderr)
+    if trust is not None:
+        print(f"  calls need a JWT from: {', '.join(sorted(trust.issuers))}", file=sys.stderr)
+    elif allow_remote:
+        print("  WARNING: no --trust: anyone who can reach this address can call the service; "
+              "add --trust ISSUER=JWKS_FILE for each EHR", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
