@@ -9,7 +9,6 @@ not passed, ``iat`` and a ``jti`` not seen before (a token is used once).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -18,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ionto_cds.errors import HookAuthError, UsageError
+from ionto_cds.errors import HookAuthError, JSONRefused, UsageError
 from ionto_cds.inputs import MAX_FILE_BYTES
+from ionto_cds.language.jsonsource import strict_json
 
 ALGORITHMS = ("ES384", "RS384")
 """The signatures CDS Hooks 2.0 names for the client's JWT (a service supports both)."""
@@ -44,10 +44,13 @@ def read_trust(pairs: list[str]) -> dict[str, Any]:
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise UsageError(f"--trust {pair!r}: {path} is larger than {MAX_FILE_BYTES:,} "
                                  "bytes; a JWK Set is a few kilobytes")
-            keys = jwt.PyJWKSet.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            data = strict_json(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            keys = jwt.PyJWKSet.from_dict(data)
         except OSError as exc:
             raise UsageError(f"--trust {pair!r}: cannot read {path} ({exc.strerror})") from None
-        except (ValueError, jwt.PyJWTError) as exc:
+        except (ValueError, JSONRefused, jwt.PyJWTError) as exc:
             raise UsageError(f"--trust {pair!r}: {path} is not a JWK Set with a usable key "
                              f"({exc})") from None
         trusted[issuer.strip()] = keys

@@ -124,8 +124,9 @@ def test_trust_options_that_cannot_be_used_are_told(tmp_path: Path,
         read_trust(["no-equals-sign"])
     with pytest.raises(UsageError, match="cannot read"):
         read_trust([f"{EHR}={tmp_path / 'missing.json'}"])
-    (tmp_path / "bad.json").write_text('{"keys": []}', encoding="utf-8")
-    with pytest.raises(UsageError, match="not a JWK Set"):
-        read_trust([f"{EHR}={tmp_path / 'bad.json'}"])
+    for text in ('{"keys": []}', "[1, 2]", "{not json", '{"keys": [], "keys": []}'):
+        (tmp_path / "bad.json").write_text(text, encoding="utf-8")
+        with pytest.raises(UsageError, match="not a JWK Set"):
+            read_trust([f"{EHR}={tmp_path / 'bad.json'}"])
     code = main(["hooks", "--trust", f"{EHR}={tmp_path / 'missing.json'}"])
     assert code != 0 and "cannot read" in capsys.readouterr().err
