@@ -46,8 +46,11 @@ def read_trust(pairs: list[str]) -> dict[str, Any]:
                                  "bytes; a JWK Set is a few kilobytes")
             data = strict_json(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
+                raise UsageError(f"--trust {pair!r}: {path} is not a JWK Set with a usable "
+                                 "key (not a JSON object)")
             keys = jwt.PyJWKSet.from_dict(data)
+        except UsageError:
+            raise
         except OSError as exc:
             raise UsageError(f"--trust {pair!r}: cannot read {path} ({exc.strerror})") from None
         except (ValueError, JSONRefused, jwt.PyJWTError) as exc:

@@ -126,7 +126,8 @@ def test_trust_options_that_cannot_be_used_are_told(tmp_path: Path,
         read_trust([f"{EHR}={tmp_path / 'missing.json'}"])
     for text in ('{"keys": []}', "[1, 2]", "{not json", '{"keys": [], "keys": []}'):
         (tmp_path / "bad.json").write_text(text, encoding="utf-8")
-        with pytest.raises(UsageError, match="not a JWK Set"):
+        with pytest.raises(UsageError, match="not a JWK Set") as told:
             read_trust([f"{EHR}={tmp_path / 'bad.json'}"])
+        assert str(told.value).count("--trust") == 1  # said once
     code = main(["hooks", "--trust", f"{EHR}={tmp_path / 'missing.json'}"])
     assert code != 0 and "cannot read" in capsys.readouterr().err
