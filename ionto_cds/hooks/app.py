@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset
 from ionto_cds.errors import HookAuthError, HookRequestError, JSONRefused, ProgramError, UsageError
-from ionto_cds.hooks.auth import ClientTrust, read_trust
+from ionto_cds.hooks.auth import ClientTrust, check_public_url, read_trust
 from ionto_cds.hooks.log import DecisionLog
 from ionto_cds.hooks.services import BY_ID, HookHandler, discovery
 from ionto_cds.inputs import MAX_FILE_BYTES
@@ -143,6 +143,7 @@ def run_hooks(host: str = "127.0.0.1", port: int = 8090, db: str | None = None,
                          "127.0.0.1 by default; add --allow-remote to listen on another "
                          "interface (and put it behind TLS and the EHR's authentication)")
     trust = ClientTrust(read_trust(list(trusted))) if trusted else None
+    public_url = check_public_url(public_url) if public_url is not None else None
     rs = load_ruleset(rules) if rules else default_ruleset()
     log = DecisionLog(db)
     hosts = ["*"] if allow_remote else list(LOOPBACK_NAMES)

@@ -29,6 +29,17 @@ LEEWAY_SECONDS = 30
 MAX_TOKEN_CHARS = 16_384
 
 
+def check_public_url(url: str) -> str:
+    """The ``--public-url`` option: an absolute http(s) URL, without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise UsageError(f"--public-url {url!r}: write the base URL the EHR calls, e.g. "
+                         "https://cds.example.org")
+    return url.strip().rstrip("/")
+
+
 def read_trust(pairs: list[str]) -> dict[str, Any]:
     """``ISSUER=JWKS_FILE`` pairs (the ``--trust`` option) as issuer: JWK Set."""
     import jwt
@@ -39,6 +50,9 @@ def read_trust(pairs: list[str]) -> dict[str, Any]:
         if not sep or not issuer.strip() or not name.strip():
             raise UsageError(f"--trust {pair!r}: write ISSUER=JWKS_FILE, e.g. "
                              "https://ehr.example.org=ehr-jwks.json")
+        if issuer.strip() in trusted:
+            raise UsageError(f"--trust {pair!r}: the issuer {issuer.strip()!r} is given twice; "
+                             "put all its keys in one JWK Set file")
         path = Path(name.strip())
         try:
             if path.stat().st_size > MAX_FILE_BYTES:

@@ -354,10 +354,8 @@ def _read_variants(reader: Reader, p: LocatedMap, what: str) -> tuple[Variant, .
         if v is None:
             continue
         current = _q(reader, v, "current", "mA", where)
-        # a missing current_range is already reported as a missing required key
-        span = reader.mapping(v["current_range"], key_line(v, "current_range"),
-                              f"{where}: current_range", VARIANT_RANGE.keys,
-                              VARIANT_RANGE.required) if "current_range" in v else None
+        span = reader.part(v, "current_range", f"{where}: current_range", VARIANT_RANGE.keys,
+                           VARIANT_RANGE.required)
         low, high = _range(reader, span, current, key_line(v, "current"), where)
         if current is None:
             continue

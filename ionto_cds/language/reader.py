@@ -62,12 +62,14 @@ class Reader:
                 self.error(value.line, f"{what} is missing the required key '{key}'")
         return value
 
-    def part(self, parent: LocatedMap, key: str, what: str, allowed: Iterable[str]
-             ) -> LocatedMap | None:
-        """``parent[key]`` checked as a mapping of optional ``allowed`` keys; when absent, an empty
-        mapping at the parent's line."""
-        return self.mapping(parent.get(key, LocatedMap(line=parent.line)), key_line(parent, key),
-                            what, allowed)
+    def part(self, parent: LocatedMap, key: str, what: str, allowed: Iterable[str],
+             required: Iterable[str] = ()) -> LocatedMap | None:
+        """``parent[key]`` checked as a mapping (see :meth:`mapping`); when absent, an empty
+        mapping at the parent's line, with nothing to require of it (a missing required part is
+        the parent's to report)."""
+        if key not in parent:
+            return LocatedMap(line=parent.line)
+        return self.mapping(parent[key], key_line(parent, key), what, allowed, required)
 
     def sequence(self, value: Any, line: int | None, what: str) -> LocatedList | None:
         if not isinstance(value, LocatedList):

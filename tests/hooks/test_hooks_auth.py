@@ -129,5 +129,22 @@ def test_trust_options_that_cannot_be_used_are_told(tmp_path: Path,
         with pytest.raises(UsageError, match="not a JWK Set") as told:
             read_trust([f"{EHR}={tmp_path / 'bad.json'}"])
         assert str(told.value).count("--trust") == 1  # said once
+    jwks = _jwks(tmp_path / "jwks.json")
+    with pytest.raises(UsageError, match="is given twice"):
+        read_trust([f"{EHR}={jwks}", f"{EHR}={jwks}"])
     code = main(["hooks", "--trust", f"{EHR}={tmp_path / 'missing.json'}"])
     assert code != 0 and "cannot read" in capsys.readouterr().err
+    for url in ("cds.example.org", "ftp://cds.example.org", "https://cds.example.org/?a=1"):
+        code = main(["hooks", "--trust", f"{EHR}={jwks}", "--public-url", url])
+        assert code != 0 and "write the base URL the EHR calls" in capsys.readouterr().err
+
+
+def test_the_audience_is_the_service_under_the_public_url(tmp_path: Path) -> None:
+    trust = ClientTrust(read_trust([f"{EHR}={_jwks(tmp_path / 'jwks.json')}"]))
+    log = DecisionLog(tmp_path / "log.sqlite3")
+    public = "https://cds.example.org/ionto"
+    with serving(create_app(default_ruleset(), log, trust=trust, public_url=public)) as url, \
+            httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+        assert post(client, token(public)).status_code == 200
+        assert post(client, token(url)).status_code == 401  # its own address is not the aud
+    log.close()
