@@ -96,7 +96,6 @@ def read_cohort(path: Path) -> pd.DataFrame:
 class _Irregular:
     """What the fast reader noticed; any of it sends the file to the exact reader."""
 
-    misfit: bool = False
     first_blank: int = -1
     last_content: int = -1
 
@@ -132,6 +131,8 @@ def _cut(data: bytes) -> int:
     cut = data.rfind(b"\n")
     if cut < 0:
         return 0
+    if data.find(b'"', 0, cut) < 0:  # no quote before it (most files): nothing to count
+        return cut + 1
     odd = data.count(b'"', 0, cut) % 2
     while odd:
         before = data.rfind(b"\n", 0, cut)
@@ -143,43 +144,48 @@ def _cut(data: bytes) -> int:
 
 
 def _blocks(handle: Any, start: int, stream: CohortStream, seen: _Irregular
-            ) -> Iterator[bytes]:
-    """Blocks of whole rows, noting blank lines as they pass. A row that does not end within
-    a few blocks (no newline, or an unbalanced quote) goes to the exact reader, which reads
-    it in bounded memory."""
-    rest = b""
-    offset = start
-    at_end = False
-    while not at_end:
-        data = handle.read(CSV_BLOCK_BYTES)
-        stream.done_bytes += len(data)
-        at_end = not data
-        data = rest + data
+            ) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole rows, as (bytes read, where the rows end in them), noting blank lines
+    as they pass. Each block is read from where the last one's rows ended, so no block is
+    copied (the GIL is held while bytes are copied, and screening needs it). A row that does
+    not end within a few blocks (no newline, or an unbalanced quote) goes to the exact reader,
+    which reads it in bounded memory."""
+    offset, size = start, CSV_BLOCK_BYTES
+    while True:
+        handle.seek(offset)
+        data = handle.read(size)
         if not data:
             return
+        at_end = len(data) < size  # a regular file reads short only at its end
         cut = len(data) if at_end else _cut(data)
         if cut == 0:
-            if len(data) > 4 * CSV_BLOCK_BYTES:
+            if size >= 4 * CSV_BLOCK_BYTES:
                 raise ExactReadNeeded
-            rest = data
+            size *= 2
             continue
-        block, rest = data[:cut], data[cut:]
-        _note_blanks(block, offset, seen)
+        _note_blanks(data, cut, offset, seen)
         if seen.blank_between_rows():
             raise ExactReadNeeded
-        yield block
-        offset += len(block)
+        offset, size = offset + cut, CSV_BLOCK_BYTES
+        stream.done_bytes = offset
+        yield data, cut
+        if at_end:
+            return
 
 
-def _note_blanks(block: bytes, offset: int, seen: _Irregular) -> None:
+def _note_blanks(data: bytes, cut: int, offset: int, seen: _Irregular) -> None:
+    """Note the first blank line and the end of the last row with content in ``data[:cut]``."""
     if seen.first_blank < 0:
-        starts_blank = block.startswith((b"\n", b"\r\n"))
-        found = [i for i in (block.find(b"\n\n"), block.find(b"\n\r\n")) if i >= 0]
+        starts_blank = data.startswith((b"\n", b"\r\n"), 0, cut)
+        found = [i for i in (data.find(b"\n\n", 0, cut), data.find(b"\n\r\n", 0, cut))
+                 if i >= 0]
         if starts_blank:
             seen.first_blank = offset
         elif found:
             seen.first_blank = offset + min(found) + 1
-    content = len(block.rstrip(b"\r\n"))
+    content = cut
+    while content and data[content - 1] in b"\r\n":
+        content -= 1
     if content:
         seen.last_content = offset + content
 
@@ -196,30 +202,25 @@ def _fast_csv(path: Path) -> CohortStream:
     stream = CohortStream(path, names, iter(()), size=path.stat().st_size, done_bytes=skip,
                           text=True)
     seen = _Irregular()
-
-    def misfit(row: Any) -> str:
-        seen.misfit = True
-        return "skip"
-
     # every cell as text; repeated texts dictionary-encoded as they are parsed
     types = {n: pa.string() if n.strip() == ID_COLUMN else pa.dictionary(pa.int32(), pa.string())
              for n in names}
-    parse = pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=misfit)
+    # a row that does not fit the header is an ArrowInvalid (an invalid-row handler would
+    # slow every block down by a third)
+    parse = pa_csv.ParseOptions(newlines_in_values=True)
     convert = pa_csv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                     quoted_strings_can_be_null=False)
 
     def chunks() -> Iterator[pd.DataFrame]:
         with path.open("rb") as handle:
-            handle.seek(skip)
-            for block in _blocks(handle, skip, stream, seen):
+            for data, cut in _blocks(handle, skip, stream, seen):
                 try:
                     table = pa_csv.read_csv(
-                        io.BytesIO(block), read_options=pa_csv.ReadOptions(column_names=names),
+                        pa.BufferReader(pa.py_buffer(data).slice(0, cut)),
+                        read_options=pa_csv.ReadOptions(column_names=names),
                         parse_options=parse, convert_options=convert)
                 except (pa.ArrowInvalid, UnicodeDecodeError):
                     raise ExactReadNeeded from None
-                if seen.misfit:
-                    raise ExactReadNeeded
                 if table.num_rows:
                     yield _text_frame(table)
 
@@ -230,17 +231,22 @@ def _fast_csv(path: Path) -> CohortStream:
 def _text_frame(table: Any) -> pd.DataFrame:
     """Cells as given (less the spaces after a separator, as the exact reader skips them),
     fact columns as categoricals; a cell over the csv module's limit: exact reader. The checks
-    look at each distinct text once."""
-    frame: pd.DataFrame = table.to_pandas()
-    for name in frame.columns:
-        column = frame[name]
-        coded = isinstance(column.dtype, pd.CategoricalDtype)
-        texts = pd.Series(column.cat.categories if coded else column.array, dtype="str")
-        if len(texts) and int(texts.str.len().max()) > FIELD_LIMIT:
+    look at each distinct text once, in pyarrow (without the GIL, which screening needs)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in table.columns:
+        coded = pa.types.is_dictionary(column.type)
+        texts = pa.chunked_array([chunk.dictionary for chunk in column.chunks], pa.string()) \
+            if coded else column
+        if len(texts) and pc.max(pc.utf8_length(texts)).as_py() > FIELD_LIMIT:
             raise ExactReadNeeded
-        if texts.str.startswith(" ").any():
-            trimmed = column.astype("str").str.lstrip(" ")
-            frame[name] = trimmed.astype("category") if coded else trimmed
+        if len(texts) and pc.any(pc.starts_with(texts, " ")).as_py():
+            trimmed = pc.utf8_ltrim(column.cast(pa.string()) if coded else column, " ")
+            column = pc.dictionary_encode(trimmed) if coded else trimmed
+        columns.append(column)
+    frame: pd.DataFrame = pa.table(columns, names=table.column_names).to_pandas()
     return frame
 
 
@@ -432,8 +438,10 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
         raise InputFileError(str(path), unreadable(exc)) from None
     as_text = _check_parquet_types(schema, path)
     booleans = {pa.bool_(): pd.BooleanDtype()}
-    texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(
-        f.type)]
+    # repeated texts dictionary-encoded (pandas categories); the patient id is unique per row,
+    # and a category per row would cost more than the text itself (as in the CSV reader)
+    texts = [f.name for f in schema if f.name.strip() != ID_COLUMN
+             and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
 
     def chunks() -> Iterator[pd.DataFrame]:
         try:

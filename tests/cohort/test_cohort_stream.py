@@ -36,6 +36,17 @@ def test_fast_and_exact_readers_read_the_same_cells(tmp_path: Path,
     assert not isinstance(first["patient_id"].dtype, pd.CategoricalDtype)
 
 
+def test_parquet_reads_repeated_texts_as_categories_and_the_patient_id_as_text(
+        tmp_path: Path) -> None:
+    source = tmp_path / "cohort.parquet"
+    read_cohort(EXAMPLE).to_parquet(source)
+    first = next(open_cohort(source).chunks)
+    assert isinstance(first["sex"].dtype, pd.CategoricalDtype)
+    assert not isinstance(first["patient_id"].dtype, pd.CategoricalDtype)  # one text per row
+    assert first["patient_id"].tolist() == read_cohort(EXAMPLE)["patient_id"].tolist()[:len(
+        first)]
+
+
 def test_quoted_cells_with_separators_and_newlines_cross_block_ends(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "CSV_BLOCK_BYTES", 64)
@@ -54,6 +65,7 @@ def test_quoted_cells_with_separators_and_newlines_cross_block_ends(
 @pytest.mark.parametrize("text", [
     "patient_id,age\nP1,30\n\nP2,40\n",  # a blank line between rows
     "patient_id,age\nP1,30\nP2,40,\n",  # a row with one cell too many
+    "patient_id,age\nP1,30\nP2\nP3,50\n",  # a row with one cell too few
     "patient_id,age\nP1,30\n   \nP2,40\n",  # a line of spaces
     "patient_id\nP1\n",  # one column: a blank line would be a row
     "patient_id,age\rP1,30\rP2,40\r",  # line ends of \r alone
