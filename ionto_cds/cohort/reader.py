@@ -233,7 +233,7 @@ def _text_frame(table: Any) -> pd.DataFrame:
     fact columns as categoricals; a cell over the csv module's limit: exact reader. The checks
     look at each distinct text once, in pyarrow (without the GIL, which screening needs)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     columns = []
     for column in table.columns:
@@ -420,7 +420,7 @@ def _batches(parts: Any, chunk_rows: int) -> Iterator[Any]:
 
 def _parquet(path: Path, chunk_rows: int) -> CohortStream:
     import pyarrow as pa
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
     from pyarrow import ArrowException
 
