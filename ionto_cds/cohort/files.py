@@ -115,8 +115,8 @@ def _screen_chunks(stream: CohortStream, rs: RuleSet, sinks: tuple[TableSink, Re
               mininterval=0.5) as bar:
         finished = False
         try:
-            # CSV text is parsed on the reading thread while a chunk is screened; Parquet
-            # reads fast, and reading it ahead would hold another chunk in memory.
+            # CSV text is parsed (into a frame) on the reading thread while a chunk is
+            # screened; Parquet reads its next row group ahead itself (see the reader).
             chunks = read_ahead(stream.chunks) if stream.text else stream.chunks
             for raw in chunks:
                 chunk = screen_frame(raw, rs, str(stream.path), done + 1, verdicts)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ionto_cds.cohort.overlap import read_ahead
 from ionto_cds.cohort.schema import ID_COLUMN
 from ionto_cds.errors import InputFileError, quote
 
@@ -448,7 +449,9 @@ def _parquet(path: Path, chunk_rows: int) -> CohortStream:
             for file in files:
                 parts = pq.ParquetFile(file, read_dictionary=texts)
                 _check_parquet_types(parts.schema_arrow, path)
-                for batch in _batches(parts, chunk_rows):
+                # the next row group is read on a thread (pyarrow, without the GIL) while
+                # this one is screened; it is made a pandas frame only when its turn comes
+                for batch in read_ahead(_batches(parts, chunk_rows)):
                     for name in as_text:
                         i = batch.schema.get_field_index(name)
                         batch = batch.set_column(i, name, pc.cast(batch.column(i), pa.string()))
