@@ -7,10 +7,13 @@ Files are screened in chunks (pandas) or as Parquet partitions on a Dask cluster
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ionto_cds.cohort.reader import check_parquet_folder as check_parquet_folder
@@ -20,6 +23,8 @@ from ionto_cds.engine.assess import evaluate_frame
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset, load_ruleset
 from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
 from ionto_cds.evaluation.frame_text import SEPARATOR
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,9 +68,39 @@ class ScreenSummary:
         return "\n".join(lines)
 
 
-def _counts(column: pd.Series) -> dict[str, int]:
-    """How many rows hold each text (a categorical's unused categories left out)."""
-    return {str(k): int(v) for k, v in column.value_counts(sort=False).items() if v}
+def _coded(column: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
+    """A code per row (-1: none) and the distinct texts (an array): a categorical's own codes
+    and categories (no hashing, no Python string made), other columns factorised."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(dtype=np.intp), column.cat.categories.array
+    codes, texts = pd.factorize(column, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), texts
+
+
+def _named(column: pd.Series) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """A code per row and the text of each code, "" (code 0) for none."""
+    codes, texts = _coded(column)
+    return codes + 1, ["", *map(str, texts)]
+
+
+def _tally(codes: npt.NDArray[np.intp], names: Sequence[T]) -> Counter[T]:
+    """How many rows have each code, by name (codes that share a name added up)."""
+    counts = np.bincount(codes, minlength=len(names))
+    found: Counter[T] = Counter()
+    for k in np.flatnonzero(counts).tolist():
+        found[names[k]] += int(counts[k])
+    return found
+
+
+def _counts(column: pd.Series) -> Counter[str]:
+    """How many rows hold each text (none counts as ""; unused categories left out)."""
+    return _tally(*_named(column))
+
+
+def _pairs(first: pd.Series, second: pd.Series) -> Counter[tuple[str, str]]:
+    """How many rows hold each pair of texts (none counts as "")."""
+    (a, a_names), (b, b_names) = _named(first), _named(second)
+    return _tally(a * len(b_names) + b, [(x, y) for x in a_names for y in b_names])
 
 
 def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSummary:
@@ -73,9 +108,7 @@ def summarise(results: pd.DataFrame, rows: int, quarantined: int) -> ScreenSumma
     summary = ScreenSummary(rows=rows, screened=len(results), quarantined=quarantined)
     summary.decisions.update(_counts(results["decision"]))
     summary.protocols.update(_counts(results["protocol"]))
-    pairs = results.groupby(["decision", "protocol"], observed=True, dropna=False).size()
-    summary.decision_protocols.update({(str(d), "" if pd.isna(p) else str(p)): int(n)
-                                       for (d, p), n in pairs.items() if n})
+    summary.decision_protocols.update(_pairs(results["decision"], results["protocol"]))
     if "referral" in results:
         summary.referrals.update({k: n for k, n in _counts(results["referral"]).items() if k})
     summary.findings.update(_listed(results["findings"]))
@@ -87,9 +120,9 @@ def _listed(column: pd.Series) -> dict[str, int]:
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-    codes, texts = pd.factorize(column, use_na_sentinel=True)
+    codes, texts = _coded(column)
     rows = np.bincount(codes[codes >= 0], minlength=len(texts))
-    lists = pc.split_pattern(pa.array(np.asarray(texts, dtype=object), pa.string()), SEPARATOR)
+    lists = pc.split_pattern(pa.array(texts, pa.string(), from_pandas=True), SEPARATOR)
     ids = pc.dictionary_encode(pc.list_flatten(lists))
     totals = np.bincount(ids.indices.to_numpy(), minlength=len(ids.dictionary),
                          weights=rows[pc.list_parent_indices(lists).to_numpy()])

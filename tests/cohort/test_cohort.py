@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from ionto_cds import assess
 from ionto_cds.cli import main
 from ionto_cds.cohort.files import screen_file
 from ionto_cds.cohort.schema import ID_COLUMN, cohort_schema
-from ionto_cds.cohort.screen import read_cohort, screen_frame
+from ionto_cds.cohort.screen import read_cohort, screen_frame, summarise
 from ionto_cds.cohort.synthetic import fictional_cohort
 from ionto_cds.cohort.validate import SchemaVerdicts, validate_cohort
 from ionto_cds.engine.assess import assessment_row
@@ -150,6 +151,24 @@ def test_screened_rows_equal_single_assessments_of_the_same_text() -> None:
         answers = {k: v for k, v in row.items() if k != ID_COLUMN and v != ""}
         expected = assessment_row(assess(answers, rs))
         assert tuple(chunk.output.loc[i, list(RESULT_COLUMNS)]) == expected
+
+
+def test_summary_counts_each_row_once_by_decision_protocol_and_finding() -> None:
+    chunk = screen_frame(read_cohort(EXAMPLE), default_ruleset())
+    output = chunk.output
+    summary = chunk.summary
+    decisions = output["decision"].astype(str)
+    protocols = output["protocol"].astype(str)
+    assert summary.decisions == Counter(decisions.tolist())
+    assert summary.decision_protocols == Counter(zip(decisions, protocols, strict=True))
+    assert summary.findings == Counter(f for text in output["findings"].astype(str)
+                                       for f in text.split(";") if f)
+    # the same counts from plain texts, where a missing protocol counts as none ("")
+    texts = output[list(RESULT_COLUMNS)].astype(object)
+    texts.loc[protocols == "", "protocol"] = [None, ""] * (int((protocols == "").sum()) // 2) \
+        + [None] * (int((protocols == "").sum()) % 2)
+    again = summarise(texts, summary.rows, summary.quarantined)
+    assert again == summary and sum(again.decision_protocols.values()) == len(output)
 
 
 def test_screen_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
