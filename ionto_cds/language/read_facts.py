@@ -87,14 +87,14 @@ def _read_derived(reader: Reader, fact: FactDef, e: LocatedMap, facts: dict[str,
     """``derived``: a list of {when, value} cases, and ``otherwise``, of an enum or list fact."""
     what = f"fact '{fact.name}'"
     if fact.type not in _DERIVED_TYPES:
-        reader.error(key_line(e, "derived") or e.line, f"{what}: only enum and list facts can "
+        reader.error(key_line(e, "derived"), f"{what}: only enum and list facts can "
                      "be derived")
         return fact
     for key in ("asked_when", "ask_only_when", "required"):
         if key in e:
             reader.error(key_line(e, key), f"{what}: a derived fact is never asked, so it takes "
                          f"no '{key}'")
-    items = reader.sequence(e.get("derived"), key_line(e, "derived") or e.line,
+    items = reader.sequence(e.get("derived"), key_line(e, "derived"),
                             f"{what}: 'derived'")
     cases: list[DerivedCase] = []
     for i, item in enumerate(items or []):

@@ -245,7 +245,7 @@ def _read_protocol(
     drug = e.get("drug")
     if modality == "drug_assisted":
         if drug not in drugs:
-            reader.error(key_line(e, "drug") or e.line, f"{what}: a drug_assisted protocol names "
+            reader.error(key_line(e, "drug"), f"{what}: a drug_assisted protocol names "
                          f"a drug of drugs.yaml, got '{drug}'{did_you_mean(str(drug), drugs)}")
             return None
     elif drug is not None:
@@ -268,7 +268,7 @@ def _read_protocol(
             if key in e:
                 reader.error(key_line(e, key), f"{what}: a referral has no '{key}'")
         return Protocol(when=when, **base) if when is not None else None
-    p = reader.mapping(e.get("parameters"), key_line(e, "parameters") or e.line,
+    p = reader.mapping(e.get("parameters"), key_line(e, "parameters"),
                        f"{what}: parameters", PARAMETERS.keys, PARAMETERS.required)
     limits = reader.part(e, "limits", f"{what}: limits", PROTOCOL_LIMITS.keys)
     schedule = _read_schedule(reader, e, what)
@@ -381,17 +381,17 @@ def _read_side_effects(reader: Reader, e: LocatedMap, what: str,
         effect, response = m.get("effect"), m.get("response")
         ok = True
         if adverse_effects is not None and effect not in adverse_effects:
-            reader.error(key_line(m, "effect") or line, f"{what}: side effect '{effect}' is not "
+            reader.error(key_line(m, "effect"), f"{what}: side effect '{effect}' is not "
                          f"an adverse effect of course/course.yaml"
                          f"{did_you_mean(str(effect), adverse_effects)}; name one of its "
                          "adverse_effects keys, or add the effect there first")
             ok = False
         elif effect in seen:
-            reader.error(key_line(m, "effect") or line, f"{what}: side effect '{effect}' is "
+            reader.error(key_line(m, "effect"), f"{what}: side effect '{effect}' is "
                          "listed twice; give it one response and action")
             ok = False
         if response not in RESPONSES:
-            reader.error(key_line(m, "response") or line, f"{what}: side effect '{effect}': "
+            reader.error(key_line(m, "response"), f"{what}: side effect '{effect}': "
                          f"response '{response}' is not a response class"
                          f"{did_you_mean(str(response), RESPONSES)}; use one of "
                          f"{', '.join(RESPONSES)}")
