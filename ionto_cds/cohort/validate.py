@@ -221,7 +221,7 @@ def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
         bad |= found.bad
         for i, why in found.why.items():
             problems.append((i, spec.header, column.iloc[i], why))
-    canonical = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    canonical = pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)  # columns as made
     header_of = {spec.fact: spec.header for spec in specs}
     if verdicts is None or verdicts.catalog is not catalog:
         verdicts = SchemaVerdicts(catalog)
@@ -236,7 +236,8 @@ def validate_cohort(raw: pd.DataFrame, program: Program, source: str = "cohort",
         [(i + first_row, c, v, w) for i, c, v, w in sorted(problems, key=lambda p: p[0])],
         columns=list(PROBLEM_COLUMNS),
     )
-    canonical = canonical.loc[good_rows]
+    if not good_rows.all():
+        canonical = canonical.loc[good_rows]
     return CohortValidation(raw, canonical, good_rows, table, first_row)
 
 
