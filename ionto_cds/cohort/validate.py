@@ -262,23 +262,26 @@ class SchemaVerdicts:
     def failures(self, parsed: Mapping[str, _Parsed]) -> list[tuple[str, int, str]]:
         """Each failed check on the chunk's distinct values: (fact, distinct value, check)."""
         new: dict[str, list[int]] = {}
+        keys: dict[str, list[Any]] = {}
         for fact, p in parsed.items():
             seen = self.seen.setdefault(fact, {})
             if len(seen) + len(p.distinct) > self.LIMIT:
                 seen.clear()
-            fresh = [k for k, value in enumerate(p.distinct) if _key(value) not in seen]
+            keys[fact] = [_key(value) for value in p.distinct.tolist()]  # one list, no lookups
+            fresh = [k for k, key in enumerate(keys[fact]) if key not in seen]
             if fresh:
                 new[fact] = fresh
         if new:
-            self._check(parsed, new)
+            self._check(parsed, new, keys)
         out: list[tuple[str, int, str]] = []
         for fact in sorted(parsed, key=lambda f: self.order.get(f, len(self.order))):
             seen = self.seen[fact]
-            for k, value in enumerate(parsed[fact].distinct):
-                out += [(fact, k, check) for check in seen.get(_key(value), ())]
+            for k, key in enumerate(keys[fact]):
+                out += [(fact, k, check) for check in seen.get(key, ())]
         return out
 
-    def _check(self, parsed: Mapping[str, _Parsed], new: Mapping[str, list[int]]) -> None:
+    def _check(self, parsed: Mapping[str, _Parsed], new: Mapping[str, list[int]],
+               keys: Mapping[str, list[Any]]) -> None:
         frame = pd.DataFrame({fact: pd.Series(parsed[fact].distinct[ks])
                               for fact, ks in new.items()})
         failed: dict[tuple[str, int], list[str]] = {}
@@ -290,9 +293,9 @@ class SchemaVerdicts:
                     failed.setdefault((str(case["column"]), int(case["index"])), []).append(
                         str(case["check"]))
         for fact, ks in new.items():
-            seen, distinct = self.seen[fact], parsed[fact].distinct
+            seen, fact_keys = self.seen[fact], keys[fact]
             for i, k in enumerate(ks):
-                seen[_key(distinct[k])] = tuple(failed.get((fact, i), ()))
+                seen[fact_keys[k]] = tuple(failed.get((fact, i), ()))
 
 
 def _key(value: Any) -> Any:
