@@ -107,6 +107,10 @@ _DTYPES: dict[FactType, Any] = {
 }
 
 
+_YES_NO = pd.array([False, True], dtype="boolean")
+"""The distinct values of a yes/no column as stored: code 0 no, 1 yes."""
+
+
 def _parse_column(fact: FactDef, unit: str | None, column: pd.Series) -> _Parsed:
     """Parse a whole column once per distinct cell (typed numbers converted column-wise)."""
     parser = _parser(fact)
@@ -127,8 +131,9 @@ def _parse_column(fact: FactDef, unit: str | None, column: pd.Series) -> _Parsed
     if fact.type is FactType.BOOL and isinstance(column.array, pd.arrays.BooleanArray):
         # yes/no as stored: a code per row (False 0, True 1, NA -1), no cell to parse
         array = column.array
-        codes = np.where(array._mask, -1, array._data).astype(np.int8)
-        return _Parsed(codes, pd.array([False, True], dtype="boolean"), np.zeros(len(codes), bool),
+        codes = array._data.astype(np.int8)
+        codes[array._mask] = -1
+        return _Parsed(codes, _YES_NO, np.zeros(len(codes), bool),
                        canonical=column.reset_index(drop=True))
     codes, uniques = distinct_values(column)
     parsed: list[Any] = []
