@@ -8,9 +8,13 @@ frame's length.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ionto_cds.evaluation.frame import ColumnSource, FrameLanes, FrameTruths, prepare_facts
 from ionto_cds.evaluation.frame_collect import (
@@ -41,12 +45,16 @@ def _chunk(program: Program, planner: Planner, shared: Shared, facts: dict[str, 
     return collector.columns()
 
 
-def _numbers(known: dict[str, int], texts: list[str]) -> npt.NDArray[np.int32]:
-    """The category number of each text, numbering the new ones (lookups in C loops)."""
-    found = list(map(known.get, texts))
-    for i in [i for i, number in enumerate(found) if number is None]:
-        found[i] = known.setdefault(texts[i], len(known))
-    return np.asarray(found, dtype=np.int32)
+def _categorical(codes: npt.NDArray[np.int32], texts: list[Any]) -> pd.Categorical:
+    """A result column from its codes into the texts of every chunk in turn (Arrow arrays):
+    each distinct text once, in the order first met, numbered by Arrow's hash table (C loops
+    on the bytes, no Python string hashed)."""
+    if not texts:
+        return pd.Categorical.from_codes(codes, categories=pd.Index([""], dtype="str"))
+    encoded = pc.dictionary_encode(pa.concat_arrays(texts))
+    numbers = encoded.indices.to_numpy(zero_copy_only=False)
+    return pd.Categorical.from_codes(numbers[codes], categories=pd.Index(
+        pd.array(encoded.dictionary), dtype="str"))
 
 
 def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
@@ -64,7 +72,8 @@ def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
     """
     n = len(frame)
     codes = [np.zeros(n, dtype=np.int32) for _ in RESULT_COLUMNS]
-    numbered: list[dict[str, int]] = [{} for _ in RESULT_COLUMNS]  # text -> category number
+    texts: list[list[Any]] = [[] for _ in RESULT_COLUMNS]  # each chunk's texts, in Arrow
+    made = [0] * len(RESULT_COLUMNS)  # texts so far, per column
     shared = Shared(known)
     step = max(int(chunk_rows), 1)
     # Each column is read once (pandas has a large cost per call), and encoded a chunk at a
@@ -74,8 +83,10 @@ def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
     for start in range(0, n, step):
         stop = min(start + step, n)
         facts = {source.fact.name: source.rows(start, stop) for source in sources}
-        for j, (rows, texts) in enumerate(_chunk(program, planner, shared, facts, stop - start)):
-            codes[j][start:stop] = _numbers(numbered[j], texts)[rows]
-    return pd.DataFrame({name: pd.Categorical.from_codes(
-        codes[j], categories=pd.Index(list(numbered[j]) or [""], dtype="str"))
-        for j, name in enumerate(RESULT_COLUMNS)}, index=frame.index)
+        for j, (rows, chunk_texts) in enumerate(_chunk(program, planner, shared, facts,
+                                                         stop - start)):
+            codes[j][start:stop] = rows + made[j]
+            made[j] += len(chunk_texts)
+            texts[j].append(pa.array(chunk_texts, pa.string()))
+    return pd.DataFrame({name: _categorical(codes[j], texts[j])
+                         for j, name in enumerate(RESULT_COLUMNS)}, index=frame.index)
