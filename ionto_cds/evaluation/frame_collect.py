@@ -36,8 +36,9 @@ from ionto_cds.units import Quantity, format_quantity, unit
 Bools = npt.NDArray[np.bool_]
 Int8 = npt.NDArray[np.int8]
 Codes = npt.NDArray[np.int64]
-Coded = tuple[Codes, list[str]]
-"""A text column as a code per row and the text of each code."""
+Coded = tuple[Codes, Any]
+"""A text column as a code per row and the text of each code (a list of texts, or an Arrow
+string array)."""
 Caps = list[tuple[str, Any, str]]
 Planner = Callable[[Protocol, Caps, Any, tuple[str, ...]], Plan]
 

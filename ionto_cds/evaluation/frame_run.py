@@ -87,6 +87,7 @@ def evaluate_frame(frame: pd.DataFrame, program: Program, planner: Planner,
                                                          stop - start)):
             codes[j][start:stop] = rows + made[j]
             made[j] += len(chunk_texts)
-            texts[j].append(pa.array(chunk_texts, pa.string()))
+            texts[j].append(chunk_texts if isinstance(chunk_texts, pa.Array)
+                            else pa.array(chunk_texts, pa.string()))
     return pd.DataFrame({name: _categorical(codes[j], texts[j])
                          for j, name in enumerate(RESULT_COLUMNS)}, index=frame.index)

@@ -8,7 +8,6 @@ across chunks by their group signature).
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -133,17 +132,23 @@ class Joiner:
             self.columns.append(column)
             self.ids.append(item)
 
-    def codes(self) -> tuple[npt.NDArray[np.int64], list[str]]:
-        """Group number per row and the joined text of each group."""
+    def codes(self) -> tuple[npt.NDArray[np.int64], Any]:
+        """Group number per row and the joined text of each group (an Arrow string array:
+        the ids of each group's row listed and joined in Arrow's C loops)."""
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+
         codes, count = group_masks(self.columns, self.n)
         if not self.columns:
             return codes, [""]
         first = first_rows(codes, count)
         listed = np.stack([c[first] for c in self.columns], axis=1)  # (groups, ids)
         group, column = np.nonzero(listed)  # by group, then in the order of the ids
-        words = iter(np.asarray(self.ids, dtype=object)[column].tolist())
-        counts = np.bincount(group, minlength=count).tolist()
-        return codes, [SEPARATOR.join(islice(words, k)) for k in counts]
+        offsets = np.zeros(count + 1, dtype=np.int32)
+        np.cumsum(np.bincount(group, minlength=count), out=offsets[1:])
+        words = pa.array(self.ids, pa.string()).take(pa.array(column.astype(np.int32)))
+        return codes, pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), words),
+                                     SEPARATOR)
 
 
 def first_rows(codes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
