@@ -77,6 +77,19 @@ def test_an_irregular_file_goes_to_the_exact_reader(text: str, tmp_path: Path) -
         list(open_cohort(path).chunks)
 
 
+def test_text_checks_look_into_the_dictionary_of_repeated_texts() -> None:
+    import pyarrow as pa
+
+    sex = pa.array(["female", " male", "female"]).dictionary_encode()
+    frame = reader._text_frame(pa.table({"patient_id": ["P1", " P2", "P3"], "sex": sex}))
+    assert frame["sex"].tolist() == ["female", "male", "female"]  # spaces after a comma
+    assert isinstance(frame["sex"].dtype, pd.CategoricalDtype)
+    assert frame["patient_id"].tolist() == ["P1", "P2", "P3"]
+    long = pa.array(["female", "x" * (reader.FIELD_LIMIT + 1)]).dictionary_encode()
+    with pytest.raises(ExactReadNeeded):  # over the csv module's limit: the exact reader
+        reader._text_frame(pa.table({"sex": long}))
+
+
 def test_blank_lines_at_the_end_stay_on_the_fast_path(tmp_path: Path) -> None:
     path = tmp_path / "end.csv"
     path.write_text("patient_id,age\r\nP1,30\r\nP2,40\r\n\r\n\r\n", encoding="utf-8")
