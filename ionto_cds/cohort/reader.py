@@ -66,6 +66,9 @@ def open_cohort(path: Path, chunk_rows: int = 200_000, exact: bool = False) -> C
     parts, as a stream of chunks. ``exact`` reads CSV with the exact (slow) reader."""
     if not path.exists():
         raise InputFileError(str(path), "no such file")
+    if not (path.is_file() or path.is_dir()):  # a pipe or a device: read once, then it waits
+        raise InputFileError(str(path), "not a regular file: save the cohort to a file and "
+                             "screen that")
     suffix = path.suffix.lower()
     if suffix == ".csv" and not path.is_dir():
         return _exact_csv(path, chunk_rows) if exact else _fast_csv(path)

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from ionto_cds.cohort.reader import read_cohort as read_cohort
 from ionto_cds.cohort.validate import SchemaVerdicts, validate_cohort
 from ionto_cds.engine.assess import evaluate_frame
 from ionto_cds.engine.ruleset import RuleSet, default_ruleset, load_ruleset
+from ionto_cds.evaluation.frame import distinct_values
 from ionto_cds.evaluation.frame_collect import RESULT_COLUMNS
 from ionto_cds.evaluation.frame_text import SEPARATOR
 
@@ -68,19 +69,10 @@ class ScreenSummary:
         return "\n".join(lines)
 
 
-def _coded(column: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
-    """A code per row (-1: none) and the distinct texts (an array): a categorical's own codes
-    and categories (no hashing, no Python string made), other columns factorised."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.cat.codes.to_numpy(dtype=np.intp), column.cat.categories.array
-    codes, texts = pd.factorize(column, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), texts
-
-
 def _named(column: pd.Series) -> tuple[npt.NDArray[np.intp], list[str]]:
     """A code per row and the text of each code, "" (code 0) for none."""
-    codes, texts = _coded(column)
-    return codes + 1, ["", *map(str, texts)]
+    codes, texts = distinct_values(column)
+    return codes.astype(np.intp) + 1, ["", *map(str, texts)]
 
 
 def _tally(codes: npt.NDArray[np.intp], names: Sequence[T]) -> Counter[T]:
@@ -120,7 +112,7 @@ def _listed(column: pd.Series) -> dict[str, int]:
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-    codes, texts = _coded(column)
+    codes, texts = distinct_values(column)  # a categorical's own: no Python string made
     rows = np.bincount(codes[codes >= 0], minlength=len(texts))
     lists = pc.split_pattern(pa.array(texts, pa.string(), from_pandas=True), SEPARATOR)
     ids = pc.dictionary_encode(pc.list_flatten(lists))

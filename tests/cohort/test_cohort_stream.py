@@ -90,6 +90,16 @@ def test_text_checks_look_into_the_dictionary_of_repeated_texts() -> None:
         reader._text_frame(pa.table({"sex": long}))
 
 
+def test_a_pipe_is_refused_not_waited_on(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    pipe = tmp_path / "cohort.csv"
+    os.mkfifo(pipe)  # nothing writes to it: reading it would wait for ever
+    assert main(["screen", str(pipe), "-o", str(tmp_path / "o.csv"), "--quiet"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
 def test_blank_lines_at_the_end_stay_on_the_fast_path(tmp_path: Path) -> None:
     path = tmp_path / "end.csv"
     path.write_text("patient_id,age\r\nP1,30\r\nP2,40\r\n\r\n\r\n", encoding="utf-8")
