@@ -165,8 +165,7 @@ def test_summary_counts_each_row_once_by_decision_protocol_and_finding() -> None
                                        for f in text.split(";") if f)
     # the same counts from plain texts, where a missing protocol counts as none ("")
     texts = output[list(RESULT_COLUMNS)].astype(object)
-    texts.loc[protocols == "", "protocol"] = [None, ""] * (int((protocols == "").sum()) // 2) \
-        + [None] * (int((protocols == "").sum()) % 2)
+    texts.loc[np.flatnonzero(protocols == "")[::2], "protocol"] = None  # every other one
     again = summarise(texts, summary.rows, summary.quarantined)
     assert again == summary and sum(again.decision_protocols.values()) == len(output)
 
